@@ -1,0 +1,46 @@
+"""ircreds: trace and contain leaked AWS temporary credentials from CloudTrail.
+
+The public API is a handful of functions over one pandas frame of CloudTrail events:
+
+>>> import ircreds
+>>> sorted(ircreds.__all__)[:3]
+['IrcredsError', 'load', 'plan']
+
+Names are resolved lazily so that ``import ircreds`` stays cheap and never pulls in
+an edge library (boto3, ipywidgets, plotly).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> (module, attribute). Add, never rename: other tools rely on these.
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "load": ("ircreds.loader", "load"),
+    "sessions": ("ircreds.lineage", "sessions"),
+    "trace": ("ircreds.tracer", "trace"),
+    "plan": ("ircreds.containment", "plan"),
+    "verify": ("ircreds.containment", "verify"),
+    "IrcredsError": ("ircreds.errors", "IrcredsError"),
+    "LogFormatError": ("ircreds.errors", "LogFormatError"),
+    "SessionNotFoundError": ("ircreds.errors", "SessionNotFoundError"),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'ircreds' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module_name), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
