@@ -1,0 +1,414 @@
+"""``ircreds.load``: any CloudTrail evidence -> one events frame (see :mod:`ircreds.schema`).
+
+Example:
+    >>> import ircreds
+    >>> df = ircreds.load([
+    ...     {"eventTime": "2025-01-20T09:15:00Z", "eventName": "ListBuckets", "eventID": "b"},
+    ...     {"eventTime": "2025-01-20T09:14:27Z", "eventName": "AssumeRole", "eventID": "a",
+    ...      "responseElements": {"credentials": {"accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+    ...          "sessionToken": "IQoJb3JpZ2luX2VjEXAMPLE", "expiration": "Jan 20, 2025, 9:14:27 PM"}}},
+    ...     {"eventTime": "2025-01-20T09:15:00Z", "eventName": "ListBuckets", "eventID": "b"},
+    ... ])
+    >>> list(df["eventName"]), df.loc[0, "issued.accessKeyId"]
+    (['AssumeRole', 'ListBuckets'], 'ASIAIOSFODNN7EXAMPLE')
+    >>> "IQoJ" in df.loc[0, "responseElements"]
+    False
+    >>> r = df.attrs["load_report"]
+    >>> r["records_read"], r["events"], r["duplicates"], len(r["rejects"])
+    (3, 2, 1, 0)
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ircreds import sources as _sources
+from ircreds.errors import LogFormatError, SourceError
+from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, concat_events, empty_events
+from ircreds.sources import cloudtrail_files, parquet
+from ircreds.sources._normalize import RecordError, normalize_record, rows_to_frame, unwrap
+
+log = logging.getLogger(__name__)
+
+#: Options ``load`` understands (anything else is a TypeError, so typos do not pass silently).
+OPTIONS = frozenset({"accounts", "regions", "start", "end", "session", "client", "lookup", "workers"})
+
+LOOKUP_CAVEAT = (
+    "LookupEvents (CloudTrail event history) covers only the last 90 days, only management events "
+    "(no S3 object-level or other data events), and one region per call"
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadProgress:
+    """What ``progress`` callbacks receive after each file (totals may grow while S3 is listed)."""
+
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+ProgressCallback = Callable[[LoadProgress], None]
+
+
+class Collector:
+    """Accumulates rows, rejects and the load report while sources are read.
+
+    Sources call :meth:`add_bytes` (one file's content), :meth:`add_items` (parsed records),
+    :meth:`add_frame` (an already typed frame), :meth:`skip` and :meth:`reject`.
+    """
+
+    def __init__(self, *, strict: bool = False, progress: ProgressCallback | None = None) -> None:
+        self.strict = strict
+        self.progress = progress
+        self.rows: list[tuple] = []
+        self.files: list[str | None] = []
+        self.lines: list[int | None] = []
+        self.frames: list[pd.DataFrame] = []
+        self.records_read = 0
+        self.files_read = 0
+        self.formats: dict[str, int] = {}
+        self.files_skipped: list[dict[str, Any]] = []
+        self.rejects: list[dict[str, Any]] = []
+        self.sources: list[dict[str, Any]] = []
+        self.caveats: list[str] = []
+        self.files_total = 0
+        self.bytes_total = 0
+        self.files_done = 0
+        self.bytes_done = 0
+
+    # -- progress ------------------------------------------------------------------------------
+    def expect(self, files: int, nbytes: int) -> None:
+        """Announce files (and their bytes) about to be read, for progress totals."""
+        self.files_total += files
+        self.bytes_total += nbytes
+
+    def advance(self, nbytes: int) -> None:
+        """One file done."""
+        self.files_done += 1
+        self.bytes_done += nbytes
+        if self.progress is not None:
+            self.progress(
+                LoadProgress(
+                    files_done=self.files_done,
+                    files_total=max(self.files_total, self.files_done),
+                    bytes_done=self.bytes_done,
+                    bytes_total=max(self.bytes_total, self.bytes_done),
+                )
+            )
+
+    # -- input -----------------------------------------------------------------------------------
+    def reject(self, file: str | None, index: int | None, reason: str) -> None:
+        """Record that one record (or, with ``index=None``, a whole file) could not be loaded."""
+        where = f"{file or '<records>'}" + (f", record {index}" if index is not None else "")
+        if self.strict:
+            raise LogFormatError(f"{where}: {reason}; load without strict=True to skip it and go on")
+        log.info("rejected %s: %s", where, reason)
+        self.rejects.append({"file": file, "record": index, "reason": reason})
+
+    def skip(self, file: str, reason: str) -> None:
+        """A file that is not CloudTrail evidence (digest, other JSON, not JSON)."""
+        log.info("skipped %s: %s", file, reason)
+        self.files_skipped.append({"file": file, "reason": reason})
+
+    def add_items(self, file: str | None, items: Iterable[tuple[int, Any]]) -> None:
+        """Records as ``(index, object)``; objects may be wrappers or a per-line parse error."""
+        rows, files, lines = self.rows, self.files, self.lines
+        for index, obj in items:
+            self.records_read += 1
+            if isinstance(obj, cloudtrail_files.FileError):
+                self.reject(file, index, str(obj))
+                continue
+            try:
+                row = normalize_record(unwrap(obj))
+            except RecordError as err:
+                self.reject(file, index, str(err))
+                continue
+            rows.append(row)
+            files.append(file)
+            lines.append(index)
+
+    def add_bytes(self, file: str, data: bytes) -> None:
+        """One file's content (gzip or not), detected by content."""
+        try:
+            data = cloudtrail_files.gunzip(data)
+            if data[:4] == parquet.MAGIC:
+                raise cloudtrail_files.FileError("parquet content is only read from a local file")
+            kind, items = cloudtrail_files.parse_document(data)
+        except cloudtrail_files.FileError as err:
+            self.records_read += 1
+            self.reject(file, None, str(err))
+            return
+        if kind == "skip":
+            self.skip(file, items)
+            return
+        self.files_read += 1
+        self.formats[kind] = self.formats.get(kind, 0) + 1
+        self.add_items(file, items)
+
+    def add_document(self, name: str | None, doc: Any) -> None:
+        """One already parsed JSON document (a dict such as ``{"Records": [...]}``)."""
+        kind, items = cloudtrail_files.classify(doc)
+        if kind == "skip":
+            self.skip(name or "<document>", items)
+            return
+        self.formats[kind] = self.formats.get(kind, 0) + 1
+        self.add_items(name, items)
+
+    def add_frame(self, frame: pd.DataFrame) -> None:
+        """An already typed events frame (a saved parquet)."""
+        self.records_read += len(frame)
+        self.frames.append(frame)
+
+    # -- output ----------------------------------------------------------------------------------
+    def finish(self) -> pd.DataFrame:
+        """Build, reject bad times, dedupe, sort, and attach the load report."""
+        frame, bad_time = rows_to_frame(self.rows, files=self.files, lines=self.lines)
+        if bad_time.any():
+            for i in np.flatnonzero(bad_time):
+                raw = str(self.rows[i][0])[:60]
+                self.reject(self.files[i], self.lines[i], f"eventTime {raw!r} does not parse as a time")
+            frame = frame.loc[~bad_time]
+        self.rows, self.files, self.lines = [], [], []
+        frame = concat_events([frame, *self.frames]) if self.frames else frame.reset_index(drop=True)
+        frame, duplicates, collisions = _dedupe(frame)
+        frame = frame.sort_values("eventTime", kind="stable").reset_index(drop=True)
+        frame.attrs["load_report"] = self.report(frame, duplicates, collisions)
+        return frame
+
+    def report(
+        self, frame: pd.DataFrame, duplicates: int, collisions: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The JSON-serialisable load report."""
+        times = frame["eventTime"]
+        accounts = set(frame["recipientAccountId"].dropna().astype(str))
+        no_recipient = frame["recipientAccountId"].isna()
+        accounts |= set(frame.loc[no_recipient, "userIdentity.accountId"].dropna().astype(str))
+        report = {
+            "files_read": self.files_read,
+            "files_skipped": self.files_skipped,
+            "formats": self.formats,
+            "records_read": self.records_read,
+            "events": len(frame),
+            "duplicates": duplicates,
+            "rejects": self.rejects,
+            "id_collisions": collisions,
+            "time_range": (
+                {"start": _iso(times.iloc[0]), "end": _iso(times.iloc[-1])} if len(frame) else None
+            ),
+            "accounts": sorted(accounts),
+            "regions": sorted(set(frame["awsRegion"].dropna().astype(str))),
+            "sources": self.sources,
+            "caveats": self.caveats,
+        }
+        if report["records_read"] != report["events"] + duplicates + len(self.rejects):
+            raise AssertionError(f"load report does not reconcile: {report}")  # pragma: no cover
+        return report
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, list[dict[str, Any]]]:
+    """Drop re-deliveries (same eventID, same content); list same-id-different-content collisions."""
+    ids = frame["eventID"]
+    candidates = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
+    if not candidates.any():
+        return frame, 0, []
+    sub = frame.loc[candidates]
+    content = [c for c in COLUMNS if c not in EVIDENCE_COLUMNS]
+    digest = pd.util.hash_pandas_object(sub[content], index=False)
+    keyed = pd.DataFrame(
+        {"id": sub["eventID"].to_numpy(dtype=object), "h": digest.to_numpy()}, index=sub.index
+    )
+    repeat = keyed.duplicated(keep="first")
+    keep = keyed.loc[~repeat]
+    collisions = []
+    for event_id, group in keep.groupby("id", sort=True):
+        if len(group) > 1:
+            where = sub.loc[group.index, list(EVIDENCE_COLUMNS)]
+            collisions.append(
+                {
+                    "eventID": str(event_id),
+                    "versions": len(group),
+                    "evidence": [
+                        {"file": None if pd.isna(f) else str(f), "record": None if pd.isna(n) else int(n)}
+                        for f, n in where.itertuples(index=False)
+                    ][:20],
+                }
+            )
+    drop = repeat[repeat].index
+    return frame.drop(index=drop), len(drop), collisions
+
+
+def _progress_callback(progress: Any) -> tuple[ProgressCallback | None, Callable[[], None]]:
+    """``None``/``False``: silent; ``True``: a tqdm.auto bar; a callable: called after each file."""
+    if progress is None or progress is False:
+        return None, lambda: None
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=0, unit="file", desc="loading CloudTrail", leave=False)
+
+        def update(p: LoadProgress) -> None:
+            bar.total = p.files_total
+            bar.n = p.files_done
+            bar.set_postfix_str(f"{p.bytes_done / 1e6:.0f} MB", refresh=False)
+            bar.refresh()
+
+        return update, bar.close
+    if callable(progress):
+        return progress, lambda: None
+    raise TypeError("progress must be None, True (a tqdm bar) or a callable taking a LoadProgress")
+
+
+def load(*sources: Any, strict: bool = False, progress: Any = None, **options: Any) -> pd.DataFrame:
+    """Load CloudTrail evidence from any number of sources into one events frame.
+
+    Sources are detected by content, not by name:
+
+    - paths to files, folders (recursive) or globs: S3 delivery files (``{"Records": [...]}``,
+      ``.json`` or gzipped, any layout incl. organisation trails), JSON Lines, JSON arrays,
+      EventBridge envelopes, LookupEvents output, and ``.parquet`` frames saved by ``--save``;
+    - ``s3://bucket/prefix`` URLs (boto3), narrowed by the key layout before any download
+      with ``accounts=``, ``regions=``, ``start=``, ``end=``; ``session=`` or ``client=``
+      choose the credentials; files download in parallel (``workers=``, default 8);
+    - a boto3 CloudTrail client (or ``lookup=`` with ``session=``): the live event history
+      through ``lookup_events``. It covers only the last 90 days, only management events,
+      one region per call; the load report repeats these limits. ``lookup={"AccessKeyId":
+      "ASIA..."}`` narrows the history to one attribute, ``regions=`` lists the regions;
+    - an iterable of record dicts (or of their wrappers), or one parsed JSON document.
+
+    Args:
+        *sources: what to load (see above).
+        strict: raise :class:`~ircreds.errors.LogFormatError` at the first bad file or record
+            instead of rejecting it and going on.
+        progress: ``None`` (silent), ``True`` (a ``tqdm.auto`` bar) or a callable that gets a
+            :class:`LoadProgress` after each file.
+        **options: ``accounts``, ``regions``, ``start``, ``end``, ``session``, ``client``,
+            ``lookup``, ``workers``.
+
+    Returns:
+        The events frame (:mod:`ircreds.schema`): one row per record, re-deliveries dropped,
+        sorted by ``eventTime`` (ties keep input order). ``evidence.file`` is the file path
+        or ``s3://`` URL; ``evidence.line`` is the 1-based line number for JSON Lines and the
+        0-based record index within the file (or iterable) otherwise.
+        ``df.attrs["load_report"]`` holds the load report; ``records_read == events +
+        duplicates + len(rejects)`` always. A whole file that cannot be read counts as one
+        record read and one reject (``record`` None).
+
+    Raises:
+        SourceError: a missing path, an empty folder, nothing to load, an S3 or API access error.
+        LogFormatError: with ``strict=True``, the first bad file or record.
+    """
+    unknown = set(options) - OPTIONS
+    if unknown:
+        raise TypeError(
+            f"unknown load option(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(OPTIONS))}"
+        )
+    if not sources and options.get("lookup") is None:
+        raise SourceError(
+            "nothing to load: pass paths, s3:// URLs, a boto3 CloudTrail client, lookup=..., or records"
+        )
+    callback, close = _progress_callback(progress)
+    collector = Collector(strict=strict, progress=callback)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived dicts: the cyclic GC would dominate the time
+    try:
+        if not sources:
+            _load_lookup(collector, None, options)
+        plans = [(source, _sources.detect(source)) for source in sources]
+        paths = {i: cloudtrail_files.expand(s) for i, (s, kind) in enumerate(plans) if kind == "files"}
+        for files in paths.values():
+            collector.expect(len(files), sum(_size(p) for p in files))
+        for i, (source, kind) in enumerate(plans):
+            if kind == "files":
+                _load_paths(collector, source, paths[i])
+            elif kind == "s3":
+                from ircreds.sources import s3
+
+                s3.load_into(collector, os.fspath(source), **_pick(options, s3.OPTIONS))
+            elif kind == "lookup_api":
+                _load_lookup(collector, source, options)
+            elif kind == "document":
+                collector.sources.append({"input": "<document>", "kind": "document"})
+                if isinstance(source, bytes | bytearray | memoryview):
+                    collector.add_bytes("<bytes>", bytes(source))
+                else:
+                    collector.add_document(None, source)
+            else:
+                collector.sources.append({"input": f"<{type(source).__name__}>", "kind": "records"})
+                collector.add_items(None, _sources.module("records").read(source))
+        return collector.finish()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        close()
+
+
+def _pick(options: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k in names}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _load_paths(collector: Collector, source: Any, files: list[Path]) -> None:
+    counts: dict[str, int] = {}
+    for path in files:
+        name = str(path)
+        nbytes = _size(path)
+        if cloudtrail_files.sniff(path) == "parquet":
+            collector.files_read += 1
+            collector.formats["parquet"] = collector.formats.get("parquet", 0) + 1
+            counts["parquet"] = counts.get("parquet", 0) + 1
+            try:
+                collector.add_frame(parquet.read(path))
+            except LogFormatError as err:
+                collector.files_read -= 1
+                collector.skip(name, str(err))
+        else:
+            before = dict(collector.formats)
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                raise SourceError(f"cannot read {name} ({err.strerror}); check its permissions") from None
+            collector.add_bytes(name, data)
+            for k, v in collector.formats.items():
+                if v != before.get(k, 0):
+                    counts[k] = counts.get(k, 0) + 1
+        collector.advance(nbytes)
+    collector.sources.append(
+        {"input": os.fspath(source), "kind": "files", "files": len(files), "formats": counts}
+    )
+
+
+def _load_lookup(collector: Collector, client: Any, options: dict[str, Any]) -> None:
+    from ircreds.sources import lookup_api
+
+    lookup_api.load_into(collector, client, **_pick(options, lookup_api.OPTIONS))
+    if LOOKUP_CAVEAT not in collector.caveats:
+        collector.caveats.append(LOOKUP_CAVEAT)
+
+
+def save(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write an events frame to parquet; ``load(path)`` reads it back with identical dtypes."""
+    return parquet.save(df, path)
+
+
+__all__ = ["Collector", "LoadProgress", "empty_events", "load", "save"]

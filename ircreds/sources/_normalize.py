@@ -1,0 +1,484 @@
+"""One CloudTrail record (a dict) -> one row of the events frame; rows -> a typed frame.
+
+This is the general, always-correct path every source can use. It is written for
+clarity first and for speed second (plain dict lookups, no per-field function calls).
+
+Example:
+    >>> row = normalize_record({"eventTime": "2025-01-20T09:14:27Z", "eventName": "GetCallerIdentity",
+    ...     "userIdentity": {"accessKeyId": "Unknown"}, "tlsDetails": {"tlsVersion": "TLSv1.3"}})
+    >>> frame, bad_time = rows_to_frame([row], files=["a.json"], lines=[0])
+    >>> frame.loc[0, "eventName"], frame.loc[0, "userIdentity.accessKeyId"] is pd.NA
+    ('GetCallerIdentity', True)
+    >>> frame.loc[0, "extra"]
+    '{"tlsDetails":{"tlsVersion":"TLSv1.3"}}'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from ircreds.schema import (
+    BOOLEAN,
+    CATEGORY,
+    COLUMNS,
+    DTYPES,
+    EVIDENCE_COLUMNS,
+    INT,
+    REDACTED,
+    STRING,
+    TIME,
+    empty_events,
+)
+
+#: Columns a record fills (everything but where it came from), in frame order.
+CONTENT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in EVIDENCE_COLUMNS)
+
+
+class RecordError(ValueError):
+    """A record that cannot become a row (the message is the reject reason)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON text and redaction
+
+_SECRET_KEYS = frozenset({"sessiontoken", "secretaccesskey", "x-amz-security-token", "securitytoken"})
+_SECRET_HINT = re.compile(r"(?i)sessiontoken|secretaccesskey|security-?token")
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON with orjson, falling back to the standard library (integers over 64 bits)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if isinstance(data, bytes | bytearray | memoryview):
+            data = bytes(data).decode("utf-8")
+        return json.loads(data)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, key order kept."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every session token / secret key replaced by ``"<redacted>"``.
+
+    Looks at every nested key, and inside strings that are themselves JSON documents
+    (policies and similar are often JSON text inside JSON).
+
+    Example:
+        >>> redact({"credentials": {"accessKeyId": "ASIAEXAMPLE", "sessionToken": "FwoG..."}})
+        {'credentials': {'accessKeyId': 'ASIAEXAMPLE', 'sessionToken': '<redacted>'}}
+    """
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if v is not None else None)
+            if isinstance(k, str) and k.lower() in _SECRET_KEYS
+            else redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, str) and len(value) > 2 and value[0] in "{[" and _SECRET_HINT.search(value):
+        try:
+            inner = loads(value)
+        except ValueError:
+            return value
+        return dumps(redact(inner))
+    return value
+
+
+def json_text(value: Any) -> str | None:
+    """Compact, redacted JSON text of a nested value (None for JSON null)."""
+    if value is None:
+        return None
+    text = dumps(value)
+    if _SECRET_HINT.search(text):
+        text = dumps(redact(value))
+    return text
+
+
+def _json_field(value: Any) -> Any:
+    """A nested field that some exports store as JSON text: parse it back when it is a document."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _s(value: Any) -> str | None:
+    """A string column value: strings as they are, other scalars as text, objects as JSON."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json_text(value)
+
+
+def _key(value: Any) -> str | None:
+    """An access key id column: ``""`` and ``"Unknown"`` mean no key."""
+    value = _s(value)
+    if value == "" or value == "Unknown":
+        return None
+    return value
+
+
+def _b(value: Any) -> bool | None:
+    if value is True or value is False:
+        return value
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low == "true":
+            return True
+        if low == "false":
+            return False
+    return None
+
+
+def _d(value: Any) -> dict:
+    return value if isinstance(value, dict) else _EMPTY
+
+
+_EMPTY: dict = {}
+
+# Which fields of a record become columns (True) or hold columns deeper down (a dict).
+# Everything else is kept in the ``extra`` column.
+_MAPPED: dict[str, Any] = {
+    **dict.fromkeys(
+        [
+            "eventTime",
+            "eventName",
+            "eventSource",
+            "awsRegion",
+            "sourceIPAddress",
+            "userAgent",
+            "errorCode",
+            "errorMessage",
+            "recipientAccountId",
+            "eventID",
+            "requestID",
+            "sharedEventID",
+            "eventType",
+            "readOnly",
+            "vpcEndpointId",
+            "requestParameters",
+            "responseElements",
+            "resources",
+            "additionalEventData",
+            "eventVersion",
+            "eventCategory",
+            "managementEvent",
+            "sessionCredentialFromConsole",
+            "serviceEventDetails",
+        ],
+        True,
+    ),
+    "userIdentity": {
+        **dict.fromkeys(
+            [
+                "type",
+                "arn",
+                "accountId",
+                "accessKeyId",
+                "principalId",
+                "userName",
+                "invokedBy",
+                "identityProvider",
+            ],
+            True,
+        ),
+        "inScopeOf": {"issuerType": True, "credentialsIssuedTo": True},
+        "sessionContext": {
+            "sessionIssuer": dict.fromkeys(["arn", "type", "userName", "principalId", "accountId"], True),
+            "attributes": {"creationDate": True, "mfaAuthenticated": True},
+            "sourceIdentity": True,
+            "ec2RoleDelivery": True,
+            "webIdFederationData": {"federatedProvider": True},
+        },
+    },
+}
+
+
+def _residual(record: dict, spec: dict) -> dict | None:
+    """The parts of ``record`` that no column holds (None when nothing is left)."""
+    out: dict | None = None
+    for key, value in record.items():
+        sub = spec.get(key)
+        if sub is True:
+            continue
+        if sub is not None:
+            if isinstance(value, dict):
+                value = _residual(value, sub)
+                if value is None:
+                    continue
+            elif value is None:
+                continue
+        if out is None:
+            out = {}
+        out[key] = value
+    return out
+
+
+def _time_raw(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def unwrap(obj: Any) -> dict:
+    """The CloudTrail record inside ``obj``: itself, an EventBridge ``detail`` or a LookupEvents event.
+
+    Raises:
+        RecordError: when ``obj`` is not a JSON object.
+    """
+    if not isinstance(obj, dict):
+        raise RecordError(f"record is not a JSON object (got {type(obj).__name__})")
+    detail = obj.get("detail")
+    if isinstance(detail, dict) and "detail-type" in obj:
+        return detail
+    inner = obj.get("CloudTrailEvent")
+    if inner is not None and "eventTime" not in obj:
+        if isinstance(inner, dict):
+            return inner
+        try:
+            parsed = loads(inner)
+        except (ValueError, TypeError) as err:
+            raise RecordError(f"CloudTrailEvent is not valid JSON ({err})") from None
+        if not isinstance(parsed, dict):
+            raise RecordError("CloudTrailEvent is not a JSON object")
+        return parsed
+    return obj
+
+
+def looks_like_record(obj: Any) -> bool:
+    """True when ``obj`` is a CloudTrail record or a known wrapper of one."""
+    if not isinstance(obj, dict):
+        return False
+    if "CloudTrailEvent" in obj or ("detail-type" in obj and isinstance(obj.get("detail"), dict)):
+        return True
+    return any(k in obj for k in ("eventTime", "eventName", "eventSource", "eventVersion", "userIdentity"))
+
+
+def normalize_record(record: dict) -> tuple:
+    """One record -> a tuple of :data:`CONTENT_COLUMNS` values (times still raw).
+
+    Raises:
+        RecordError: when the record has no ``eventTime``.
+    """
+    event_time = _time_raw(record.get("eventTime"))
+    if event_time is None or event_time == "":
+        raise RecordError("record has no eventTime")
+    ui = _d(record.get("userIdentity"))
+    sc = _d(ui.get("sessionContext"))
+    si = _d(sc.get("sessionIssuer"))
+    at = _d(sc.get("attributes"))
+    scope = _d(ui.get("inScopeOf"))
+    webid = _d(sc.get("webIdFederationData"))
+    event_name = _s(record.get("eventName"))
+
+    response = _json_field(record.get("responseElements"))
+    issued_key = issued_exp = None
+    if isinstance(response, dict):
+        cred = response.get("credentials")
+        if isinstance(cred, dict):
+            issued_key = _key(cred.get("accessKeyId"))
+            issued_exp = _time_raw(cred.get("expiration"))
+        elif event_name == "CreateAccessKey":
+            issued_key = _key(_d(response.get("accessKey")).get("accessKeyId"))
+
+    rest = _residual(record, _MAPPED)
+    return (
+        event_time,
+        event_name,
+        _s(record.get("eventSource")),
+        _s(record.get("awsRegion")),
+        _s(record.get("sourceIPAddress")),
+        _s(record.get("userAgent")),
+        _s(record.get("errorCode")),
+        _s(record.get("errorMessage")),
+        _s(ui.get("type")),
+        _s(ui.get("arn")),
+        _s(ui.get("accountId")),
+        _key(ui.get("accessKeyId")),
+        _s(ui.get("principalId")),
+        _s(ui.get("userName")),
+        _s(ui.get("invokedBy")),
+        _s(si.get("arn")),
+        _time_raw(at.get("creationDate")),
+        _b(at.get("mfaAuthenticated")),
+        _s(sc.get("sourceIdentity")),
+        _s(record.get("recipientAccountId")),
+        _s(record.get("eventID")),
+        _s(record.get("requestID")),
+        _s(record.get("sharedEventID")),
+        _s(record.get("eventType")),
+        _b(record.get("readOnly")),
+        _s(record.get("vpcEndpointId")),
+        json_text(_json_field(record.get("requestParameters"))),
+        json_text(response),
+        json_text(_json_field(record.get("resources"))),
+        json_text(_json_field(record.get("additionalEventData"))),
+        issued_key,
+        issued_exp,
+        _s(record.get("eventVersion")),
+        _s(record.get("eventCategory")),
+        _b(record.get("managementEvent")),
+        _s(si.get("type")),
+        _s(si.get("userName")),
+        _s(si.get("principalId")),
+        _s(si.get("accountId")),
+        _s(sc.get("ec2RoleDelivery")),
+        _s(scope.get("issuerType")),
+        _s(scope.get("credentialsIssuedTo")),
+        _s(ui.get("identityProvider")),
+        _s(webid.get("federatedProvider")),
+        _b(record.get("sessionCredentialFromConsole")),
+        json_text(_json_field(record.get("serviceEventDetails"))),
+        json_text(rest),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Times
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+_TEXT_DATE = re.compile(
+    r"^\s*([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\s*$"
+)
+
+
+def parse_time_one(value: Any) -> datetime | None:
+    """Parse one time in any form seen in CloudTrail (None when it does not parse).
+
+    Naive forms are UTC. Accepts ISO 8601 (extended or basic, ``Z``, offsets, up to
+    nanoseconds), the text ``expiration`` dates, and epoch seconds or milliseconds.
+
+    Example:
+        >>> parse_time_one("Jan 20, 2025, 9:14:27 PM")
+        datetime.datetime(2025, 1, 20, 21, 14, 27, tzinfo=datetime.timezone.utc)
+        >>> parse_time_one("Sep 17, 2020 8:04:10 AM").hour
+        8
+        >>> parse_time_one("20131102T010628Z").isoformat()
+        '2013-11-02T01:06:28+00:00'
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    match = _TEXT_DATE.match(value)
+    if match:
+        mon, day, year, hour, minute, sec, ampm = match.groups()
+        month = _MONTHS.get(mon.lower())
+        if month is None:
+            return None
+        h = int(hour)
+        if ampm:
+            h = h % 12 + (12 if ampm.lower() == "pm" else 0)
+        try:
+            return datetime(int(year), month, int(day), h, int(minute), int(sec or 0), tzinfo=UTC)
+        except ValueError:
+            return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if stamp is pd.NaT:
+        return None
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime(warn=False)
+
+
+def parse_times(values: Sequence[Any]) -> tuple[pd.arrays.DatetimeArray, np.ndarray]:
+    """Parse a column of raw times; return the UTC times and a mask of values that did not parse."""
+    raw = pd.Series(values, dtype=object)
+    present = raw.notna().to_numpy()
+    if not present.any():
+        return pd.array(pd.Series([pd.NaT] * len(raw), dtype=TIME)), np.zeros(len(raw), dtype=bool)
+    is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
+    parsed = pd.to_datetime(raw.where(is_str, None), format="ISO8601", utc=True, errors="coerce")
+    parsed = parsed.astype(TIME)
+    missing = present & parsed.isna().to_numpy()
+    if missing.any():
+        idx = np.flatnonzero(missing)
+        fixed = [parse_time_one(values[i]) for i in idx]
+        fixed_series = pd.Series(
+            [pd.Timestamp(f) if f is not None else pd.NaT for f in fixed], index=idx, dtype=object
+        )
+        parsed.iloc[idx] = pd.to_datetime(fixed_series, utc=True).astype(TIME).to_numpy()
+        missing = present & parsed.isna().to_numpy()
+    return parsed.array, missing
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows -> frame
+
+
+def column_array(name: str, values: Sequence[Any]) -> Any:
+    """A typed pandas array for one canonical column from Python values (times already parsed)."""
+    dtype = DTYPES[name]
+    if dtype == CATEGORY:
+        return pd.Categorical(values)
+    if dtype is STRING:
+        return pd.array(values, dtype=STRING)
+    if dtype is BOOLEAN:
+        return pd.array(values, dtype=BOOLEAN)
+    if dtype is INT:
+        return pd.array(values, dtype=INT)
+    raise TypeError(name)
+
+
+def rows_to_frame(
+    rows: Sequence[tuple], *, files: Sequence[str | None], lines: Sequence[int | None]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Build a typed frame from normalized rows, plus a mask of rows whose eventTime did not parse.
+
+    Unparseable ``creationDate`` / ``expiration`` values become ``NaT`` (the record is kept);
+    an unparseable ``eventTime`` is for the caller to reject.
+    """
+    if not rows:
+        return empty_events(), np.zeros(0, dtype=bool)
+    cols = list(zip(*rows, strict=True))
+    data: dict[str, Any] = {}
+    bad_time = np.zeros(len(rows), dtype=bool)
+    for name, values in zip(CONTENT_COLUMNS, cols, strict=True):
+        if DTYPES[name] is TIME:
+            parsed, bad = parse_times(values)
+            data[name] = parsed
+            if name == "eventTime":
+                bad_time = bad
+        else:
+            data[name] = column_array(name, values)
+    data["evidence.file"] = pd.array(files, dtype=STRING)
+    data["evidence.line"] = pd.array(lines, dtype=INT)
+    frame = pd.DataFrame({c: data[c] for c in COLUMNS})
+    return frame, bad_time

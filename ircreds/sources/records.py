@@ -1,0 +1,24 @@
+"""Iterables of CloudTrail record dicts (or EventBridge / LookupEvents wrappers of them).
+
+``evidence.file`` is NA for these rows and ``evidence.line`` is the item's position in the
+iterable (0-based).
+
+Example:
+    >>> from ircreds.sources.records import read
+    >>> [i for i, _ in read(iter([{"eventTime": "2025-01-20T09:14:27Z"}, "junk"]))]
+    [0, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ircreds.sources._normalize import normalize_record, unwrap
+
+__all__ = ["normalize_record", "read", "unwrap"]
+
+
+def read(records: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    """Each item with its position; the loader unwraps and normalizes (or rejects) it."""
+    return enumerate(records)
