@@ -1,0 +1,67 @@
+"""Findings: small pure detectors over one traced credential, modelled on panther-analysis rules.
+
+Each module ``ircreds/findings/<id>.py`` defines ``SPEC`` (a ``FindingSpec``: id, title,
+severity, MITRE technique, why it matters, reference, runbook) and a pure
+``detect(trace) -> list[Finding]`` that looks at one node of the lineage (its calls, its
+summary, the evidence's coverage). Register a new one with one line in ``FINDINGS``.
+
+Example:
+    >>> [spec.id for spec in specs()][:2]
+    ['new_source_ip', 'new_user_agent']
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ircreds.model import Finding, FindingSpec, Trace
+
+log = logging.getLogger(__name__)
+
+# One line per finding module, in report order.
+FINDINGS: tuple[str, ...] = (
+    "new_source_ip",
+    "new_user_agent",
+    "caller_identity_probe",
+    "access_denied_burst",
+    "multi_region_recon",
+    "sensitive_reads",
+    "iam_persistence",
+    "privilege_escalation",
+    "defense_evasion",
+    "instance_credential_exfiltration",
+    "coverage_gaps",
+)
+
+
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"ircreds.findings.{name}")
+
+
+def specs() -> list[FindingSpec]:
+    """Every registered finding's metadata, in report order."""
+    return [_module(name).SPEC for name in FINDINGS]
+
+
+def spec(finding_id: str) -> FindingSpec:
+    """The metadata of one finding by id.
+
+    Raises:
+        KeyError: no finding has that id (the message lists the ids).
+    """
+    if finding_id not in FINDINGS:
+        raise KeyError(f"no finding {finding_id!r}; known: {', '.join(FINDINGS)}")
+    return _module(finding_id).SPEC
+
+
+def run_findings(trace: Trace) -> list[Finding]:
+    """Run every registered finding on one node of a trace (not its children), most severe first."""
+    found: list[Finding] = []
+    for name in FINDINGS:
+        found.extend(_module(name).detect(trace))
+    found.sort(key=lambda f: -f.severity.rank)
+    return found

@@ -1,0 +1,121 @@
+"""Helpers shared by the finding modules (pure pandas, no I/O)."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from datetime import datetime
+
+import pandas as pd
+
+from ircreds.model import Finding, FindingSpec, Severity, Trace, iso_z
+
+# At most this many event ids are attached to one finding (the summary says how many there were).
+MAX_EVENT_IDS = 50
+
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "Client.UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "Forbidden",
+    }
+)
+
+
+def make(
+    spec: FindingSpec,
+    trace: Trace,
+    summary: str,
+    event_ids: Iterable[str] = (),
+    severity: Severity | None = None,
+) -> Finding:
+    """A finding of ``spec`` on ``trace``'s credential."""
+    ids = tuple(dict.fromkeys(str(e) for e in event_ids if isinstance(e, str) and e))[:MAX_EVENT_IDS]
+    return Finding(
+        id=spec.id,
+        severity=severity or spec.severity,
+        summary=summary,
+        event_ids=ids,
+        access_key_id=trace.key,
+        title=spec.title,
+        mitre=spec.mitre,
+    )
+
+
+def col(calls: pd.DataFrame, name: str) -> pd.Series:
+    """A column as nullable strings (all NA when missing)."""
+    if name in calls.columns:
+        return calls[name].astype("string")
+    return pd.Series(pd.NA, index=calls.index, dtype="string")
+
+
+def succeeded(calls: pd.DataFrame) -> pd.Series:
+    """True where the call has no errorCode."""
+    return col(calls, "errorCode").isna()
+
+
+def denied(calls: pd.DataFrame) -> pd.Series:
+    """True where the call was refused for lack of permission."""
+    return col(calls, "errorCode").isin(sorted(DENIED_CODES)).fillna(False).astype(bool)
+
+
+def ids(calls: pd.DataFrame) -> list[str]:
+    """The eventIDs of ``calls``, in order."""
+    return [v for v in col(calls, "eventID").tolist() if isinstance(v, str)]
+
+
+def when(value: datetime | pd.Timestamp | None) -> str:
+    """A time as ISO 8601 UTC with Z, for summaries."""
+    if value is None or value is pd.NaT:
+        return "?"
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    return iso_z(value) or "?"
+
+
+def issuer_label(trace: Trace) -> str:
+    """How a summary names the issuer of the traced credential."""
+    issuer = trace.session.issuer
+    return issuer.name or issuer.arn or issuer.access_key_id or "its issuer"
+
+
+# Networks a call from inside a VPC shows (RFC 1918, carrier-grade NAT, link-local, loopback, ULA).
+# Not ipaddress.is_private: that also counts the documentation ranges, which stand for public IPs.
+_INSIDE = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "127.0.0.0/8",
+        "fc00::/7",
+        "fe80::/10",
+        "::1/128",
+    )
+)
+
+
+def is_public_ip(value: str) -> bool:
+    """True for an IP address outside private networks (service names such as AWS Internal are not IPs).
+
+    Example:
+        >>> is_public_ip("203.0.113.7"), is_public_ip("10.0.1.5"), is_public_ip("AWS Internal")
+        (True, False, False)
+    """
+    try:
+        ip = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return not any(ip in net for net in _INSIDE if net.version == ip.version)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 call`` / ``3 calls``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,40 @@
+"""A credential used with a user agent its issuer never used (aws-facts §5.2)."""
+
+from __future__ import annotations
+
+from ircreds.findings._util import col, ids, issuer_label, make, plural, when
+from ircreds.model import Finding, FindingSpec, Severity, Trace
+
+SPEC = FindingSpec(
+    id="new_user_agent",
+    title="Credential used with a client its issuer never used",
+    severity=Severity.MEDIUM,
+    mitre=("TA0001:T1078.004",),
+    description=(
+        "A different SDK, CLI version or operating system on the same key means a different machine. Attack "
+        "tools also rewrite their user agent (Pacu swaps in old Boto3 strings), so a years-old SDK or a Windows "
+        "agent on a Linux workload's key is itself an indicator."
+    ),
+    reference="https://www.elastic.co/guide/en/security/current/aws-suspicious-user-agent-fingerprint.html",
+    runbook=(
+        "Compare the new user agent with the issuer's (OS, SDK, version, distribution tokens such as kali).",
+        "Check whether the same calls also came from a new IP (new_source_ip).",
+        "A legitimate tool upgrade changes the version only; a new OS or SDK family deserves a closer look.",
+    ),
+)
+
+
+def detect(trace: Trace) -> list[Finding]:
+    """One finding per user agent of this credential that its issuer never used."""
+    found = []
+    agents = col(trace.calls, "userAgent")
+    for agent in trace.summary.new_user_agents:
+        mask = (agents == agent).fillna(False).to_numpy()
+        calls = trace.calls.loc[mask]
+        first = calls["eventTime"].min() if "eventTime" in calls else None
+        summary = (
+            f"{trace.key} was used with user agent {agent!r} ({plural(len(calls), 'call')}, first at "
+            f"{when(first)}), which its issuer {issuer_label(trace)} never used"
+        )
+        found.append(make(SPEC, trace, summary, ids(calls)))
+    return found

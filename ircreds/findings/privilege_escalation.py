@@ -1,0 +1,89 @@
+"""Privilege escalation: policies attached or edited, policy versions, Lambda changes, PassRole to compute."""
+
+from __future__ import annotations
+
+import orjson
+
+from ircreds.findings._util import col, ids, make, succeeded, when
+from ircreds.model import Finding, FindingSpec, Severity, Trace
+
+POLICY_ACTIONS = frozenset(
+    {
+        "AttachUserPolicy",
+        "AttachRolePolicy",
+        "AttachGroupPolicy",
+        "PutUserPolicy",
+        "PutRolePolicy",
+        "PutGroupPolicy",
+        "CreatePolicyVersion",
+        "SetDefaultPolicyVersion",
+        "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+        "PutUserPermissionsBoundary",
+        "DeleteUserPermissionsBoundary",
+    }
+)
+# Lambda event names carry an API-version suffix (UpdateFunctionCode20150331v2).
+LAMBDA_PREFIXES = ("UpdateFunctionCode", "UpdateFunctionConfiguration", "AddPermission", "CreateFunction")
+# Calls that hand a role to compute (iam:PassRole is not logged itself): the parameter that names it.
+PASSROLE = {
+    "RunInstances": "iamInstanceProfile",
+    "AssociateIamInstanceProfile": "iamInstanceProfile",
+    "ReplaceIamInstanceProfileAssociation": "iamInstanceProfile",
+    "RegisterTaskDefinition": "taskRoleArn",
+    "CreateStack": "roleARN",
+    "CreateProject": "serviceRole",
+    "CreateJob": "role",
+    "CreateTrainingJob": "roleArn",
+    "CreateNotebookInstance": "roleArn",
+}
+
+SPEC = FindingSpec(
+    id="privilege_escalation",
+    title="Permissions widened, code changed or a role passed to compute",
+    severity=Severity.HIGH,
+    mitre=("TA0004:T1098.003", "TA0004:T1548", "TA0003:T1525"),
+    description=(
+        "Attaching or editing policies, publishing a new default policy version, changing a Lambda "
+        "function's code or invoke permissions, and launching compute with a role are how a limited key "
+        "becomes an administrator, or leaves code running with a role after the key is cut off."
+    ),
+    reference="https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/",
+    runbook=(
+        "Diff each edited policy against its previous version and revert.",
+        "For Lambda changes, compare code hashes and remove added permissions.",
+        "For compute launched with a role, stop it and cut off that role's sessions too.",
+    ),
+)
+
+
+def _passes_role(name: str, params: str | None) -> bool:
+    field = PASSROLE.get(name)
+    if field is None or not params:
+        return False
+    try:
+        parsed = orjson.loads(params)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(parsed, dict) and bool(parsed.get(field))
+
+
+def detect(trace: Trace) -> list[Finding]:
+    """One finding listing the successful escalation calls made with this credential."""
+    calls = trace.calls
+    if calls.empty:
+        return []
+    names = col(calls, "eventName")
+    ok = succeeded(calls)
+    policy = names.isin(sorted(POLICY_ACTIONS)).fillna(False)
+    lam = names.str.startswith(LAMBDA_PREFIXES).fillna(False)
+    params = col(calls, "requestParameters").tolist()
+    passrole = [_passes_role(str(n), p) for n, p in zip(names.fillna("").tolist(), params, strict=True)]
+    mask = ((policy | lam) & ok).to_numpy() | (ok.to_numpy() & passrole)
+    hits = calls.loc[mask]
+    if hits.empty:
+        return []
+    parts = [f"{n} at {when(t)}" for n, t in zip(col(hits, "eventName"), hits["eventTime"], strict=True)]
+    listed = "; ".join(parts[:8]) + (f"; and {len(parts) - 8} more" if len(parts) > 8 else "")
+    summary = f"{trace.key} widened permissions or changed compute: {listed}"
+    return [make(SPEC, trace, summary, ids(hits))]

@@ -1,0 +1,93 @@
+"""Bulk or sensitive reads: secrets, decryption, password data, S3 object sprees (aws-facts §3.10)."""
+
+from __future__ import annotations
+
+from ircreds.findings._util import col, ids, make, succeeded, when
+from ircreds.model import Finding, FindingSpec, Severity, Trace
+
+SECRET_READS = frozenset(
+    {
+        "GetSecretValue",
+        "BatchGetSecretValue",
+        "GetParameter",
+        "GetParameters",
+        "GetParametersByPath",
+        "Decrypt",
+        "GetPasswordData",
+    }
+)
+# At least this many object reads make a spree.
+OBJECT_SPREE = 20
+OBJECT_READS = frozenset({"GetObject", "CopyObject", "SelectObjectContent"})
+
+SPEC = FindingSpec(
+    id="sensitive_reads",
+    title="Secrets read or objects read in bulk",
+    severity=Severity.HIGH,
+    mitre=("TA0006:T1555.006", "TA0009:T1530"),
+    description=(
+        "What was read cannot be un-read: secrets, SSM parameters, KMS decryptions, Windows password data "
+        "and bulk S3 reads are data already taken, whatever the containment. They decide who must rotate "
+        "what and whether the incident is a breach."
+    ),
+    reference="https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-cloudtrail.html",
+    runbook=(
+        "List the secrets, parameters, keys and buckets named in the requests.",
+        "Rotate every secret read and every credential it contains.",
+        "For S3, count objects and bytes per bucket; remember GetObject is only logged with data events.",
+    ),
+)
+
+
+def _targets(calls, field: str) -> list[str]:
+    import orjson
+
+    names: dict[str, None] = {}
+    for text in col(calls, "requestParameters").dropna().tolist():
+        try:
+            params = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(params, dict):
+            continue
+        for name in (field, "secretId", "name", "bucketName", "keyId", "instanceId"):
+            value = params.get(name)
+            if isinstance(value, str):
+                names.setdefault(value, None)
+                break
+            if name == "names" and isinstance(value, list):
+                for v in value:
+                    names.setdefault(str(v), None)
+        for v in params.get("names", []) if isinstance(params.get("names"), list) else []:
+            names.setdefault(str(v), None)
+    return list(names)
+
+
+def detect(trace: Trace) -> list[Finding]:
+    """A finding for successful secret/decrypt reads, and one for an object-read spree."""
+    calls = trace.calls
+    if calls.empty:
+        return []
+    ok = succeeded(calls)
+    names = col(calls, "eventName")
+    found = []
+    secret = calls.loc[(names.isin(sorted(SECRET_READS)).fillna(False) & ok).to_numpy()]
+    if len(secret):
+        counts = col(secret, "eventName").value_counts()
+        what = ", ".join(f"{a}×{c}" for a, c in counts.items())
+        targets = _targets(secret, "secretId")
+        named = f" on {', '.join(targets[:5])}" + (" …" if len(targets) > 5 else "") if targets else ""
+        summary = (
+            f"{trace.key} read secrets or decrypted data ({what}){named} between "
+            f"{when(secret['eventTime'].min())} and {when(secret['eventTime'].max())}"
+        )
+        found.append(make(SPEC, trace, summary, ids(secret)))
+    objects = calls.loc[(names.isin(sorted(OBJECT_READS)).fillna(False) & ok).to_numpy()]
+    if len(objects) >= OBJECT_SPREE:
+        buckets = _targets(objects, "bucketName")
+        summary = (
+            f"{trace.key} read {len(objects)} S3 objects from {', '.join(buckets[:5]) or 'unnamed buckets'} between "
+            f"{when(objects['eventTime'].min())} and {when(objects['eventTime'].max())}"
+        )
+        found.append(make(SPEC, trace, summary, ids(objects)))
+    return found

@@ -1,0 +1,345 @@
+"""Trace one credential: its issuer up to the root, every call, every credential it spawned.
+
+``trace(events, key)`` walks the lineage index of ``ircreds.lineage`` (built once per frame):
+up through the issuers' keys to the IAM user, SAML/OIDC identity, root user or AWS service at
+the top, and down through chained sessions and minted keys, recursively. Each node carries its
+calls (a frame), a summary and its findings.
+
+Example:
+    >>> import pandas as pd
+    >>> empty = pd.DataFrame({"eventTime": pd.to_datetime([], utc=True)})
+    >>> try:
+    ...     trace(empty, "ASIAIOSFODNN7EXAMPLE")
+    ... except LookupError as err:
+    ...     print(type(err).__name__)
+    SessionNotFoundError
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ircreds.errors import SessionNotFoundError
+from ircreds.lineage import LineageIndex, _ts, lineage_index
+from ircreds.model import (
+    CallSummary,
+    Credential,
+    CredentialKind,
+    Evidence,
+    Issuer,
+    Root,
+    RootType,
+    Trace,
+    iso_z,
+)
+
+log = logging.getLogger(__name__)
+
+# Sessions deeper than this are cut (role juggling can make long chains; cycles are cut anyway).
+MAX_DEPTH = 32
+# At most this many sibling sessions of a role are read for the peer-IP baseline.
+PEER_LIMIT = 500
+
+
+def trace(
+    events: pd.DataFrame,
+    key: str | None = None,
+    *,
+    role_arn: str | None = None,
+    session_name: str | None = None,
+    findings: bool = True,
+) -> Trace:
+    """Trace a credential by key (``ASIA…``/``AKIA…``) or by role ARN and session name.
+
+    Args:
+        events: the events frame of ``ircreds.load``.
+        key: the leaked access key id.
+        role_arn: with ``session_name``, the session to trace when the key is not known.
+        session_name: the role session name (with ``role_arn``).
+        findings: run the findings on every node (default True).
+
+    Raises:
+        SessionNotFoundError: the credential is not in the evidence; the message says what the
+            evidence covers and what to load next.
+        ValueError: neither a key nor a role ARN and session name were given.
+    """
+    index = lineage_index(events)
+    if key is None:
+        if not (role_arn and session_name):
+            raise ValueError("trace needs key=... or both role_arn=... and session_name=...")
+        key = _key_for_session(index, role_arn, session_name)
+    key = key.strip()
+    if key not in index.rows_by_key:
+        raise SessionNotFoundError(_not_found_message(index, key))
+    evidence = Evidence(
+        start=index.start,
+        end=index.end,
+        accounts=index.accounts,
+        regions=index.regions,
+        event_count=index.events_len,
+        data_event_count=index.data_event_count,
+    )
+    builder = _Builder(events, index, evidence)
+    root = builder.root_of(key)
+    node = builder.node(key, root, depth=0, seen=set())
+    if findings:
+        from ircreds.findings import run_findings
+
+        node = _with_findings(node, run_findings)
+    return node
+
+
+def _with_findings(node: Trace, run: Any) -> Trace:
+    children = tuple(_with_findings(child, run) for child in node.children)
+    node = replace(node, children=children)
+    return replace(node, findings=tuple(run(node)))
+
+
+def _key_for_session(index: LineageIndex, role_arn: str, session_name: str) -> str:
+    s = index.sessions
+    mask = (s["session_name"] == session_name) & (
+        (s["role_arn"] == role_arn)
+        | s["principal_arn"].astype("string").str.endswith(f"/{session_name}")
+        & s["principal_arn"].astype("string").str.contains(f"/{role_arn.rsplit('/', 1)[-1]}/", regex=False)
+    )
+    hits = s.loc[mask.fillna(False)]
+    if hits.empty:
+        raise SessionNotFoundError(_not_found_message(index, f"{role_arn} session {session_name!r}"))
+    if len(hits) > 1:
+        log.warning(
+            "%d credentials match %s session %r; tracing the first issued (%s). Others: %s",
+            len(hits),
+            role_arn,
+            session_name,
+            hits["access_key_id"].iloc[0],
+            ", ".join(hits["access_key_id"].iloc[1:].tolist()),
+        )
+    return str(hits["access_key_id"].iloc[0])
+
+
+def _not_found_message(index: LineageIndex, what: str) -> str:
+    if not index.events_len:
+        return f"no credential {what} in the evidence: it holds no events; load CloudTrail logs first"
+    accounts = ", ".join(index.accounts) or "no account ids"
+    regions = ", ".join(index.regions[:8]) + (" …" if len(index.regions) > 8 else "")
+    return (
+        f"no credential {what} in {index.events_len:,} events spanning {iso_z(index.start)}–{iso_z(index.end)} "
+        f"(accounts {accounts}; regions {regions or 'none'}); neither an issuing event nor a call uses it: "
+        "load logs from earlier or later days, the other regions and the account that owns the role or user, "
+        "or check the key for typos"
+    )
+
+
+class _Builder:
+    def __init__(self, events: pd.DataFrame, index: LineageIndex, evidence: Evidence) -> None:
+        self.events = events
+        self.index = index
+        self.evidence = evidence
+        self.rows = index.sessions.to_dict("index") if len(index.sessions) < 64 else None
+
+    def row(self, key: str) -> dict[str, Any] | None:
+        positions = self.index.rows_by_key.get(key)
+        if not positions:
+            return None
+        pos = positions[0]
+        if self.rows is not None:
+            return self.rows[pos]
+        return self.index.sessions.iloc[pos].to_dict()
+
+    def credential(self, key: str) -> Credential:
+        row = self.row(key)
+        assert row is not None
+        return _credential(row)
+
+    def root_of(self, key: str) -> Root:
+        seen: set[str] = set()
+        current = key
+        row = self.row(current)
+        while row is not None:
+            seen.add(current)
+            parent = _s(row.get("parent_key"))
+            if parent and parent not in seen and self.row(parent) is not None:
+                current = parent
+                row = self.row(current)
+                continue
+            return _root_from_row(row)
+        return Root(type=RootType.UNKNOWN)
+
+    def calls(self, key: str) -> pd.DataFrame:
+        idx = self.index.calls_by_key.get(key)
+        if idx is None:
+            return self.events.iloc[0:0].copy()
+        return self.events.iloc[idx].reset_index(drop=True)
+
+    def issuer_history(self, cred: Credential) -> tuple[set[str], set[str]]:
+        ips: set[str] = set()
+        agents: set[str] = set()
+        if cred.issuer.source_ip:
+            ips.add(cred.issuer.source_ip)
+        if cred.issuer.user_agent:
+            agents.add(cred.issuer.user_agent)
+        keys = [cred.issuer.access_key_id] if cred.issuer.access_key_id else []
+        if cred.kind in (CredentialKind.OBSERVED, CredentialKind.CONSOLE_LOGIN) and not keys:
+            return ips, agents
+        for k in keys:
+            idx = self.index.calls_by_key.get(k)
+            if idx is None or k == cred.access_key_id:
+                continue
+            sub = self.events.iloc[idx]
+            ips.update(
+                str(v) for v in sub["sourceIPAddress"].dropna().unique()
+            ) if "sourceIPAddress" in sub else None
+            agents.update(str(v) for v in sub["userAgent"].dropna().unique()) if "userAgent" in sub else None
+        return ips, agents
+
+    def peer_ips(self, cred: Credential) -> tuple[str, ...]:
+        """Source IPs of the other credentials of the same role (a baseline for instance credentials)."""
+        if not cred.role_arn:
+            return ()
+        by_role = self.index.extra.get("keys_by_role")
+        if by_role is None:
+            s = self.index.sessions
+            by_role = {}
+            for k, r in zip(s["access_key_id"], s["role_arn"], strict=True):
+                if isinstance(r, str):
+                    by_role.setdefault(r, []).append(k)
+            self.index.extra["keys_by_role"] = by_role
+        peers = [k for k in by_role.get(cred.role_arn, ()) if k != cred.access_key_id][:PEER_LIMIT]
+        idx = [self.index.calls_by_key[k] for k in peers if k in self.index.calls_by_key]
+        if not idx or "sourceIPAddress" not in self.events.columns:
+            return ()
+        ips = self.events["sourceIPAddress"].iloc[np.concatenate(idx)].dropna().unique()
+        return tuple(sorted(str(ip) for ip in ips))
+
+    def node(self, key: str, root: Root, *, depth: int, seen: set[str]) -> Trace:
+        seen = seen | {key}
+        cred = self.credential(key)
+        calls = self.calls(key)
+        summary = _summary(calls, *self.issuer_history(cred), cred)
+        summary = replace(summary, peer_source_ips=self.peer_ips(cred))
+        children: list[Trace] = []
+        if depth < MAX_DEPTH:
+            for child in self.index.children_by_key.get(key, ()):
+                if child in seen or self.row(child) is None:
+                    continue
+                children.append(self.node(child, root, depth=depth + 1, seen=seen))
+        else:
+            log.warning("lineage of %s deeper than %d; not following further", key, MAX_DEPTH)
+        return Trace(
+            key=key,
+            session=cred,
+            root=root,
+            calls=calls,
+            children=tuple(children),
+            summary=summary,
+            evidence=self.evidence,
+            depth=depth,
+        )
+
+
+def _s(value: Any) -> str | None:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return str(value) or None
+
+
+def _credential(row: dict[str, Any]) -> Credential:
+    mfa = row.get("mfa_authenticated")
+    return Credential(
+        access_key_id=str(row["access_key_id"]),
+        kind=CredentialKind(row["kind"]),
+        role_arn=_s(row.get("role_arn")),
+        session_name=_s(row.get("session_name")),
+        principal_id=_s(row.get("principal_id")),
+        principal_arn=_s(row.get("principal_arn")),
+        account_id=_s(row.get("account_id")),
+        issued_at=_ts(row.get("issued_at")),
+        expires_at=_ts(row.get("expires_at")),
+        issuing_event_ids=tuple(row.get("issuing_event_ids") or ()),
+        issuer=Issuer(
+            type=_s(row.get("issuer_type")),
+            arn=_s(row.get("issuer_arn")),
+            name=_s(row.get("issuer_name")),
+            access_key_id=_s(row.get("issuer_access_key_id")),
+            source_ip=_s(row.get("issuer_source_ip")),
+            user_agent=_s(row.get("issuer_user_agent")),
+        ),
+        parent_key=_s(row.get("parent_key")),
+        source_identity=_s(row.get("source_identity")),
+        mfa_authenticated=None if mfa is None or mfa is pd.NA else bool(mfa),
+        observed_only=bool(row.get("observed_only")),
+        first_used=_ts(row.get("first_used")),
+        last_used=_ts(row.get("last_used")),
+        call_count=int(row.get("call_count") or 0),
+    )
+
+
+_ROOT_TYPES = {t.value: t for t in RootType}
+
+
+def _root_from_row(row: dict[str, Any]) -> Root:
+    """The top of a lineage from the topmost credential row: its issuer, or the principal itself."""
+    itype = _s(row.get("issuer_type"))
+    arn = _s(row.get("issuer_arn"))
+    name = _s(row.get("issuer_name"))
+    if itype == "AssumedRole":  # a session whose own issuer is outside the evidence
+        return Root(type=RootType.ROLE, arn=arn, name=name)
+    if itype in (None, "Unknown"):
+        return Root(type=RootType.UNKNOWN, arn=arn or _s(row.get("principal_arn")), name=name)
+    return Root(type=_ROOT_TYPES.get(itype, RootType.UNKNOWN), arn=arn, name=name)
+
+
+def _unique_in_order(values: pd.Series) -> tuple[str, ...]:
+    return tuple(str(v) for v in pd.unique(values.dropna()) if str(v))
+
+
+def _summary(
+    calls: pd.DataFrame, issuer_ips: set[str], issuer_agents: set[str], cred: Credential
+) -> CallSummary:
+    if calls.empty:
+        return CallSummary(
+            issuer_source_ips=tuple(sorted(issuer_ips)), issuer_user_agents=tuple(sorted(issuer_agents))
+        )
+    times = calls["eventTime"]
+    ips: list[tuple[str, datetime]] = []
+    if "sourceIPAddress" in calls.columns:
+        firsts = (
+            calls.dropna(subset=["sourceIPAddress"])
+            .groupby("sourceIPAddress", sort=False, observed=True)["eventTime"]
+            .min()
+        )
+        ips = sorted(((str(ip), _ts(t)) for ip, t in firsts.items()), key=lambda p: p[1])
+    agents = _unique_in_order(calls["userAgent"]) if "userAgent" in calls.columns else ()
+    regions = tuple(sorted(_unique_in_order(calls["awsRegion"]))) if "awsRegion" in calls.columns else ()
+    services = tuple(sorted(_unique_in_order(calls["eventSource"]))) if "eventSource" in calls.columns else ()
+    errors = int(calls["errorCode"].notna().sum()) if "errorCode" in calls.columns else 0
+    have_history = bool(issuer_ips) and cred.kind not in (CredentialKind.SERVICE,)
+    new_ips = tuple(ip for ip, _ in ips if have_history and ip not in issuer_ips and not _internal(ip))
+    new_agents = tuple(a for a in agents if issuer_agents and a not in issuer_agents and not _internal(a))
+    return CallSummary(
+        count=len(calls),
+        first=_ts(times.min()),
+        last=_ts(times.max()),
+        source_ips=tuple(ips),
+        user_agents=agents,
+        regions=regions,
+        services=services,
+        error_count=errors,
+        issuer_source_ips=tuple(sorted(issuer_ips)),
+        issuer_user_agents=tuple(sorted(issuer_agents)),
+        new_source_ips=new_ips,
+        new_user_agents=new_agents,
+    )
+
+
+def _internal(value: str) -> bool:
+    """AWS-internal sources are not attacker indicators (console, services)."""
+    return value == "AWS Internal" or value.endswith(".amazonaws.com")
