@@ -132,7 +132,24 @@ def empty_events() -> pd.DataFrame:
 
 
 def _concrete(dtype: Any) -> Any:
-    return pd.CategoricalDtype([], ordered=False) if dtype == CATEGORY else dtype
+    return empty_category() if dtype == CATEGORY else dtype
+
+
+def empty_category() -> pd.CategoricalDtype:
+    """The dtype of an empty categorical column: no categories, string-typed."""
+    return pd.CategoricalDtype(pd.Index([], dtype=STRING), ordered=False)
+
+
+def as_category(values: Any) -> pd.Categorical:
+    """A categorical whose categories are always pandas strings (even when all values are missing)."""
+    cat = pd.Categorical(pd.array(values, dtype=STRING) if not isinstance(values, pd.Series) else values)
+    if cat.categories.dtype != STRING:
+        cat = (
+            cat.rename_categories(pd.Index(cat.categories, dtype=STRING))
+            if len(cat.categories)
+            else (pd.Categorical.from_codes(cat.codes, dtype=empty_category()))
+        )
+    return cat
 
 
 def _matches(actual: Any, expected: Any) -> bool:
@@ -193,8 +210,8 @@ def coerce_events(df: pd.DataFrame) -> pd.DataFrame:
             continue
         col = df[name]
         if dtype == CATEGORY:
-            if not isinstance(col.dtype, pd.CategoricalDtype):
-                col = col.astype(STRING).astype("category")
+            if not isinstance(col.dtype, pd.CategoricalDtype) or col.cat.categories.dtype != STRING:
+                col = pd.Series(as_category(col.astype(STRING)), index=df.index)
         elif dtype is TIME:
             col = pd.to_datetime(col, utc=True).astype(TIME)
         elif col.dtype != dtype:

@@ -35,6 +35,7 @@ from ircreds.schema import (
     REDACTED,
     STRING,
     TIME,
+    as_category,
     empty_events,
 )
 
@@ -447,7 +448,7 @@ def column_array(name: str, values: Sequence[Any]) -> Any:
     """A typed pandas array for one canonical column from Python values (times already parsed)."""
     dtype = DTYPES[name]
     if dtype == CATEGORY:
-        return pd.Categorical(values)
+        return as_category(values)
     if dtype is STRING:
         return pd.array(values, dtype=STRING)
     if dtype is BOOLEAN:
