@@ -1,0 +1,232 @@
+"""The post-incident report: one HTML file or a Markdown page with its figures, from the evidence.
+
+:func:`render` is pure: it returns a :class:`Report` (the text, plus the files that go beside it:
+PNG figures for Markdown, the indicators appendix as CSV and JSON) and writes nothing;
+:meth:`Report.save` is the separate, explicit step that writes them. Usable from a notebook::
+
+    report = ircreds.report.render(trace, plan=plan, events=events, fmt="html", now=now)
+    report.save("incident.html")
+
+The HTML inlines plotly.js once (no CDN, no network when opened) and prints as a PDF. The Markdown
+renders on GitHub, with figures as PNG made by kaleido with Debian's Chromium. Session tokens and
+secret keys never appear: the loader redacts them, and every text written passes through
+:func:`scrub` once more.
+
+Edge module: imports plotly (and kaleido for PNG), never boto3.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ircreds.indicators import indicators_csv
+from ircreds.integrity import IntegrityResult
+from ircreds.report_data import _duration, build_data, scrub
+
+__all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+FORMATS = ("html", "md")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    """A rendered report: ``text`` plus ``assets`` (file name -> bytes) to write beside it.
+
+    ``data`` is the JSON-ready content the templates were filled from (summary, indicators, ...).
+    """
+
+    text: str
+    fmt: str
+    assets: Mapping[str, bytes] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> list[Path]:
+        """Write the report to ``path`` and each asset beside it; return the paths written."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.text, encoding="utf-8")
+        written = [path]
+        for name, blob in self.assets.items():
+            target = path.parent / name
+            target.write_bytes(blob)
+            written.append(target)
+        return written
+
+
+def render(
+    trace: Any,
+    *,
+    plan: Any = None,
+    actions: Any = None,
+    events: pd.DataFrame | None = None,
+    fmt: str = "html",
+    command: str | None = None,
+    now: datetime | None = None,
+    integrity: IntegrityResult | None = None,
+    load_report: Mapping[str, Any] | None = None,
+    detected_at: datetime | None = None,
+    figures: bool = True,
+    stem: str = "report",
+    max_calls: int = 200,
+) -> Report:
+    """Render the post-incident report for ``trace`` as HTML or Markdown; write nothing.
+
+    Args:
+        trace: the :class:`ircreds.model.Trace` of the leaked key.
+        plan: the containment :class:`~ircreds.containment.Plan` (or its ``to_dict()``).
+        actions: the action record(s) of ``ircreds.aws.apply`` (dicts, a list, or objects with
+            ``to_dict()``): who applied what, when, before and after.
+        events: the events frame the trace came from (load report, coverage, containment seen in logs).
+        fmt: ``"html"`` (one self-contained file) or ``"md"`` (PNG figures as assets).
+        command: the exact command line or notebook call, recorded in the evidence section.
+        now: the time the report describes the current state at (default: the end of the evidence).
+        integrity: :func:`ircreds.integrity.check` of the evidence files.
+        load_report: overrides ``events.attrs["load_report"]``.
+        detected_at: when the leak was detected, for the time to detect.
+        figures: draw the timeline and lineage (False skips plotly/kaleido, e.g. for a quick preview).
+        stem: prefix of asset file names (``<stem>-timeline.png``, ``<stem>-indicators.csv``...).
+        max_calls: how many key calls to list at most (sensitive and write calls come first).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
+    for name, value in (("now", now), ("detected_at", detected_at)):
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+    data = build_data(
+        trace,
+        plan=plan,
+        actions=actions,
+        events=events,
+        command=command,
+        now=now,
+        integrity=integrity,
+        load_report=load_report,
+        detected_at=detected_at,
+        max_calls=max_calls,
+    )
+    assets: dict[str, bytes] = {
+        f"{stem}-indicators.csv": scrub(indicators_csv(data["indicators"])).encode(),
+        f"{stem}-indicators.json": scrub(
+            json.dumps({"key": data["key"], "indicators": data["indicators"]}, indent=2)
+        ).encode(),
+    }
+    figs = _figures(trace, data["containment"]["cutoff_dt"]) if figures else {}
+    fig_out: dict[str, dict[str, str] | None] = {"timeline": None, "lineage": None}
+    if fmt == "html":
+        for name, fig in figs.items():
+            fig_out[name] = {"html": _fig_html(fig, name)}
+        plotlyjs = _plotlyjs() if figs else ""
+        appendix = {
+            "csv_uri": "data:text/csv;base64," + base64.b64encode(assets[f"{stem}-indicators.csv"]).decode(),
+            "json_uri": "data:application/json;base64,"
+            + base64.b64encode(assets[f"{stem}-indicators.json"]).decode(),
+            "json_inline": assets[f"{stem}-indicators.json"].decode().replace("</", "<\\/"),
+        }
+    else:
+        plotlyjs = ""
+        appendix = {}
+        for name, png in _pngs(figs).items():
+            file = f"{stem}-{name}.png"
+            assets[file] = png
+            fig_out[name] = {"png": file}
+    env = _environment(fmt)
+    template = env.get_template(f"report.{fmt}.j2")
+    text = template.render(
+        d=data, figures=fig_out, plotlyjs=plotlyjs, appendix=appendix, stem=stem, fig_names=list(figs)
+    )
+    data = {k: v for k, v in data.items() if k != "containment"} | {
+        "containment": {k: v for k, v in data["containment"].items() if k != "cutoff_dt"}
+    }
+    return Report(text=scrub(text), fmt=fmt, assets=assets, data=data)
+
+
+def _environment(fmt: str) -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=fmt == "html",
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = _md_cell
+    env.filters["dur"] = _duration
+    env.filters["pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
+    env.filters["nz"] = lambda v, dash="—": dash if v in (None, "", [], ()) else v
+    return env
+
+
+def _md_cell(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(v) for v in value)
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def _figures(trace: Any, cutoff: datetime | None) -> dict[str, Any]:
+    try:
+        from ircreds import plots
+    except ImportError as err:  # the plots module is another helper's; say so rather than fail
+        log.warning("figures skipped: ircreds.plots is not available (%s)", err)
+        return {}
+    return {"timeline": plots.timeline(trace, cutoff=cutoff), "lineage": plots.lineage(trace)}
+
+
+def _plotlyjs() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _fig_html(fig: Any, name: str) -> str:
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"figure-{name}",
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def _pngs(figs: Mapping[str, Any]) -> dict[str, bytes]:
+    """PNG bytes of each figure, through one kaleido browser (started here unless already running)."""
+    if not figs:
+        return {}
+    import kaleido
+
+    server = getattr(kaleido, "_global_server", None)
+    started = False
+    if server is not None and not server.is_running():
+        kaleido.start_sync_server(silence_warnings=True)
+        started = True
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+            return {
+                name: fig.to_image(format="png", width=1200, height=_height(fig), scale=1)
+                for name, fig in figs.items()
+            }
+    finally:
+        if started:
+            kaleido.stop_sync_server(silence_warnings=True)
+
+
+def _height(fig: Any) -> int:
+    height = getattr(fig.layout, "height", None)
+    return int(height) if height else 550

@@ -1,0 +1,506 @@
+"""The content of the post-incident report, as JSON-ready data (pure core; the templates lay it out).
+
+:func:`build_data` gathers from a trace, a containment plan, the action record, the events frame and
+the integrity result: the summary (what leaked, when, by whom, first misuse, exposure window, time to
+detect and contain, current state), the indicators, the findings, the key calls, containment, the
+evidence and the caveats. :mod:`ircreds.report` renders it; a notebook can use it directly.
+
+Example:
+    >>> scrub('{"sessionToken": "EXAMPLE-SESSION-TOKEN-00ff", "accessKeyId": "ASIAEXAMPLE"}')
+    '{"sessionToken": "<redacted>", "accessKeyId": "ASIAEXAMPLE"}'
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ircreds.indicators import _call_row, _iso, _json, _nodes, _suspicious_ips, indicators, key_calls
+from ircreds.integrity import IntegrityResult
+
+_SECRET = re.compile(
+    r"""(?P<k>["']?(?:sessionToken|secretAccessKey|SessionToken|SecretAccessKey|aws_session_token|"""
+    r"""aws_secret_access_key|x-amz-security-token)["']?\s*[:=]\s*["']?)(?P<v>[^"'\s,}&<]+)"""
+)
+
+_DELIVERY_LAG = timedelta(minutes=15)
+
+
+def scrub(text: str) -> str:
+    """Replace any session token or secret key value left in ``text`` by ``<redacted>``.
+
+    Example:
+        >>> scrub('{"sessionToken": "EXAMPLE-SESSION-TOKEN-00ff", "accessKeyId": "ASIAEXAMPLE"}')
+        '{"sessionToken": "<redacted>", "accessKeyId": "ASIAEXAMPLE"}'
+    """
+    return _SECRET.sub(lambda m: m["k"] + ("<redacted>" if m["v"] != "<redacted>" else m["v"]), text)
+
+
+def build_data(
+    trace: Any,
+    *,
+    plan: Any = None,
+    actions: Any = None,
+    events: pd.DataFrame | None = None,
+    command: str | None = None,
+    now: datetime | None = None,
+    integrity: IntegrityResult | None = None,
+    load_report: Mapping[str, Any] | None = None,
+    detected_at: datetime | None = None,
+    max_calls: int = 200,
+) -> dict[str, Any]:
+    """Everything the report says, as JSON-ready data (the templates only lay it out)."""
+    from ircreds import __version__
+
+    if load_report is None and events is not None:
+        load_report = events.attrs.get("load_report")
+    load_report = dict(load_report or {})
+    calls = _calls(trace)
+    plan_dict = _as_dict(plan)
+    action_list = _action_list(actions)
+    applied = _applied_denies(events, action_list)
+    evidence_end = _evidence_end(events, load_report, calls)
+    as_of = now or evidence_end
+    cutoff_dt = _parse_time(plan_dict.get("cutoff")) if plan_dict else None
+    suspicious = set(_suspicious_ips(trace))
+    first_misuse = _first_misuse(calls, suspicious)
+    contained_at = min(applied.values()) if applied else None
+    findings = _findings(trace)
+    data: dict[str, Any] = {
+        "title": f"Post-incident report: leaked credential {trace.key}",
+        "key": trace.key,
+        "tool": {"name": "ircreds", "version": __version__, "command": scrub(command) if command else None},
+        "generated_for": _iso(as_of),
+        "now_given": now is not None,
+        "summary": _summary(trace, calls, first_misuse, contained_at, detected_at, as_of, plan_dict, applied),
+        "credentials": _credentials(trace, as_of, plan_dict, applied, events),
+        "indicators": indicators(trace, calls, events),
+        "findings": findings,
+        "key_calls": key_calls(calls, findings, max_calls=max_calls),
+        "containment": {
+            "plan": plan_dict,
+            "cutoff": _iso(cutoff_dt),
+            "cutoff_dt": cutoff_dt,
+            "actions": action_list,
+            "applied": {k: _iso(v) for k, v in applied.items()},
+            "remaining": list(plan_dict.get("uncovered") or []) if plan_dict else [],
+            "warnings": list(plan_dict.get("warnings") or []) if plan_dict else [],
+        },
+        "evidence": {
+            "load_report": _load_counts(load_report),
+            "files": _files(integrity, load_report),
+            "integrity": integrity.to_dict() if integrity is not None else None,
+        },
+        "caveats": caveats(trace, events, load_report, integrity, evidence_end, now),
+    }
+    return data
+
+
+def _calls(trace: Any) -> pd.DataFrame:
+    frame = trace.all_calls() if hasattr(trace, "all_calls") else trace.calls.assign(credential=trace.key)
+    if "credential" not in frame.columns:
+        frame = frame.assign(credential=frame.get("userIdentity.accessKeyId"))
+    return frame
+
+
+def _first_misuse(calls: pd.DataFrame, suspicious: set[str]) -> dict[str, Any] | None:
+    if not suspicious or not len(calls) or "sourceIPAddress" not in calls.columns:
+        return None
+    hits = calls[calls["sourceIPAddress"].astype(object).isin(suspicious)]
+    if not len(hits):
+        return None
+    row = hits.sort_values("eventTime", kind="stable").iloc[0]
+    return _call_row(row)
+
+
+def _summary(
+    trace: Any,
+    calls: pd.DataFrame,
+    first_misuse: dict[str, Any] | None,
+    contained_at: datetime | None,
+    detected_at: datetime | None,
+    as_of: datetime | None,
+    plan: Mapping[str, Any],
+    applied: Mapping[str, datetime],
+) -> dict[str, Any]:
+    s = trace.session
+    issuer = s.issuer
+    misuse_at = _parse_time(first_misuse["time"]) if first_misuse else None
+    suspicious = set(_suspicious_ips(trace))
+    attacker_calls = calls[calls["sourceIPAddress"].astype(object).isin(suspicious)] if len(calls) else calls
+    last_attacker = attacker_calls["eventTime"].max() if len(attacker_calls) else None
+    last_attacker = (
+        last_attacker.to_pydatetime() if last_attacker is not None and pd.notna(last_attacker) else None
+    )
+    window_end = contained_at or s.expires_at
+    return {
+        "leaked": {
+            "access_key_id": s.access_key_id,
+            "kind": str(s.kind),
+            "role_arn": s.role_arn,
+            "session_name": s.session_name,
+            "account_id": s.account_id,
+            "observed_only": bool(getattr(s, "observed_only", False)),
+        },
+        "issued_at": _iso(s.issued_at),
+        "expires_at": _iso(s.expires_at),
+        "issuing_event_id": s.issuing_event_id,
+        "issuer": {
+            "type": issuer.type,
+            "arn": issuer.arn,
+            "name": issuer.name,
+            "access_key_id": issuer.access_key_id,
+            "source_ip": issuer.source_ip,
+            "user_agent": issuer.user_agent,
+        },
+        "root": {"type": str(trace.root.type), "arn": trace.root.arn, "name": trace.root.name},
+        "first_misuse": first_misuse,
+        "last_attacker_call": _iso(last_attacker),
+        "attacker_ips": sorted(suspicious),
+        "calls": len(calls),
+        "credentials": len(_nodes(trace)),
+        "exposure": {
+            "start": _iso(misuse_at),
+            "end": _iso(window_end),
+            "end_reason": "containment applied" if contained_at else "the leaked session's expiry",
+            "seconds": _seconds(misuse_at, window_end),
+        },
+        "detected_at": _iso(detected_at),
+        "time_to_detect": _seconds(misuse_at, detected_at),
+        "contained_at": _iso(contained_at),
+        "time_to_contain": _seconds(misuse_at, contained_at),
+        "time_from_detect_to_contain": _seconds(detected_at, contained_at),
+        "as_of": _iso(as_of),
+        "findings_by_severity": _count_by(f["severity"] for f in _findings(trace)),
+    }
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return None if start is None or end is None else (end - start).total_seconds()
+
+
+def _count_by(values: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def _credentials(
+    trace: Any,
+    as_of: datetime | None,
+    plan: Mapping[str, Any],
+    applied: Mapping[str, datetime],
+    events: pd.DataFrame | None,
+) -> list[dict[str, Any]]:
+    """Every credential of the lineage with its state at ``as_of``."""
+    revoked_keys = _deleted_keys(events)
+    out = []
+    for node in _nodes(trace):
+        s = node.session
+        state, covered_by = _state(s, as_of, plan, applied, revoked_keys)
+        out.append(
+            {
+                "access_key_id": s.access_key_id,
+                "kind": str(s.kind),
+                "role_arn": s.role_arn,
+                "principal_arn": getattr(s, "principal_arn", None),
+                "session_name": s.session_name,
+                "parent_key": s.parent_key,
+                "issued_at": _iso(s.issued_at),
+                "expires_at": _iso(s.expires_at),
+                "calls": int(node.summary.count),
+                "errors": int(node.summary.error_count),
+                "first": _iso(node.summary.first),
+                "last": _iso(node.summary.last),
+                "depth": int(getattr(node, "depth", 0)),
+                "state": state,
+                "covered_by": covered_by,
+            }
+        )
+    return out
+
+
+def _state(
+    s: Any,
+    as_of: datetime | None,
+    plan: Mapping[str, Any],
+    applied: Mapping[str, datetime],
+    deleted: Mapping[str, datetime],
+) -> tuple[str, str | None]:
+    key = s.access_key_id
+    if key in deleted:
+        return f"deleted or deactivated at {_iso(deleted[key])}", None
+    role = s.role_arn or ""
+    role_name = role.rsplit("/", 1)[-1] if role else None
+    covered = None
+    for rev in (plan or {}).get("revocations") or ():
+        if key in json.dumps(rev.get("cuts", []), default=str):
+            covered = str(rev.get("arn") or rev.get("target"))
+            break
+    applied_at = applied.get(role) or (applied.get(role_name) if role_name else None)
+    if s.expires_at is not None and as_of is not None and s.expires_at <= as_of:
+        return f"expired at {_iso(s.expires_at)}", covered
+    if applied_at is not None and s.issued_at is not None and s.issued_at < applied_at:
+        return f"cut off: AWSRevokeOlderSessions on {role_name} since {_iso(applied_at)}", covered or role
+    if covered:
+        return "still valid; the plan's deny on its role cuts it once applied", covered
+    if s.expires_at is None:
+        return "long-term key: valid until deleted or deactivated", None
+    return f"VALID until {_iso(s.expires_at)}: no deny covers it", None
+
+
+def _deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
+    if events is None or not len(events) or "eventName" not in events.columns:
+        return {}
+    mask = events["eventName"].astype(object).isin({"DeleteAccessKey", "UpdateAccessKey"})
+    if "errorCode" in events.columns:
+        mask &= events["errorCode"].isna()
+    out: dict[str, datetime] = {}
+    for _, row in events[mask].iterrows():
+        params = _json(row.get("requestParameters"))
+        key = params.get("accessKeyId")
+        if not key or (row["eventName"] == "UpdateAccessKey" and params.get("status") != "Inactive"):
+            continue
+        out.setdefault(key, row["eventTime"].to_pydatetime())
+    return out
+
+
+def _applied_denies(events: pd.DataFrame | None, actions: list[dict[str, Any]]) -> dict[str, datetime]:
+    """Role (name and ARN) -> when the cut-off deny went on, from the action record and the logs."""
+    out: dict[str, datetime] = {}
+    for action in actions:
+        if action.get("dry_run") is True:
+            continue
+        when = _parse_time(action.get("when") or action.get("time") or action.get("at"))
+        for target in _targets(action):
+            if when is not None:
+                out[target] = min(when, out.get(target, when))
+    if events is not None and len(events) and "eventName" in events.columns:
+        mask = events["eventName"].astype(object).isin({"PutRolePolicy", "PutUserPolicy"})
+        if "errorCode" in events.columns:
+            mask &= events["errorCode"].isna()
+        for _, row in events[mask].iterrows():
+            params = _json(row.get("requestParameters"))
+            if params.get("policyName") != "AWSRevokeOlderSessions":
+                continue
+            name = params.get("roleName") or params.get("userName")
+            when = row["eventTime"].to_pydatetime()
+            if name:
+                out[name] = min(when, out.get(name, when))
+    return out
+
+
+def _targets(action: Mapping[str, Any]) -> list[str]:
+    found = []
+    for key in ("arn", "target", "role_arn", "role", "role_name", "user", "user_name"):
+        value = action.get(key)
+        if isinstance(value, str) and value:
+            found.append(value)
+            if value.startswith("arn:"):
+                found.append(value.rsplit("/", 1)[-1])
+    for nested in ("actions", "changes", "what"):
+        items = action.get(nested)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, Mapping):
+                    found += _targets(item)
+    return found
+
+
+def _findings(trace: Any) -> list[dict[str, Any]]:
+    found = (
+        trace.all_findings()
+        if hasattr(trace, "all_findings")
+        else [f for n in _nodes(trace) for f in n.findings]
+    )
+    rows = []
+    for f in found:
+        rows.append(
+            {
+                "id": f.id,
+                "severity": str(f.severity),
+                "title": getattr(f, "title", None) or f.id,
+                "summary": f.summary,
+                "mitre": list(getattr(f, "mitre", ()) or ()),
+                "event_ids": list(f.event_ids),
+                "credential": getattr(f, "access_key_id", None),
+            }
+        )
+    return rows
+
+
+def caveats(
+    trace: Any,
+    events: pd.DataFrame | None,
+    load_report: Mapping[str, Any],
+    integrity: IntegrityResult | None,
+    evidence_end: datetime | None,
+    now: datetime | None,
+) -> list[str]:
+    """What the evidence does not cover, in sentences."""
+    out: list[str] = []
+    ev = getattr(trace, "evidence", None)
+    data_events = getattr(ev, "data_event_count", None)
+    if data_events is None and events is not None and "eventCategory" in events.columns:
+        data_events = int((events["eventCategory"].astype(object) == "Data").sum())
+    if not data_events:
+        out.append(
+            "No data events in the evidence: S3 object reads and writes, Lambda invocations and DynamoDB item "
+            "access are not logged unless the trail records data events, so what was read may be more than shown."
+        )
+    else:
+        out.append(
+            f"{data_events} data events are in the evidence; data events only cover the resources the trail selects."
+        )
+    regions = sorted(load_report.get("regions") or getattr(ev, "regions", ()) or ())
+    accounts = sorted(load_report.get("accounts") or getattr(ev, "accounts", ()) or ())
+    if regions:
+        out.append(f"Regions in the evidence: {', '.join(regions)}. Calls in any other region are not seen.")
+    if accounts:
+        out.append(f"Accounts in the evidence: {', '.join(accounts)}.")
+    other = sorted(
+        {
+            arn.split(":")[4]
+            for n in _nodes(trace)
+            for arn in (n.session.role_arn,)
+            if arn and arn.count(":") >= 5 and accounts and arn.split(":")[4] not in accounts
+        }
+    )
+    if other:
+        out.append(
+            f"The lineage reaches account(s) {', '.join(other)} whose own trail is not loaded: calls there are missing."
+        )
+    time_range = load_report.get("time_range")
+    if isinstance(time_range, Mapping | list | tuple) and time_range:
+        start, end = (
+            (time_range.get("start"), time_range.get("end"))
+            if isinstance(time_range, Mapping)
+            else (time_range[0], time_range[-1])
+        )
+        out.append(f"The evidence spans {start} to {end}; anything outside that window is not covered.")
+    if evidence_end is not None:
+        lag_note = (
+            f"CloudTrail delivers files about 5 minutes after a call, with no guarantee: events of the last "
+            f"{int(_DELIVERY_LAG.total_seconds() // 60)} minutes before {_iso(evidence_end)} may not be delivered yet"
+        )
+        if now is not None and now - evidence_end > _DELIVERY_LAG:
+            lag_note += (
+                f"; the evidence ends {_duration((now - evidence_end).total_seconds())} before this report"
+            )
+        out.append(lag_note + ".")
+    for text in load_report.get("caveats") or ():
+        out.append(str(text))
+    if integrity is None:
+        out.append("The digest files were not checked for this report (no integrity result given).")
+    elif integrity.status == "no-digests":
+        out.append("No CloudTrail-Digest files were loaded: the log files' integrity could not be checked.")
+    else:
+        out.append(integrity.signature_note)
+    out.append(
+        "Session tokens and secret keys in the logs are redacted before anything is kept; key ids and ARNs are shown."
+    )
+    return out
+
+
+def _load_counts(report: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("records_read", "events", "duplicates", "rejects", "id_collisions", "files_read", "files_skipped")
+    out: dict[str, Any] = {}
+    for k in keys:
+        v = report.get(k)
+        out[k] = len(v) if isinstance(v, list | tuple) else v
+    out["time_range"] = report.get("time_range")
+    out["accounts"] = list(report.get("accounts") or [])
+    out["regions"] = list(report.get("regions") or [])
+    out["sources"] = report.get("sources")
+    out["reject_samples"] = (
+        [r for r in (report.get("rejects") or [])[:20]] if isinstance(report.get("rejects"), list) else []
+    )
+    out["skipped"] = (
+        list(report.get("files_skipped") or [])[:50] if isinstance(report.get("files_skipped"), list) else []
+    )
+    return out
+
+
+def _files(integrity: IntegrityResult | None, load_report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if integrity is not None:
+        return [f.to_dict() for f in integrity.files]
+    files = load_report.get("files_read")
+    if isinstance(files, list):
+        return [
+            {"path": str(f if not isinstance(f, Mapping) else f.get("path")), "sha256": None} for f in files
+        ]
+    return []
+
+
+def _evidence_end(
+    events: pd.DataFrame | None, load_report: Mapping[str, Any], calls: pd.DataFrame
+) -> datetime | None:
+    if events is not None and len(events) and "eventTime" in events.columns:
+        return events["eventTime"].max().to_pydatetime()
+    time_range = load_report.get("time_range")
+    if isinstance(time_range, Mapping) and time_range.get("end"):
+        return _parse_time(time_range["end"])
+    if len(calls):
+        return calls["eventTime"].max().to_pydatetime()
+    return None
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    sign = "-" if seconds < 0 else ""
+    total = abs(int(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours or days else []
+    parts += [f"{minutes:02d}m" if parts else f"{minutes}m", f"{secs:02d}s"]
+    return sign + " ".join(parts)
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        obj = obj.to_dict()
+    if isinstance(obj, str | Path) and Path(obj).is_file():
+        obj = json.loads(Path(obj).read_text())
+    return json.loads(json.dumps(obj, default=_default))
+
+
+def _action_list(actions: Any) -> list[dict[str, Any]]:
+    if actions is None:
+        return []
+    if isinstance(actions, list | tuple):
+        return [_as_dict(a) for a in actions]
+    return [_as_dict(actions)]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
