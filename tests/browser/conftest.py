@@ -6,6 +6,7 @@ flags that work as root and without network (docs/stack-notes.md); playwright ne
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,7 +175,9 @@ class JupyterLab:
 def _copy_tree_for_lab(dest: Path) -> None:
     import shutil
 
-    shutil.copytree(REPO / "notebooks", dest / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO / "notebooks", dest / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     shutil.copytree(REPO / "data" / "samples", dest / "data" / "samples")
 
 
@@ -231,7 +234,9 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                pytest.fail(f"jupyter lab exited with {process.returncode}: {lab.log_path.read_text()[-2000:]}")
+                pytest.fail(
+                    f"jupyter lab exited with {process.returncode}: {lab.log_path.read_text()[-2000:]}"
+                )
             try:
                 lab.api("/api/status")
                 break
@@ -241,10 +246,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]
                 time.sleep(0.2)
         yield lab
     finally:
-        try:
+        with contextlib.suppress(Exception):  # the server may already be gone
             lab.delete_kernels()
-        except Exception:  # the server may already be gone
-            pass
         process.terminate()
         try:
             process.wait(timeout=15)
