@@ -1,0 +1,276 @@
+"""Hand-written CloudTrail records shaped as aws-facts §1 shows, with AWS documentation values.
+
+Tiny builders for the tracer's and the findings' tests: identities, issuing calls, ordinary calls,
+and one leak story (DevUser → K1 leaked → K2 chained, K3 minted) used by several tests.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+ACCOUNT = "111122223333"
+OTHER_ACCOUNT = "123456789012"
+T0 = datetime(2025, 1, 20, 9, 0, 0, tzinfo=UTC)
+
+OFFICE_IP = "198.51.100.10"
+ATTACKER_IP = "203.0.113.50"
+THIRD_IP = "192.0.2.77"
+CLI_UA = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22 prompt/off"
+ATTACKER_UA = "Boto3/1.7.48 Python/3.7.0 Windows/10 Botocore/1.10.48"
+
+USER_KEY = "AKIAIOSFODNN7EXAMPLE"
+K1 = "ASIAQEXAMPLEK1000001"
+K2 = "ASIAQEXAMPLEK2000002"
+K3 = "AKIAQEXAMPLEK3000003"
+
+_ids = itertools.count(1)
+
+
+def t(minutes: float) -> datetime:
+    """T0 plus some minutes."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def iso(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def expiration_text(when: datetime) -> str:
+    """STS's text form, e.g. ``Jan 20, 2025, 9:14:27 PM``."""
+    hour = when.hour % 12 or 12
+    return f"{when:%b} {when.day}, {when.year}, {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
+
+
+def event_id() -> str:
+    return f"00000000-0000-4000-8000-{next(_ids):012d}"
+
+
+def user_identity(
+    user: str = "DevUser", key: str | None = USER_KEY, account: str = ACCOUNT
+) -> dict[str, Any]:
+    ident = {
+        "type": "IAMUser",
+        "principalId": "AIDACKCEVSQ6C2EXAMPLE",
+        "arn": f"arn:aws:iam::{account}:user/{user}",
+        "accountId": account,
+        "userName": user,
+    }
+    if key:
+        ident["accessKeyId"] = key
+    return ident
+
+
+def role_identity(
+    key: str,
+    role: str = "ExampleRole",
+    session: str = "DevUser",
+    created: datetime = T0,
+    account: str = ACCOUNT,
+    role_id: str = "AROADBQP57FF2AEXAMPLE",
+    **context: Any,
+) -> dict[str, Any]:
+    ctx: dict[str, Any] = {
+        "sessionIssuer": {
+            "type": "Role",
+            "principalId": role_id,
+            "arn": f"arn:aws:iam::{account}:role/{role}",
+            "accountId": account,
+            "userName": role,
+        },
+        "webIdFederationData": {},
+        "attributes": {"creationDate": iso(created), "mfaAuthenticated": "false"},
+    }
+    ctx.update(context)
+    return {
+        "type": "AssumedRole",
+        "principalId": f"{role_id}:{session}",
+        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+        "accountId": account,
+        "accessKeyId": key,
+        "sessionContext": ctx,
+    }
+
+
+def record(
+    identity: dict[str, Any],
+    name: str,
+    when: datetime,
+    *,
+    source: str | None = None,
+    ip: str = OFFICE_IP,
+    ua: str = CLI_UA,
+    region: str = "us-east-1",
+    error: str | None = None,
+    request: dict[str, Any] | None = None,
+    response: dict[str, Any] | None = None,
+    recipient: str = ACCOUNT,
+    **extra: Any,
+) -> dict[str, Any]:
+    rec: dict[str, Any] = {
+        "eventVersion": "1.08",
+        "userIdentity": identity,
+        "eventTime": iso(when),
+        "eventSource": source or _source_of(name),
+        "eventName": name,
+        "awsRegion": region,
+        "sourceIPAddress": ip,
+        "userAgent": ua,
+        "requestParameters": request,
+        "responseElements": response,
+        "requestID": event_id(),
+        "eventID": event_id(),
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": recipient,
+        "eventCategory": "Management",
+    }
+    if error:
+        rec["errorCode"] = error
+        rec["errorMessage"] = f"User is not authorized to perform: {name}"
+    rec.update(extra)
+    return rec
+
+
+def _source_of(name: str) -> str:
+    if name.startswith(("AssumeRole", "GetSessionToken", "GetFederationToken", "GetCallerIdentity")):
+        return "sts.amazonaws.com"
+    if name in {
+        "CreateUser",
+        "CreateAccessKey",
+        "CreateLoginProfile",
+        "AttachUserPolicy",
+        "PutRolePolicy",
+        "CreateRole",
+        "UpdateAssumeRolePolicy",
+        "CreatePolicyVersion",
+        "ListUsers",
+        "GetUser",
+    }:
+        return "iam.amazonaws.com"
+    if name.endswith("Object") or name.startswith(("ListBucket", "GetBucket")):
+        return "s3.amazonaws.com"
+    if name in {"GetSecretValue"}:
+        return "secretsmanager.amazonaws.com"
+    if name in {"StopLogging", "DeleteTrail", "PutEventSelectors"}:
+        return "cloudtrail.amazonaws.com"
+    return "ec2.amazonaws.com"
+
+
+def assume_role(
+    caller: dict[str, Any],
+    issued_key: str,
+    when: datetime,
+    *,
+    role: str = "ExampleRole",
+    session: str = "DevUser",
+    account: str = ACCOUNT,
+    duration: int = 3600,
+    role_id: str = "AROADBQP57FF2AEXAMPLE",
+    name: str = "AssumeRole",
+    error: str | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    role_arn = f"arn:aws:iam::{account}:role/{role}"
+    response = None
+    if not error:
+        response = {
+            "credentials": {
+                "accessKeyId": issued_key,
+                "sessionToken": "IQoJb3JpZ2luX2VjEXAMPLETOKEN",
+                "expiration": expiration_text(when + timedelta(seconds=duration)),
+            },
+            "assumedRoleUser": {
+                "assumedRoleId": f"{role_id}:{session}",
+                "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
+            },
+        }
+    request = {"roleArn": role_arn, "roleSessionName": session, "durationSeconds": duration}
+    return record(caller, name, when, request=request, response=response, error=error, **kw)
+
+
+def leak_story() -> list[dict[str, Any]]:
+    """DevUser assumes ExampleRole (K1); K1 leaks; the attacker chains into K2 and mints K3.
+
+    Deterministic: every call returns the same records (event ids included).
+    """
+    global _ids
+    _ids = itertools.count(1)
+    dev = user_identity()
+    k1 = role_identity(K1, created=t(14))
+    k2 = role_identity(
+        K2, role="DataPipelineRole", session="pipe", created=t(140), role_id="AROAEXAMPLEPIPE000001"
+    )
+    recs = [
+        record(dev, "ListBuckets", t(1), source="s3.amazonaws.com"),
+        assume_role(dev, K1, t(14), duration=43200),
+        record(k1, "DescribeInstances", t(20)),
+        record(k1, "ListBuckets", t(25), source="s3.amazonaws.com"),
+        # K1 leaks: probe, recon with denials across regions, reads
+        record(k1, "GetCallerIdentity", t(120), ip=ATTACKER_IP, ua=ATTACKER_UA),
+    ]
+    regions = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2", "sa-east-1"]
+    for i, region in enumerate(regions):
+        recs.append(
+            record(
+                k1,
+                "DescribeInstances",
+                t(121 + i),
+                ip=ATTACKER_IP,
+                ua=ATTACKER_UA,
+                region=region,
+                error="Client.UnauthorizedOperation",
+            )
+        )
+        recs.append(
+            record(
+                k1,
+                "ListUsers",
+                t(121.5 + i),
+                ip=ATTACKER_IP,
+                ua=ATTACKER_UA,
+                region=region,
+                error="AccessDenied",
+            )
+        )
+    recs.append(
+        record(k1, "GetSecretValue", t(130), ip=ATTACKER_IP, ua=ATTACKER_UA, request={"secretId": "prod/db"})
+    )
+    recs.append(
+        assume_role(
+            k1,
+            K2,
+            t(140),
+            role="DataPipelineRole",
+            session="pipe",
+            role_id="AROAEXAMPLEPIPE000001",
+            ip=ATTACKER_IP,
+            ua=ATTACKER_UA,
+        )
+    )
+    recs.append(record(k2, "ListBuckets", t(142), source="s3.amazonaws.com", ip=ATTACKER_IP, ua=ATTACKER_UA))
+    recs.append(
+        record(k1, "CreateUser", t(150), ip=ATTACKER_IP, ua=ATTACKER_UA, request={"userName": "backup-svc"})
+    )
+    recs.append(
+        record(
+            k1,
+            "CreateAccessKey",
+            t(151),
+            ip=ATTACKER_IP,
+            ua=ATTACKER_UA,
+            request={"userName": "backup-svc"},
+            response={
+                "accessKey": {
+                    "accessKeyId": K3,
+                    "status": "Active",
+                    "userName": "backup-svc",
+                    "createDate": "Jan 20, 2025, 11:31:00 AM",
+                }
+            },
+        )
+    )
+    k3 = user_identity("backup-svc", key=K3)
+    recs.append(record(k3, "ListUsers", t(160), ip=THIRD_IP, ua=ATTACKER_UA))
+    return recs
