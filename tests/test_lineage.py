@@ -64,7 +64,8 @@ def test_sessions_has_the_contract_columns() -> None:
     ):
         assert name in frame.columns
     assert list(frame.columns) == list(SESSION_COLUMNS)
-    assert str(frame["issued_at"].dtype).startswith("datetime64") and frame["issued_at"].dt.tz is not None
+    assert str(frame["issued_at"].dtype).startswith("datetime64")
+    assert frame["issued_at"].dt.tz is not None
 
 
 def test_sessions_links_assume_role_key_to_its_issuer_and_calls() -> None:

@@ -155,7 +155,8 @@ def test_trace_unknown_key_raises_with_what_the_evidence_covers(story: pd.DataFr
         ircreds.trace(story, "ASIAQEXAMPLEUNKNOWN1")
     message = str(err.value)
     assert "ASIAQEXAMPLEUNKNOWN1" in message
-    assert "2025-01-20T09:01:00Z" in message and ACCOUNT in message
+    assert "2025-01-20T09:01:00Z" in message
+    assert ACCOUNT in message
     assert "load" in message
     assert isinstance(err.value, LookupError)
 
@@ -215,7 +216,8 @@ def _corpus(name: str) -> pd.DataFrame:
 def test_trace_stratus_assume_role_key_to_its_password_data_calls() -> None:
     events = _corpus("stratus-red-team-detonation-logs")
     tr = ircreds.trace(events, "ASIANQQHHS551LWULIWD")
-    assert tr.root.type == "IAMUser" and tr.root.name == "christophe"
+    assert tr.root.type == "IAMUser"
+    assert tr.root.name == "christophe"
     assert tr.summary.count == 30
     assert set(tr.calls["eventName"]) == {"GetPasswordData"}
     assert tr.summary.error_count == 30
@@ -243,7 +245,8 @@ def test_trace_stratus_federation_token_and_stolen_instance_credentials() -> Non
 @pytest.mark.skipif(not CORPUS.exists(), reason="the shared corpus is not on this machine")
 def test_trace_opensearch_lambda_service_session() -> None:
     tr = ircreds.trace(_corpus("opensearch-catalog-aws-cloudtrail"), "ASIAVBW53AN5I5KLEGVJ")
-    assert tr.root.type == "AWSService" and tr.root.name == "lambda.amazonaws.com"
+    assert tr.root.type == "AWSService"
+    assert tr.root.name == "lambda.amazonaws.com"
     assert sorted(tr.calls["eventName"]) == ["CreateLogStream", "Decrypt"]
 
 
