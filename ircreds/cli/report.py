@@ -1,0 +1,148 @@
+"""``ircreds report PATH... --key K --out FILE``: the post-incident report from the evidence.
+
+The format follows the extension of ``--out``: ``.html`` (one self-contained file) or ``.md``
+(Markdown with the figures as PNG beside it). Both write the indicators appendix beside the report
+as ``<stem>-indicators.csv`` and ``<stem>-indicators.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ircreds.cli._io import echo
+from ircreds.errors import IrcredsError, PolicyError, SourceError
+
+log = logging.getLogger(__name__)
+
+_FORMATS = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` subcommand."""
+    p = subparsers.add_parser(
+        "report",
+        help="write the post-incident report (HTML or Markdown) for a leaked key",
+        description=(
+            "Load the evidence, trace the key, build the containment plan, check the evidence files "
+            "(SHA-256, CloudTrail digests) and write the report. The format follows --out's extension."
+        ),
+    )
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="CloudTrail files or folders (S3 delivery layout)"
+    )
+    p.add_argument("--key", required=True, help="the leaked access key id (ASIA… or AKIA…)")
+    p.add_argument("--cutoff", help="cut-off time for the plan, ISO 8601 UTC (e.g. 2025-01-20T12:00:00Z)")
+    p.add_argument(
+        "--actions",
+        action="append",
+        default=[],
+        metavar="RECORD.json",
+        help="action record written by `ircreds apply` (repeatable)",
+    )
+    p.add_argument("--detected-at", help="when the leak was detected, ISO 8601 UTC (for the time to detect)")
+    p.add_argument("--now", help="describe the state at this time instead of the current time (ISO 8601 UTC)")
+    p.add_argument("--no-figures", action="store_true", help="skip the timeline and lineage figures")
+    p.add_argument("--out", required=True, metavar="FILE", help="report file: .html or .md")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and write the report; print where it went."""
+    import ircreds
+    from ircreds import integrity
+    from ircreds.report import render
+
+    out = Path(args.out)
+    fmt = _FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise IrcredsError(f"--out {out} has no report extension; end it with .html or .md")
+    now = _time(args.now, "--now") or datetime.now(UTC)
+    cutoff = _time(args.cutoff, "--cutoff")
+    detected = _time(args.detected_at, "--detected-at")
+    actions = [_read_json(p) for p in args.actions]
+
+    events = ircreds.load(*args.paths)
+    trace = ircreds.trace(events, args.key)
+    plan = _plan(trace, cutoff=cutoff, now=now, events=events)
+    checked = integrity.check(args.paths, events=events)
+    report = render(
+        trace,
+        plan=plan,
+        actions=actions or None,
+        events=events,
+        fmt=fmt,
+        command=_command(args),
+        now=now,
+        integrity=checked,
+        detected_at=detected,
+        figures=not args.no_figures,
+        stem=out.stem,
+    )
+    written = report.save(out)
+    summary = report.data["summary"]
+    echo(f"report: {written[0]}")
+    for path in written[1:]:
+        echo(f"  beside it: {path}")
+    echo(
+        f"{trace.key}: {summary['credentials']} credential(s), {summary['calls']} call(s), "
+        f"{len(report.data['findings'])} finding(s); evidence {checked.status} "
+        f"({checked.counts['files']} files, {checked.counts['digests']} digests)"
+    )
+    return 0
+
+
+def _plan(trace: Any, *, cutoff: datetime | None, now: datetime, events: Any) -> Any:
+    try:
+        from ircreds.containment import plan
+    except ImportError as err:
+        log.warning("containment plan skipped: ircreds.containment is not available (%s)", err)
+        return None
+    return plan(trace, cutoff=cutoff, now=now, events=events)
+
+
+def _time(text: str | None, flag: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PolicyError(
+            f"{flag} {text!r} is not an ISO 8601 time; write it like 2025-01-20T12:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise PolicyError(
+            f"{flag} {text!r} has no time zone; write it in UTC with a Z, like 2025-01-20T12:00:00Z"
+        )
+    return value.astimezone(UTC)
+
+
+def _read_json(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SourceError(
+            f"action record {path} does not exist; pass the JSON file `ircreds apply` wrote"
+        ) from None
+    except ValueError as err:
+        raise SourceError(
+            f"action record {path} is not JSON ({err}); pass the file `ircreds apply` wrote"
+        ) from None
+
+
+def _command(args: argparse.Namespace) -> str:
+    parts = ["ircreds", "report", *args.paths, "--key", args.key]
+    for flag, value in (("--cutoff", args.cutoff), ("--detected-at", args.detected_at), ("--now", args.now)):
+        if value:
+            parts += [flag, value]
+    for record in args.actions:
+        parts += ["--actions", record]
+    if args.no_figures:
+        parts.append("--no-figures")
+    parts += ["--out", args.out]
+    return shlex.join(parts)

@@ -1,0 +1,571 @@
+"""The post-incident report: sections, figures, indicators, containment, evidence, no secrets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import ircreds
+from ircreds import integrity
+from ircreds.report import Report, render, scrub
+
+ACCT = "111122223333"
+USER_ARN = f"arn:aws:iam::{ACCT}:user/DevUser"
+ROLE = f"arn:aws:iam::{ACCT}:role/ExampleRole"
+ROLE2 = f"arn:aws:iam::{ACCT}:role/DataPipelineRole"
+BACKUP_ARN = f"arn:aws:iam::{ACCT}:user/backup-svc"
+K0 = "AKIAIOSFODNN7EXAMPLE"
+K1 = "ASIAK1EXAMPLE0000001"
+K2 = "ASIAK2EXAMPLE0000002"
+K3 = "AKIAK3EXAMPLE0000003"
+OFFICE = "198.51.100.10"
+ATTACKER = "203.0.113.66"
+THIRD = "192.0.2.99"
+CLI = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0 exe/x86_64.ubuntu.22"
+PACU = "[Boto3/1.7.48 Python/3.7.0 Windows/10 Botocore/1.10.48]"
+TOKENS = ("EXAMPLE-SESSION-TOKEN-0a1b2c3d4e5f60718293", "EXAMPLE-SESSION-TOKEN-9f8e7d6c5b4a39281706")
+SECTIONS = {
+    "summary": "1. Summary",
+    "timeline": "2. Timeline",
+    "lineage": "3. Lineage",
+    "indicators": "4. Indicators",
+    "findings": "5. Findings",
+    "key-calls": "6. Key calls",
+    "containment": "7. Containment",
+    "evidence": "8. Evidence",
+    "method": "9. Method and caveats",
+}
+
+
+def _eid(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+def _user(key: str = K0) -> dict[str, Any]:
+    return {
+        "type": "IAMUser",
+        "principalId": "AIDAEXAMPLEDEVUSER01",
+        "arn": USER_ARN,
+        "accountId": ACCT,
+        "accessKeyId": key,
+        "userName": "DevUser",
+    }
+
+
+def _session(key: str, role: str, name: str, created: str) -> dict[str, Any]:
+    role_name = role.rsplit("/", 1)[-1]
+    role_id = f"AROAEXAMPLE{role_name.upper()[:6]}"
+    return {
+        "type": "AssumedRole",
+        "principalId": f"{role_id}:{name}",
+        "arn": f"arn:aws:sts::{ACCT}:assumed-role/{role_name}/{name}",
+        "accountId": ACCT,
+        "accessKeyId": key,
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": role_id,
+                "arn": role,
+                "accountId": ACCT,
+                "userName": role_name,
+            },
+            "attributes": {"creationDate": created, "mfaAuthenticated": "false"},
+        },
+    }
+
+
+def _rec(
+    n: int, when: str, name: str, source: str, ident: dict, ip: str, ua: str, **kw: Any
+) -> dict[str, Any]:
+    record = {
+        "eventVersion": "1.08",
+        "userIdentity": ident,
+        "eventTime": when,
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": kw.get("region", "us-east-1"),
+        "sourceIPAddress": ip,
+        "userAgent": ua,
+        "requestParameters": kw.get("req"),
+        "responseElements": kw.get("resp"),
+        "requestID": f"req-{n:04d}",
+        "eventID": _eid(n),
+        "readOnly": kw.get("ro", True),
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCT,
+        "eventCategory": "Management",
+    }
+    if kw.get("err"):
+        record["errorCode"] = kw["err"]
+        record["errorMessage"] = "not authorized"
+    return record
+
+
+def incident_records() -> list[dict[str, Any]]:
+    """The DESIGN story in 12 records: DevUser's K1 leaks, chains to K2, mints K3; 12:00 cut-off."""
+    k1 = _session(K1, ROLE, "dev-session", "2025-01-20T09:14:27Z")
+    k2 = _session(K2, ROLE2, "pipeline", "2025-01-20T11:20:00Z")
+    k3 = {
+        "type": "IAMUser",
+        "principalId": "AIDAEXAMPLEBACKUP001",
+        "arn": BACKUP_ARN,
+        "accountId": ACCT,
+        "accessKeyId": K3,
+        "userName": "backup-svc",
+    }
+    responder = {
+        "type": "IAMUser",
+        "principalId": "AIDAEXAMPLERESPOND1",
+        "arn": f"arn:aws:iam::{ACCT}:user/responder",
+        "accountId": ACCT,
+        "accessKeyId": "AKIAIOSFODNN7RESPOND",
+        "userName": "responder",
+    }
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2025-01-20T12:00:00Z"}},
+            }
+        ],
+    }
+
+    def creds(key: str, token: str, exp: str) -> dict[str, str]:
+        return {"accessKeyId": key, "sessionToken": token, "expiration": exp}
+
+    return [
+        _rec(
+            1,
+            "2025-01-20T09:14:27Z",
+            "AssumeRole",
+            "sts.amazonaws.com",
+            _user(),
+            OFFICE,
+            CLI,
+            req={"roleArn": ROLE, "roleSessionName": "dev-session", "durationSeconds": 43200},
+            resp={
+                "credentials": creds(K1, TOKENS[0], "Jan 20, 2025, 9:14:27 PM"),
+                "assumedRoleUser": {
+                    "assumedRoleId": "AROAEXAMPLEEXAMPL:dev-session",
+                    "arn": f"arn:aws:sts::{ACCT}:assumed-role/ExampleRole/dev-session",
+                },
+            },
+        ),
+        _rec(2, "2025-01-20T09:20:00Z", "ListBuckets", "s3.amazonaws.com", k1, OFFICE, CLI),
+        _rec(3, "2025-01-20T11:02:00Z", "GetCallerIdentity", "sts.amazonaws.com", k1, ATTACKER, PACU),
+        _rec(
+            4,
+            "2025-01-20T11:05:00Z",
+            "DescribeInstances",
+            "ec2.amazonaws.com",
+            k1,
+            ATTACKER,
+            PACU,
+            err="Client.UnauthorizedOperation",
+            region="eu-west-1",
+        ),
+        _rec(
+            5,
+            "2025-01-20T11:06:00Z",
+            "GetBucketPolicy",
+            "s3.amazonaws.com",
+            k1,
+            ATTACKER,
+            PACU,
+            req={"bucketName": "example-secrets"},
+        ),
+        _rec(
+            6,
+            "2025-01-20T11:20:00Z",
+            "AssumeRole",
+            "sts.amazonaws.com",
+            k1,
+            ATTACKER,
+            PACU,
+            req={"roleArn": ROLE2, "roleSessionName": "pipeline", "durationSeconds": 3600},
+            resp={
+                "credentials": creds(K2, TOKENS[1], "Jan 20, 2025, 12:20:00 PM"),
+                "assumedRoleUser": {
+                    "assumedRoleId": "AROAEXAMPLEDATAPI:pipeline",
+                    "arn": f"arn:aws:sts::{ACCT}:assumed-role/DataPipelineRole/pipeline",
+                },
+            },
+        ),
+        _rec(7, "2025-01-20T11:25:00Z", "ListTables", "dynamodb.amazonaws.com", k2, ATTACKER, PACU),
+        _rec(
+            8,
+            "2025-01-20T11:30:00Z",
+            "CreateUser",
+            "iam.amazonaws.com",
+            k1,
+            ATTACKER,
+            PACU,
+            ro=False,
+            req={"userName": "backup-svc"},
+            resp={"user": {"userName": "backup-svc", "userId": "AIDAEXAMPLEBACKUP001", "arn": BACKUP_ARN}},
+        ),
+        _rec(
+            9,
+            "2025-01-20T11:31:00Z",
+            "CreateAccessKey",
+            "iam.amazonaws.com",
+            k1,
+            ATTACKER,
+            PACU,
+            ro=False,
+            req={"userName": "backup-svc"},
+            resp={"accessKey": {"accessKeyId": K3, "status": "Active", "userName": "backup-svc"}},
+        ),
+        _rec(10, "2025-01-20T11:40:00Z", "ListBuckets", "s3.amazonaws.com", k3, THIRD, PACU),
+        _rec(
+            11,
+            "2025-01-20T12:00:00Z",
+            "PutRolePolicy",
+            "iam.amazonaws.com",
+            responder,
+            OFFICE,
+            CLI,
+            ro=False,
+            req={
+                "roleName": "ExampleRole",
+                "policyName": "AWSRevokeOlderSessions",
+                "policyDocument": json.dumps(deny),
+            },
+        ),
+        _rec(
+            12,
+            "2025-01-20T12:05:00Z",
+            "ListBuckets",
+            "s3.amazonaws.com",
+            k1,
+            ATTACKER,
+            PACU,
+            err="AccessDenied",
+        ),
+    ]
+
+
+def tokens_in(obj: Any) -> Iterator[str]:
+    """Every sessionToken value anywhere in a record structure."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "sessionToken" and isinstance(value, str):
+                yield value
+            else:
+                yield from tokens_in(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from tokens_in(item)
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    return ircreds.load(incident_records())
+
+
+@pytest.fixture(scope="module")
+def trace(events: pd.DataFrame) -> Any:
+    return ircreds.trace(events, K1)
+
+
+def _render(trace: Any, events: pd.DataFrame, **kw: Any) -> Report:
+    kw.setdefault("figures", False)
+    return render(trace, events=events, **kw)
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_report_has_every_section(trace: Any, events: pd.DataFrame, fmt: str) -> None:
+    text = _render(trace, events, fmt=fmt).text
+    for anchor, heading in SECTIONS.items():
+        if fmt == "html":
+            assert f'<section id="{anchor}">' in text
+            assert f"<h2>{heading}</h2>" in text
+        else:
+            assert f"\n## {heading}\n" in text
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_no_session_token_in_any_output(trace: Any, events: pd.DataFrame, fmt: str, tmp_path: Path) -> None:
+    secrets = set(tokens_in(incident_records()))
+    assert len(secrets) == 2
+    report = _render(trace, events, fmt=fmt, command="ircreds report logs --key " + K1)
+    written = report.save(tmp_path / f"r.{fmt}")
+    assert len(written) == 3  # report + CSV + JSON appendix
+    for path in written:
+        blob = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in blob, path
+
+
+def test_scrub_redacts_a_token_that_reaches_the_text(trace: Any, events: pd.DataFrame) -> None:
+    command = f"AWS_SESSION_TOKEN=x aws_session_token={TOKENS[0]} ircreds report"
+    report = _render(trace, events, fmt="md", command=command)
+    assert TOKENS[0] not in report.text
+    assert "aws_session_token=<redacted>" in report.text
+
+
+def test_summary_names_the_leak_its_issuer_and_first_misuse(trace: Any, events: pd.DataFrame) -> None:
+    s = _render(trace, events, fmt="md").data["summary"]
+    assert s["leaked"]["access_key_id"] == K1
+    assert s["leaked"]["role_arn"] == ROLE
+    assert s["issued_at"] == "2025-01-20T09:14:27Z"
+    assert s["issuer"]["arn"] == USER_ARN
+    assert s["issuing_event_id"] == _eid(1)
+    assert s["first_misuse"]["event_id"] == _eid(3)
+    assert s["first_misuse"]["source_ip"] == ATTACKER
+    assert set(s["attacker_ips"]) == {ATTACKER, THIRD}
+
+
+def test_exposure_and_time_to_contain_come_from_the_deny_in_the_logs(
+    trace: Any, events: pd.DataFrame
+) -> None:
+    detected = datetime(2025, 1, 20, 11, 45, tzinfo=UTC)
+    s = _render(trace, events, fmt="md", detected_at=detected).data["summary"]
+    assert s["contained_at"] == "2025-01-20T12:00:00Z"
+    assert s["time_to_contain"] == 58 * 60  # 11:02 first misuse -> 12:00 deny
+    assert s["time_to_detect"] == 43 * 60
+    assert s["time_from_detect_to_contain"] == 15 * 60
+    assert (s["exposure"]["start"], s["exposure"]["end"]) == ("2025-01-20T11:02:00Z", "2025-01-20T12:00:00Z")
+
+
+def test_without_containment_the_exposure_runs_to_expiry(events: pd.DataFrame) -> None:
+    before_deny = events[events["eventName"] != "PutRolePolicy"]
+    tr = ircreds.trace(before_deny, K1)
+    report = render(tr, events=before_deny, fmt="md", figures=False)
+    s = report.data["summary"]
+    assert s["contained_at"] is None
+    assert s["exposure"]["end"] == "2025-01-20T21:14:27Z"
+    assert "no containment in the evidence or action record" in report.text
+
+
+@pytest.mark.parametrize(
+    ("now", "k2_state"),
+    [
+        (datetime(2025, 1, 20, 12, 10, tzinfo=UTC), "VALID until 2025-01-20T12:20:00Z"),
+        (datetime(2025, 1, 20, 13, 0, tzinfo=UTC), "expired at 2025-01-20T12:20:00Z"),
+    ],
+)
+def test_current_state_of_each_credential(
+    trace: Any, events: pd.DataFrame, now: datetime, k2_state: str
+) -> None:
+    states = {
+        c["access_key_id"]: c["state"] for c in _render(trace, events, fmt="md", now=now).data["credentials"]
+    }
+    assert states[K1].startswith("cut off: AWSRevokeOlderSessions on ExampleRole")
+    assert states[K2].startswith(k2_state)
+    assert states[K3].startswith("long-term key")
+
+
+def test_deleted_minted_key_is_shown_deleted(events: pd.DataFrame) -> None:
+    admin = _user()
+    delete = _rec(
+        13,
+        "2025-01-20T12:30:00Z",
+        "DeleteAccessKey",
+        "iam.amazonaws.com",
+        admin,
+        OFFICE,
+        CLI,
+        ro=False,
+        req={"userName": "backup-svc", "accessKeyId": K3},
+    )
+    more = ircreds.load([*incident_records(), delete])
+    data = render(ircreds.trace(more, K1), events=more, fmt="md", figures=False).data
+    states = {c["access_key_id"]: c["state"] for c in data["credentials"]}
+    assert states[K3] == "deleted or deactivated at 2025-01-20T12:30:00Z"
+
+
+def test_indicators_flag_attacker_values_and_keep_the_issuers_ip_unflagged(
+    trace: Any, events: pd.DataFrame
+) -> None:
+    rows = _render(trace, events, fmt="md").data["indicators"]
+    by = {(r["type"], r["value"]): r for r in rows}
+    assert by[("source_ip", ATTACKER)]["suspicious"] is True
+    assert by[("source_ip", THIRD)]["suspicious"] is True
+    assert by[("source_ip", OFFICE)]["suspicious"] is False
+    assert by[("user_agent", PACU)]["suspicious"] is True
+    assert by[("user_agent", CLI)]["suspicious"] is False
+    assert {v for (t, v) in by if t == "access_key_id"} == {K1, K2, K3}
+    assert {v for (t, v) in by if t == "region"} == {"us-east-1", "eu-west-1"}
+    created = {v for (t, v) in by if t == "principal_created"}
+    assert BACKUP_ARN in created
+    assert K3 in created
+    assert by[("source_ip", ATTACKER)]["first_seen"] == "2025-01-20T11:02:00Z"
+
+
+def test_indicator_appendix_csv_and_json_hold_the_same_rows(trace: Any, events: pd.DataFrame) -> None:
+    report = _render(trace, events, fmt="md", stem="incident")
+    assert set(report.assets) == {"incident-indicators.csv", "incident-indicators.json"}
+    as_json = json.loads(report.assets["incident-indicators.json"])
+    as_csv = list(csv.DictReader(io.StringIO(report.assets["incident-indicators.csv"].decode())))
+    assert as_json["key"] == K1
+    assert [(r["type"], r["value"]) for r in as_json["indicators"]] == [
+        (r["type"], r["value"]) for r in as_csv
+    ]
+    assert {r["suspicious"] for r in as_csv} == {"true", "false"}
+    assert "(incident-indicators.csv)" in report.text
+
+
+def test_key_calls_list_findings_then_writes_then_sensitive_reads(trace: Any, events: pd.DataFrame) -> None:
+    rows = _render(trace, events, fmt="md").data["key_calls"]["rows"]
+    order = {"finding": 0, "write": 1, "sensitive": 2, "read": 3}
+    ranks = [order[r["why"]] for r in rows]
+    assert ranks == sorted(ranks)
+    by_id = {r["event_id"]: r for r in rows}
+    assert by_id[_eid(9)]["why"] in ("finding", "write")  # CreateAccessKey
+    assert by_id[_eid(2)]["why"] == "sensitive"  # the issuer's own ListBuckets
+    assert all(r["event_id"] for r in rows)
+
+
+def test_key_calls_are_capped_and_say_how_many_were_left_out(trace: Any, events: pd.DataFrame) -> None:
+    report = _render(trace, events, fmt="md", max_calls=3)
+    k = report.data["key_calls"]
+    assert (k["shown"], k["omitted"]) == (3, k["total"] - 3)
+    assert f"3 of {k['total']} shown" in report.text
+
+
+def test_findings_carry_severity_mitre_and_event_ids(trace: Any, events: pd.DataFrame) -> None:
+    report = _render(trace, events, fmt="html")
+    findings = report.data["findings"]
+    assert findings, "the incident must raise findings"
+    ranks = ["critical", "high", "medium", "low", "info"]
+    assert [ranks.index(f["severity"]) for f in findings] == sorted(
+        ranks.index(f["severity"]) for f in findings
+    )
+    persistence = [f for f in findings if _eid(9) in f["event_ids"]]
+    assert persistence
+    assert persistence[0]["mitre"]
+    assert persistence[0]["title"] in report.text
+    assert _eid(9) in report.text
+
+
+def test_containment_section_shows_plan_actions_and_what_remains(trace: Any, events: pd.DataFrame) -> None:
+    plan = {
+        "cutoff": "2025-01-20T12:00:00Z",
+        "revocations": [
+            {
+                "target": "role",
+                "arn": ROLE,
+                "policy_name": "AWSRevokeOlderSessions",
+                "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny"}]},
+                "cuts": [{"access_key_id": K1, "legitimate": False}],
+                "survives": [],
+            }
+        ],
+        "warnings": ["K2 lives on until 12:20"],
+        "uncovered": [{"kind": "access_key", "what": K3, "action": "delete the access key of backup-svc"}],
+    }
+    action = {
+        "who": f"arn:aws:iam::{ACCT}:user/responder",
+        "when": "2025-01-20T11:58:00Z",
+        "dry_run": False,
+        "target": ROLE,
+        "before": None,
+        "after": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Sid": "after-doc"}]},
+    }
+    report = _render(trace, events, fmt="md", plan=plan, actions=[action])
+    text = report.text
+    assert "delete the access key of backup-svc" in text
+    assert "K2 lives on until 12:20" in text
+    assert f"on `{ROLE}`" in text
+    assert "after-doc" in text
+    assert f"arn:aws:iam::{ACCT}:user/responder" in text
+    # the action record's time is earlier than the PutRolePolicy seen in the logs: it wins
+    assert report.data["summary"]["contained_at"] == "2025-01-20T11:58:00Z"
+    assert report.data["containment"]["remaining"] == plan["uncovered"]
+
+
+def test_dry_run_actions_do_not_count_as_containment(events: pd.DataFrame) -> None:
+    before_deny = events[events["eventName"] != "PutRolePolicy"]
+    tr = ircreds.trace(before_deny, K1)
+    action = {"who": "x", "when": "2025-01-20T11:58:00Z", "dry_run": True, "target": ROLE}
+    data = render(tr, events=before_deny, fmt="md", figures=False, actions=action).data
+    assert data["summary"]["contained_at"] is None
+
+
+def test_evidence_section_lists_files_hashes_counts_and_digest_result(tmp_path: Path) -> None:
+    log_file = tmp_path / "AWSLogs" / ACCT / "CloudTrail" / "us-east-1" / "2025" / "01" / "20" / "part.json"
+    log_file.parent.mkdir(parents=True)
+    records = incident_records()
+    log_file.write_text(json.dumps({"Records": [*records, records[1]]}))  # one re-delivery
+    events = ircreds.load(tmp_path)
+    checked = integrity.check([tmp_path], events=events)
+    report = render(
+        ircreds.trace(events, K1), events=events, integrity=checked, fmt="md", figures=False, command="cmd-x"
+    )
+    ev = report.data["evidence"]
+    assert ev["load_report"]["records_read"] == 13
+    assert ev["load_report"]["duplicates"] == 1
+    assert [f["path"] for f in ev["files"]] == [str(log_file)]
+    assert ev["files"][0]["records"] == 12
+    assert ev["files"][0]["first_event"] == "2025-01-20T09:14:27Z"
+    assert checked.files[0].sha256 in report.text
+    assert "Digest validation: no-digests" in report.text
+    assert "`cmd-x`" in report.text
+    assert f"ircreds {ircreds.__version__}" in report.text
+
+
+def test_caveats_name_missing_data_events_regions_and_delivery_delay(
+    trace: Any, events: pd.DataFrame
+) -> None:
+    caveats = " ".join(_render(trace, events, fmt="md").data["caveats"])
+    assert "No data events" in caveats
+    assert "eu-west-1, us-east-1" in caveats
+    assert "5 minutes" in caveats
+    assert "digest files were not checked" in caveats
+
+
+def test_render_writes_nothing_and_save_writes_text_and_assets(
+    trace: Any, events: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = _render(trace, events, fmt="md", stem="inc")
+    assert list(tmp_path.iterdir()) == []
+    written = report.save(tmp_path / "out" / "inc.md")
+    assert sorted(p.name for p in written) == ["inc-indicators.csv", "inc-indicators.json", "inc.md"]
+    assert (tmp_path / "out" / "inc.md").read_text() == report.text
+
+
+def test_report_is_deterministic_for_the_same_inputs(trace: Any, events: pd.DataFrame) -> None:
+    now = datetime(2025, 1, 21, tzinfo=UTC)
+    assert (
+        _render(trace, events, fmt="html", now=now).text == _render(trace, events, fmt="html", now=now).text
+    )
+
+
+def test_times_are_iso_utc(trace: Any, events: pd.DataFrame) -> None:
+    data = _render(trace, events, fmt="md").data
+    assert data["summary"]["as_of"] == "2025-01-20T12:05:00Z"
+    assert data["credentials"][0]["issued_at"] == "2025-01-20T09:14:27Z"
+
+
+def test_render_rejects_naive_now_and_unknown_format(trace: Any, events: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        _render(trace, events, now=datetime(2025, 1, 20))  # noqa: DTZ001
+    with pytest.raises(ValueError, match="unknown report format"):
+        _render(trace, events, fmt="pdf")
+
+
+def test_html_has_no_external_resources(trace: Any, events: pd.DataFrame) -> None:
+    text = _render(trace, events, fmt="html").text
+    assert "<script src" not in text
+    assert "<link" not in text
+    assert "cdn." not in text
+    assert "@media print" in text
+
+
+def test_scrub_leaves_redacted_markers_and_key_ids_alone() -> None:
+    text = '{"sessionToken": "<redacted>", "accessKeyId": "ASIAK1EXAMPLE0000001"}'
+    assert scrub(text) == text
