@@ -274,3 +274,25 @@ def leak_story() -> list[dict[str, Any]]:
     k3 = user_identity("backup-svc", key=K3)
     recs.append(record(k3, "ListUsers", t(160), ip=THIRD_IP, ua=ATTACKER_UA))
     return recs
+
+
+def traced(records: list[dict[str, Any]], key: str):  # -> ircreds.model.Trace
+    """The trace node of ``key`` over ``records`` (loaded with ircreds.load), findings not run."""
+    import ircreds
+
+    return ircreds.trace(ircreds.load(records), key, findings=False)
+
+
+def base_session(key: str = K1) -> list[dict[str, Any]]:
+    """DevUser assumes ExampleRole (key) and uses it from the office: the quiet baseline."""
+    dev = user_identity()
+    ident = role_identity(key, created=t(0))
+    return [
+        record(dev, "ListBuckets", t(-5), source="s3.amazonaws.com"),
+        assume_role(dev, key, t(0), duration=43200),
+        record(ident, "DescribeInstances", t(2)),
+    ]
+
+
+def k1_identity() -> dict[str, Any]:
+    return role_identity(K1, created=t(0))
