@@ -1,0 +1,369 @@
+"""A local AWS (a moto server on 127.0.0.1) seeded with a scenario's IAM, where applying a deny is real and harmless.
+
+The server runs in a thread of this process on a free port, quietly (no request lines on stderr, which
+would break strict nbval), and only one runs per process: a second :func:`start_sandbox` returns the
+running one (``reuse=True``) or refuses. It is seeded from a scenario's ``account.json`` (users and roles
+with their trust, inline and managed policies and ``MaxSessionDuration``) into the scenario's own
+account id, and hands out an administrator key of that account, so :func:`ircreds.aws.apply` sees the
+same account as the plan.
+
+Remember what moto is: it stores and returns IAM documents faithfully, but does not evaluate policy
+conditions (a conditional Deny acts as a plain Deny). Use :mod:`ircreds.evaluate` for who is cut.
+
+Example::
+
+    with start_sandbox("data/samples/walkthrough") as sb:
+        iam = sb.client("iam")
+        iam.get_role(RoleName="ExampleRole")["Role"]["MaxSessionDuration"]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import threading
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from ircreds.errors import IrcredsError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+ADMIN_USER = "ircreds-sandbox-admin"
+REGION = "us-east-1"
+_ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+# account.json names customer-managed policies without their documents: stand in with a harmless one
+_PLACEHOLDER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}],
+}
+
+_LOCK = threading.Lock()
+_ACTIVE: Sandbox | None = None
+
+
+class SandboxError(IrcredsError, RuntimeError):
+    """The sandbox cannot start, is already running, or cannot be seeded as asked."""
+
+
+@dataclass(slots=True)
+class SeedReport:
+    """What seeding created, and what it had to skip (with why)."""
+
+    account_id: str
+    users: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def load_account(source: Any) -> dict[str, Any]:
+    """The ``account.json`` document from a dict, a file, a scenario directory, or a scenario object.
+
+    A directory may hold ``account.json`` itself or in one sub-directory (``data/samples`` holds
+    ``walkthrough/account.json``).
+    """
+    if source is None:
+        return {"account_id": DEFAULT_ACCOUNT_ID, "users": [], "roles": []}
+    if isinstance(source, Mapping):
+        return dict(source)
+    for attr in ("account_json", "account"):
+        value = getattr(source, attr, None)
+        if callable(value):
+            value = value()
+        if isinstance(value, Mapping):
+            return dict(value)
+    path = Path(source)
+    if path.is_dir():
+        candidates = [path / "account.json", *sorted(path.glob("*/account.json"))]
+        found = [p for p in candidates if p.is_file()]
+        if not found:
+            raise SandboxError(
+                f"no account.json in {path} or its sub-directories; point at a scenario directory"
+            )
+        path = found[0]
+    if not path.is_file():
+        raise SandboxError(f"{path} does not exist; pass a scenario directory or its account.json")
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError) as err:
+        raise SandboxError(f"{path} is not a readable account.json ({err})") from None
+
+
+def _free_port(host: str, port: int) -> None:
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise SandboxError(f"port {port} on {host} is busy; use port=0 for a free one") from None
+
+
+class Sandbox:
+    """A moto server on 127.0.0.1 seeded with one account's IAM; a context manager.
+
+    Attributes:
+        account_id: the seeded account (the scenario's, ``111122223333`` for the walkthrough).
+        endpoint_url: ``http://127.0.0.1:<port>`` once started.
+        seed: what seeding created and skipped.
+    """
+
+    def __init__(self, account: Any = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.account = load_account(account)
+        self.account_id = str(self.account.get("account_id") or DEFAULT_ACCOUNT_ID)
+        self.host = host
+        self.port = port
+        self.endpoint_url: str | None = None
+        self.seed: SeedReport | None = None
+        self._server: Any = None
+        self._key: tuple[str, str] | None = None
+
+    # lifecycle ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._server is not None
+
+    def start(self) -> Sandbox:
+        """Start the server and seed it; a no-op when this sandbox already runs."""
+        global _ACTIVE
+        from moto.server import ThreadedMotoServer
+
+        with _LOCK:
+            if self.running:
+                return self
+            if _ACTIVE is not None:
+                raise SandboxError(
+                    f"a sandbox already runs at {_ACTIVE.endpoint_url}; stop it first or use start_sandbox(reuse=True)"
+                )
+            _free_port(self.host, self.port)
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            self._server = server
+            self.port = port
+            self.endpoint_url = f"http://{host}:{port}"
+            _ACTIVE = self
+        try:
+            self.seed = self._seed()
+        except Exception:
+            self.stop()
+            raise
+        log.info("sandbox for account %s at %s", self.account_id, self.endpoint_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server (its state lives in this process's moto backends until reset)."""
+        global _ACTIVE
+        with _LOCK:
+            if self._server is None:
+                return
+            with contextlib.suppress(OSError):
+                self._moto_api("reset", b"")
+            self._server.stop()
+            self._server = None
+            self._key = None
+            if _ACTIVE is self:
+                _ACTIVE = None
+        log.info("sandbox at %s stopped", self.endpoint_url)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Forget every change (moto reset) and seed the account again."""
+        self._require()
+        self._moto_api("reset", b"")
+        self._key = None
+        self.seed = self._seed()
+
+    # clients -----------------------------------------------------------------------------------
+    @property
+    def credentials(self) -> tuple[str, str]:
+        """The administrator's (access key id, secret) in the seeded account."""
+        self._require()
+        assert self._key is not None
+        return self._key
+
+    def session(self, region: str = REGION) -> boto3.session.Session:
+        """A boto3 session signed as the sandbox administrator (pass ``endpoint_url`` to its clients)."""
+        key_id, secret = self.credentials
+        return boto3.session.Session(
+            aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
+        )
+
+    def client(self, name: str, region: str = REGION, *, credentials: tuple[str, str] | None = None) -> Any:
+        """A boto3 client for service ``name`` on this sandbox, as the administrator (or ``credentials``)."""
+        key_id, secret = credentials or self.credentials
+        return boto3.session.Session(
+            aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
+        ).client(name, endpoint_url=self.endpoint_url, config=Config(retries={"mode": "standard"}))
+
+    def enforce_authorization(self, after: int = 0) -> None:
+        """Make moto check IAM permissions after ``after`` more requests (``float('inf')`` turns it off).
+
+        Enforcement ignores policy conditions (moto limitation): use it to see real AccessDenied errors,
+        not to judge a cut-off.
+        """
+        self._require()
+        self._moto_api("reset-auth", str(after).encode())
+
+    # internals ---------------------------------------------------------------------------------
+    def _require(self) -> None:
+        if not self.running:
+            raise SandboxError("the sandbox is not running; call start() or use start_sandbox()")
+
+    def _moto_api(self, path: str, body: bytes) -> None:
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/{path}", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+
+    def _bootstrap_client(self, name: str) -> Any:
+        client = boto3.session.Session(
+            aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="bootstrap", region_name=REGION
+        ).client(name, endpoint_url=self.endpoint_url)
+
+        def add_account(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = self.account_id
+
+        client.meta.events.register("before-sign.*.*", add_account)
+        return client
+
+    def _seed(self) -> SeedReport:
+        # AWS-managed policies (ReadOnlyAccess, ...) exist only when moto loads them (cheap); the server
+        # runs in this process, so its configuration is moto's in-process default config
+        from moto.core.config import default_user_config
+
+        default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True  # type: ignore[typeddict-item]
+        self._moto_api("reset", b"")  # moto's state is per process: start from a clean account
+        iam = self._bootstrap_client("iam")
+        report = SeedReport(account_id=self.account_id)
+        iam.create_user(UserName=ADMIN_USER)
+        iam.put_user_policy(
+            UserName=ADMIN_USER, PolicyName="SandboxAdministrator", PolicyDocument=json.dumps(_ADMIN_POLICY)
+        )
+        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+        self._key = (key["AccessKeyId"], key["SecretAccessKey"])
+        for role in self.account.get("roles", []):
+            self._seed_role(iam, role, report)
+        for user in self.account.get("users", []):
+            self._seed_user(iam, user, report)
+        if report.skipped:
+            log.warning(
+                "sandbox seeding skipped %d item(s): %s", len(report.skipped), "; ".join(report.skipped)
+            )
+        return report
+
+    def _seed_role(self, iam: Any, role: Mapping[str, Any], report: SeedReport) -> None:
+        name = role["name"]
+        kwargs: dict[str, Any] = {
+            "RoleName": name,
+            "AssumeRolePolicyDocument": json.dumps(
+                role.get("trust_policy") or _default_trust(self.account_id)
+            ),
+            "Path": role.get("path") or "/",
+            "MaxSessionDuration": int(role.get("max_session_duration") or 3600),
+        }
+        if role.get("description"):
+            kwargs["Description"] = role["description"]
+        if str(kwargs["Path"]).startswith("/aws-service-role/"):
+            report.skipped.append(f"role {name}: service-linked roles cannot be created directly")
+            return
+        iam.create_role(**kwargs)
+        report.roles.append(name)
+        for policy_name, doc in (role.get("inline_policies") or {}).items():
+            iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(doc))
+        for arn in role.get("managed_policy_arns") or []:
+            self._attach(iam, "role", name, arn, report)
+
+    def _seed_user(self, iam: Any, user: Mapping[str, Any], report: SeedReport) -> None:
+        name = user["name"]
+        iam.create_user(UserName=name)
+        report.users.append(name)
+        for policy_name, doc in (user.get("inline_policies") or {}).items():
+            iam.put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=json.dumps(doc))
+        for arn in user.get("managed_policy_arns") or []:
+            self._attach(iam, "user", name, arn, report)
+
+    def _attach(self, iam: Any, kind: str, name: str, arn: str, report: SeedReport) -> None:
+        account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+        if account not in ("aws", self.account_id):
+            report.skipped.append(f"{kind} {name}: policy {arn} belongs to another account")
+            return
+        if account == self.account_id:
+            try:
+                iam.get_policy(PolicyArn=arn)
+            except ClientError:
+                policy_name = arn.rsplit("/", 1)[-1]
+                path = (
+                    "/" + arn.split(":policy/", 1)[-1].rsplit("/", 1)[0] + "/" if arn.count("/") > 1 else "/"
+                )
+                iam.create_policy(
+                    PolicyName=policy_name,
+                    Path=path.replace("//", "/"),
+                    PolicyDocument=json.dumps(_PLACEHOLDER_POLICY),
+                )
+                report.skipped.append(
+                    f"{kind} {name}: {arn} created as a placeholder (account.json has no document)"
+                )
+        try:
+            if kind == "role":
+                iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+            else:
+                iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        except ClientError as err:
+            report.skipped.append(f"{kind} {name}: cannot attach {arn} ({err.response['Error']['Code']})")
+
+
+def _default_trust(account_id: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def active_sandbox() -> Sandbox | None:
+    """The sandbox running in this process, if any."""
+    return _ACTIVE
+
+
+def start_sandbox(account: Any = None, *, port: int = 0, reuse: bool = True) -> Sandbox:
+    """Start (or, with ``reuse``, return the already running) sandbox seeded with ``account``.
+
+    ``account`` is a scenario directory, an ``account.json`` path or dict, a scenario object with
+    ``account_json()``, or ``None`` for an empty account ``123456789012``. Re-running a notebook cell
+    therefore never starts a second server. A running sandbox seeded with another account is refused.
+    """
+    running = _ACTIVE
+    if running is not None:
+        wanted = str(load_account(account).get("account_id") or DEFAULT_ACCOUNT_ID)
+        if reuse and running.account_id == wanted:
+            return running
+        raise SandboxError(
+            f"a sandbox for account {running.account_id} already runs at {running.endpoint_url}; stop it first"
+        )
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        log.warning("MOTO_ACCOUNT_ID is set; moto will put every call in that account, not the scenario's")
+    return Sandbox(account, port=port).start()

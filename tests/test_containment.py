@@ -1,0 +1,360 @@
+"""The containment plan and the post-apply check, on a small incident and on the walkthrough."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from _contain import incident as inc
+from conftest import SAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ircreds
+from ircreds.containment import (
+    Plan,
+    UncoveredKind,
+    Verdict,
+    WarningCode,
+    plan,
+    recommend_cutoff,
+    verify,
+)
+from ircreds.errors import PlanError
+from ircreds.policy import POLICY_NAME, cutoff_policy
+
+
+@pytest.fixture(scope="module")
+def events() -> pd.DataFrame:
+    return ircreds.load(inc.records())
+
+
+@pytest.fixture(scope="module")
+def trace(events: pd.DataFrame):
+    return ircreds.trace(events, inc.K1)
+
+
+@pytest.fixture(scope="module")
+def noon_plan(trace, events: pd.DataFrame) -> Plan:
+    return plan(trace, inc.NOON, events=events)
+
+
+def _keys(sessions) -> set[str]:
+    return {s.access_key_id for s in sessions}
+
+
+def test_plan_revokes_every_role_of_the_lineage(noon_plan: Plan) -> None:
+    assert [r.target for r in noon_plan.revocations] == ["ExampleRole", "DataPipelineRole"]
+    for rev in noon_plan.revocations:
+        assert rev.policy_name == POLICY_NAME
+        assert rev.policy == cutoff_policy(inc.NOON)
+        assert rev.account_id == inc.ACCOUNT
+
+
+def test_plan_lists_cut_surviving_and_expired_sessions_of_the_role(noon_plan: Plan) -> None:
+    example = noon_plan.revocation("ExampleRole")
+    assert _keys(example.cuts) == {inc.K1, inc.K4}
+    assert _keys(example.survives) == {inc.K5}
+    assert _keys(example.expired) == {inc.K6}
+    by_key = {s.access_key_id: s for s in example.sessions}
+    assert by_key[inc.K1].suspicious
+    assert not by_key[inc.K4].suspicious
+    assert by_key[inc.K4].issuer == "arn:aws:iam::111122223333:user/alice"
+    assert by_key[inc.K1].expires_at == inc.K1_ISSUED + timedelta(hours=12)
+    assert by_key[inc.K1].last_activity == datetime(2025, 1, 20, 12, 6, tzinfo=UTC)
+    assert inc.ATTACKER_IP in by_key[inc.K1].source_ips
+    assert _keys(noon_plan.revocation("DataPipelineRole").cuts) == {inc.K2}
+
+
+def test_plan_names_minted_key_and_user_as_uncovered(noon_plan: Plan) -> None:
+    kinds = {(u.kind, u.target) for u in noon_plan.uncovered}
+    assert (UncoveredKind.ACCESS_KEY, inc.K3) in kinds
+    assert (UncoveredKind.USER, "backup-svc") in kinds
+    key_item = next(u for u in noon_plan.uncovered if u.target == inc.K3)
+    assert "backup-svc" in key_item.action
+    assert "Inactive" in key_item.action
+    assert key_item.event_ids
+    assert inc.K3 not in noon_plan.cut_keys()
+
+
+def test_plan_warns_when_cutoff_precedes_an_attacker_session(trace, events: pd.DataFrame) -> None:
+    early = plan(trace, inc.K2_ISSUED - timedelta(minutes=1), events=events)
+    survivors = [w for w in early.warnings if w.code is WarningCode.ATTACKER_SESSION_SURVIVES]
+    assert [w.access_key_id for w in survivors] == [inc.K2]
+    assert inc.K2 in survivors[0].message
+    assert "DataPipelineRole" in survivors[0].message
+
+
+def test_cutoff_in_the_issue_second_of_an_attacker_session_spares_it(trace, events: pd.DataFrame) -> None:
+    same_second = plan(trace, inc.K2_ISSUED, events=events)
+    assert _keys(same_second.revocation("DataPipelineRole").survives) == {inc.K2}
+    one_later = plan(trace, inc.K2_ISSUED + timedelta(seconds=1), events=events)
+    assert _keys(one_later.revocation("DataPipelineRole").cuts) == {inc.K2}
+    assert not [w for w in one_later.warnings if w.code is WarningCode.ATTACKER_SESSION_SURVIVES]
+
+
+def test_recommended_cutoff_follows_the_newest_attacker_session_plus_margin(
+    trace, events: pd.DataFrame
+) -> None:
+    p = plan(trace, events=events)
+    assert p.cutoff == p.recommended_cutoff == inc.K2_ISSUED + timedelta(seconds=31)
+    assert not [w for w in p.warnings if w.code is WarningCode.ATTACKER_SESSION_SURVIVES]
+    assert inc.K4 in _keys(p.revocation("ExampleRole").survives)
+
+
+def test_recommended_cutoff_is_never_before_now(trace, events: pd.DataFrame) -> None:
+    now = datetime(2025, 1, 20, 11, 59, 0, 250000, tzinfo=UTC)
+    p = plan(trace, events=events, now=now)
+    assert p.cutoff == datetime(2025, 1, 20, 11, 59, 31, tzinfo=UTC)
+    late = plan(trace, inc.NOON, events=events, now=inc.NOON + timedelta(hours=1))
+    assert WarningCode.CUTOFF_IN_PAST in {w.code for w in late.warnings}
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    times=st.lists(
+        st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),  # noqa: DTZ001
+        min_size=1,
+        max_size=5,
+    ),
+    margin=st.integers(min_value=0, max_value=600),
+)
+def test_recommended_cutoff_cuts_every_attacker_session(times: list[datetime], margin: int) -> None:
+    cutoff = recommend_cutoff(times, margin=timedelta(seconds=margin))
+    assert cutoff is not None
+    from ircreds.evaluate import RequestContext, is_denied
+
+    assert all(is_denied(cutoff_policy(cutoff), RequestContext(token_issue_time=t)) for t in times)
+
+
+def test_plan_warns_about_legitimate_sessions_it_cuts(noon_plan: Plan) -> None:
+    legit = [w for w in noon_plan.warnings if w.code is WarningCode.LEGITIMATE_SESSIONS_CUT]
+    assert len(legit) == 1
+    assert "alice" in legit[0].message
+
+
+def test_plan_always_warns_about_propagation_and_get_caller_identity(noon_plan: Plan) -> None:
+    codes = {w.code for w in noon_plan.warnings}
+    assert {WarningCode.PROPAGATION, WarningCode.GET_CALLER_IDENTITY} <= codes
+
+
+def test_plan_without_events_lists_only_the_lineage_and_says_so(trace) -> None:
+    p = plan(trace, inc.NOON)
+    assert _keys(p.revocation("ExampleRole").sessions) == {inc.K1}
+    assert WarningCode.EVIDENCE_INCOMPLETE in {w.code for w in p.warnings}
+
+
+def test_with_cutoff_equals_a_fresh_plan(trace, events: pd.DataFrame, noon_plan: Plan) -> None:
+    for t in (inc.K2_ISSUED, inc.K2_ISSUED + timedelta(seconds=1), datetime(2025, 1, 20, 12, 45, tzinfo=UTC)):
+        assert noon_plan.with_cutoff(t).to_dict() == plan(trace, t, events=events).to_dict()
+
+
+def test_plan_json_contract_and_round_trip(noon_plan: Plan) -> None:
+    data = json.loads(noon_plan.to_json())
+    assert {"cutoff", "revocations", "warnings", "uncovered"} <= set(data)
+    assert data["cutoff"] == "2025-01-20T12:00:00Z"
+    rev = data["revocations"][0]
+    assert {"target", "arn", "policy_name", "policy", "cuts", "survives"} <= set(rev)
+    assert {c["access_key_id"] for c in rev["cuts"]} == {inc.K1, inc.K4}
+    back = Plan.from_dict(data)
+    assert back.to_dict()["revocations"] == data["revocations"]
+    assert (
+        back.with_cutoff(inc.K2_ISSUED).to_dict()["revocations"]
+        == noon_plan.with_cutoff(inc.K2_ISSUED).to_dict()["revocations"]
+    )
+
+
+def test_plan_from_dict_rejects_garbage() -> None:
+    with pytest.raises(PlanError, match="not an ircreds plan"):
+        Plan.from_dict({"revocations": [{"no": "target"}]})
+
+
+def test_plan_offers_narrower_options_for_attacker_sessions(noon_plan: Plan) -> None:
+    k1 = next(a for a in noon_plan.alternatives if a.access_key_id == inc.K1)
+    names = [o.name for o in k1.options]
+    assert "session" in names
+    assert "source-ip" in names
+    session = next(o for o in k1.options if o.name == "session")
+    assert session.policy["Statement"][0]["Condition"]["StringLike"]["aws:userid"] == [
+        f"{inc.ROLE_IDS['ExampleRole']}:devuser"
+    ]
+
+
+def test_plan_shows_who_depends_on_each_role_last(noon_plan: Plan) -> None:
+    example = next(d for d in noon_plan.deletion if d.role_arn == inc.EXAMPLE_ROLE)
+    who = {d.principal: d for d in example.dependents}
+    assert who["arn:aws:iam::111122223333:user/alice"].sessions == 2
+    assert who["arn:aws:iam::111122223333:user/DevUser"].suspicious
+    assert list(noon_plan.to_dict())[-1] == "deletion"
+
+
+def test_plan_checks_inline_policy_size_against_the_account(trace, events: pd.DataFrame) -> None:
+    account = inc.account_json()
+    account["roles"][0]["inline_policies"]["Huge"] = {
+        "Statement": [{"Effect": "Allow", "Action": ["s3:" + "x" * 10_200], "Resource": "*"}]
+    }
+    p = plan(trace, inc.NOON, events=events, account=account)
+    size = [w for w in p.warnings if w.code is WarningCode.POLICY_SIZE]
+    assert [w.target for w in size] == [inc.EXAMPLE_ROLE]
+    assert not [
+        w
+        for w in plan(trace, inc.NOON, events=events, account=inc.account_json()).warnings
+        if w.code is WarningCode.POLICY_SIZE
+    ]
+
+
+def test_plan_refuses_naive_times(trace) -> None:
+    with pytest.raises(ValueError):
+        plan(trace, datetime(2025, 1, 20, 12))  # noqa: DTZ001
+    with pytest.raises(ValueError):
+        plan(trace, inc.NOON, now=datetime(2025, 1, 20, 12))  # noqa: DTZ001
+
+
+# ------------------------------------------------------------------------------------- other shapes
+
+
+def _get_session_token_records() -> list[dict]:
+    user = inc.user_identity("mfa-user", "AKIAMFAUSER00EXAMPLE")
+    t = datetime(2025, 1, 20, 10, 0, tzinfo=UTC)
+    issue = inc.call(
+        t,
+        user,
+        inc.OFFICE_IP,
+        "sts.amazonaws.com",
+        "GetSessionToken",
+        requestParameters={"durationSeconds": 43200},
+        responseElements={
+            "credentials": {
+                "accessKeyId": "ASIAMFASESSN0EXAMPLE",
+                "sessionToken": "<redacted>",
+                "expiration": "Jan 20, 2025, 10:00:00 PM",
+            }
+        },
+    )
+    session_identity = dict(
+        user,
+        accessKeyId="ASIAMFASESSN0EXAMPLE",
+        sessionContext={
+            "sessionIssuer": {},
+            "attributes": {"creationDate": "2025-01-20T10:00:00Z", "mfaAuthenticated": "false"},
+        },
+    )
+    use = inc.call(
+        t + timedelta(minutes=5), session_identity, inc.ATTACKER_IP, "s3.amazonaws.com", "ListBuckets"
+    )
+    return json.loads(json.dumps([issue, use]))
+
+
+def test_get_session_token_credentials_are_revoked_on_the_iam_user() -> None:
+    events = ircreds.load(_get_session_token_records())
+    p = plan(ircreds.trace(events, "ASIAMFASESSN0EXAMPLE"), inc.NOON, events=events)
+    [rev] = p.revocations
+    assert rev.target == "mfa-user"
+    assert str(rev.target_kind) == "user"
+    assert rev.arn == "arn:aws:iam::111122223333:user/mfa-user"
+    assert _keys(rev.cuts) == {"ASIAMFASESSN0EXAMPLE"}
+    assert WarningCode.LONG_TERM_KEY_SURVIVES in {w.code for w in p.warnings}
+
+
+def test_a_leaked_long_term_key_is_uncovered_not_revoked(events: pd.DataFrame) -> None:
+    p = plan(ircreds.trace(events, inc.K3), inc.NOON, events=events)
+    assert p.revocations == ()
+    assert [(u.kind, u.target) for u in p.uncovered] == [(UncoveredKind.ACCESS_KEY, inc.K3)]
+
+
+# ------------------------------------------------------------------------------------------ verify
+
+
+def test_verify_counts_explicit_denies_and_exempts_get_caller_identity(
+    noon_plan: Plan, events: pd.DataFrame
+) -> None:
+    result = verify(noon_plan, events, targets=["ExampleRole"])
+    assert [c.access_key_id for c in result.denied] == [inc.K1]
+    assert [c.event_name for c in result.exempt] == ["GetCallerIdentity"]
+    assert result.succeeded == ()
+    assert result.ok
+    assert [c.access_key_id for c in result.survivors_active] == [inc.K2]
+
+
+def test_verify_flags_cut_sessions_whose_calls_still_succeed(noon_plan: Plan, events: pd.DataFrame) -> None:
+    result = verify(noon_plan, events)
+    assert not result.ok
+    assert [(c.access_key_id, c.event_name) for c in result.succeeded] == [(inc.K2, "ListBuckets")]
+    generous = verify(noon_plan, events, allowance=timedelta(minutes=10))
+    assert generous.ok
+    assert [c.access_key_id for c in generous.within_allowance] == [inc.K2]
+
+
+def test_verify_does_not_count_an_implicit_deny_as_proof(noon_plan: Plan) -> None:
+    records = inc.records()
+    for r in records:
+        if r.get("errorCode") == "AccessDenied":
+            r["errorMessage"] = (
+                "User is not authorized to perform: s3:ListBuckets because no identity-based policy allows the s3:ListBuckets action"
+            )
+    result = verify(noon_plan, ircreds.load(records), targets=["ExampleRole"])
+    assert result.denied == ()
+    assert [c.access_key_id for c in result.implicit_denies] == [inc.K1]
+
+
+def test_verify_rejects_unknown_targets(noon_plan: Plan, events: pd.DataFrame) -> None:
+    with pytest.raises(PlanError):
+        verify(noon_plan, events, targets=["NoSuchRole"])
+
+
+# ------------------------------------------------------------------------------------- walkthrough
+
+WALKTHROUGH = SAMPLES / "walkthrough"
+needs_walkthrough = pytest.mark.skipif(
+    not (WALKTHROUGH / "answer_key.json").is_file(), reason="data/samples/walkthrough not generated yet"
+)
+
+
+@pytest.fixture(scope="module")
+def walkthrough() -> tuple[pd.DataFrame, dict]:
+    key = json.loads((WALKTHROUGH / "answer_key.json").read_text())
+    return ircreds.load(WALKTHROUGH), key
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@needs_walkthrough
+def test_walkthrough_plan_revokes_both_roles_and_lists_k3_and_backup_svc(
+    walkthrough: tuple[pd.DataFrame, dict],
+) -> None:
+    events, key = walkthrough
+    p = plan(ircreds.trace(events, key["leaked_access_key_id"]), _time(key["cutoff"]), events=events)
+    assert {r.target for r in p.revocations} == {"ExampleRole", "DataPipelineRole"}
+    assert p.revocation("ExampleRole").arn == key["role_arn"]
+    uncovered_targets = {u.target for u in p.uncovered}
+    assert set(key["minted_access_key_ids"]) <= uncovered_targets
+    assert "backup-svc" in uncovered_targets or any(a.endswith("/backup-svc") for a in uncovered_targets)
+    assert key["leaked_access_key_id"] in p.cut_keys()
+
+
+@needs_walkthrough
+def test_walkthrough_cutoff_before_k2_warns(walkthrough: tuple[pd.DataFrame, dict]) -> None:
+    events, key = walkthrough
+    sessions = ircreds.sessions(events)
+    [k2] = key["chained_access_key_ids"][:1]
+    k2_issued = sessions.loc[sessions["access_key_id"] == k2, "issued_at"].iloc[0].to_pydatetime()
+    p = plan(
+        ircreds.trace(events, key["leaked_access_key_id"]), k2_issued - timedelta(seconds=1), events=events
+    )
+    assert k2 in {w.access_key_id for w in p.warnings if w.code is WarningCode.ATTACKER_SESSION_SURVIVES}
+
+
+@needs_walkthrough
+def test_walkthrough_cut_sessions_match_the_answer_key(walkthrough: tuple[pd.DataFrame, dict]) -> None:
+    events, key = walkthrough
+    p = plan(ircreds.trace(events, key["leaked_access_key_id"]), _time(key["cutoff"]), events=events)
+    expected = {c if isinstance(c, str) else c["access_key_id"] for c in key["cut_sessions"]}
+    example = p.revocation("ExampleRole")
+    assert expected <= {s.access_key_id for s in example.sessions if s.verdict is Verdict.CUT}
+    result = verify(p, events, targets=["ExampleRole"])
+    assert result.ok
+    assert result.denied
