@@ -1,0 +1,623 @@
+"""Issuing paths: each returns the records it writes and the credential it creates.
+
+The records follow ``docs/aws-facts.md`` §1.2/§1.5b/§2: the new key is in
+``responseElements.credentials`` (with a fake token), later calls carry an identity whose
+``creationDate`` equals the issuing ``eventTime``; role chaining is capped at one hour;
+cross-account AssumeRole writes two copies sharing ``sharedEventID``; console sessions sign
+with keys that no issuing record shows.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from ircreds.errors import ScenarioError
+from ircreds.scenarios.records import (
+    Cred,
+    base_record,
+    credentials_block,
+    expiration_text,
+    iam_user_identity,
+    iso,
+    role_resource,
+    role_session_identity,
+    sts_host,
+)
+from ircreds.scenarios.world import Role, User, World
+
+Issued = tuple[list[dict[str, Any]], Cred | None]
+
+
+def _sts_record(
+    world: World,
+    *,
+    identity: dict[str, Any],
+    t: datetime,
+    name: str,
+    region: str,
+    ip: str,
+    ua: str,
+    params: Any,
+    response: Any,
+    recipient: str,
+    resources: Any = None,
+    error: Any = None,
+    additional: Any = None,
+    shared: str | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    internal = ip.endswith(".amazonaws.com") or ip == "AWS Internal"
+    return base_record(
+        world.ids,
+        identity=identity,
+        t=t,
+        source="sts.amazonaws.com",
+        name=name,
+        region=region,
+        ip=ip,
+        ua=ua,
+        params=params,
+        response=response,
+        recipient=recipient,
+        read_only=True,
+        error=error,
+        resources=resources,
+        additional=additional,
+        shared_event_id=shared,
+        request_id=request_id,
+        host=None if internal else sts_host(region),
+    )
+
+
+def assume_role(
+    world: World,
+    caller: Cred | str,
+    t: datetime,
+    role: Role,
+    session_name: str,
+    *,
+    duration: int = 3600,
+    region: str = "us-east-1",
+    ip: str = "",
+    ua: str = "",
+    source_identity: str | None = None,
+    ec2_instance: str | None = None,
+    lambda_arn: str | None = None,
+    console_switch: bool = False,
+) -> Issued:
+    """``AssumeRole`` by a credential, or by an AWS service when ``caller`` is a service name."""
+    acct = role.account
+    service = isinstance(caller, str)
+    if (
+        not service
+        and caller.kind
+        in ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "console-switch-role")
+        and duration > 3600
+    ):
+        raise ScenarioError(
+            f"role chaining from {caller.key_id} asks {duration} s; chained sessions cap at 3600 s"
+        )
+    if service:
+        identity: dict[str, Any] = {"type": "AWSService", "invokedBy": caller}
+        ip = ua = caller
+        caller_account = acct
+    else:
+        identity = caller.identity
+        if console_switch:
+            identity = {**identity, "invokedBy": "AWS Internal"}
+            ip = ua = "AWS Internal"
+        caller_account = caller.account
+    params: dict[str, Any] = {
+        "roleArn": role.arn,
+        "roleSessionName": session_name,
+        "durationSeconds": duration,
+    }
+    if source_identity:
+        params["sourceIdentity"] = source_identity
+    shared = world.ids.uuid() if (service or acct != caller_account) else None
+    request_id = world.ids.uuid()
+    if not service and world.denied_by_cutoff(caller, t):
+        from ircreds.scenarios.catalog import SPECS, denied_error
+
+        err = denied_error(SPECS["AssumeRole"], identity.get("arn", ""), explicit=True, resource=role.arn)
+        rec = _sts_record(
+            world,
+            identity=identity,
+            t=t,
+            name="AssumeRole",
+            region=region,
+            ip=ip,
+            ua=ua,
+            params=params,
+            response=None,
+            recipient=caller_account,
+            error=err,
+            request_id=request_id,
+        )
+        return [rec], None
+    key = world.ids.key("ASIA")
+    expires = t + timedelta(seconds=duration)
+    response: dict[str, Any] = {
+        "credentials": credentials_block(world.ids, key, expires),
+        "assumedRoleUser": {
+            "assumedRoleId": f"{role.role_id}:{session_name}",
+            "arn": f"arn:aws:sts::{acct}:assumed-role/{role.name}/{session_name}",
+        },
+    }
+    if source_identity:
+        response["sourceIdentity"] = source_identity
+    records = [
+        _sts_record(
+            world,
+            identity=identity,
+            t=t,
+            name="AssumeRole",
+            region=region,
+            ip=ip,
+            ua=ua,
+            params=params,
+            response=response,
+            recipient=caller_account,
+            resources=role_resource(acct, role.arn),
+            shared=shared,
+            request_id=request_id,
+        )
+    ]
+    if acct != caller_account and not service:
+        owner_identity = {
+            "type": "AWSAccount",
+            "principalId": identity["principalId"],
+            "accountId": caller_account,
+        }
+        records.append(
+            _sts_record(
+                world,
+                identity=owner_identity,
+                t=t,
+                name="AssumeRole",
+                region=region,
+                ip=ip,
+                ua=ua,
+                params=params,
+                response=response,
+                recipient=acct,
+                resources=role_resource(acct, role.arn),
+                shared=shared,
+                request_id=request_id,
+            )
+        )
+    in_scope = None
+    delivery = None
+    kind = "AssumeRole"
+    if ec2_instance:
+        delivery = "2.0"
+        in_scope = {
+            "issuerType": "AWS::EC2::Instance",
+            "credentialsIssuedTo": f"arn:aws:ec2:{region}:{acct}:instance/{ec2_instance}",
+        }
+        kind = "ec2-instance-profile"
+    elif lambda_arn:
+        in_scope = {"issuerType": "AWS::Lambda::Function", "credentialsIssuedTo": lambda_arn}
+        kind = "lambda"
+    elif console_switch:
+        kind = "console-switch-role"
+    inherited_si = source_identity or (
+        None if service else caller.identity.get("sessionContext", {}).get("sourceIdentity")
+    )
+    signing_key = world.ids.key("ASIA") if console_switch else key
+    ident = role_session_identity(
+        account=acct,
+        role_name=role.name,
+        role_id=role.role_id,
+        session_name=session_name,
+        key_id=signing_key,
+        created=t,
+        ec2_delivery=delivery,
+        in_scope_of=in_scope,
+        source_identity=inherited_si,
+        role_arn=role.arn,
+    )
+    cred = Cred(
+        key_id=signing_key,
+        identity=ident,
+        kind=kind,
+        label=ident["arn"],
+        account=acct,
+        issued_at=t,
+        expires_at=expires,
+        role_arn=role.arn,
+        issuing_event_id=records[0]["eventID"],
+        parent_key_id=None if service else caller.key_id,
+        console=console_switch,
+        extra={
+            "issuer": caller if service else caller.label,
+            **({"issued_key_id": key} if console_switch else {}),
+        },
+    )
+    return records, cred
+
+
+def assume_role_with_saml(
+    world: World,
+    t: datetime,
+    role: Role,
+    subject: str,
+    *,
+    provider: str,
+    duration: int,
+    ip: str,
+    ua: str,
+    region: str = "us-east-1",
+) -> Issued:
+    """Federated sign-in through a SAML IdP: ``SAMLUser`` caller, session named after the subject."""
+    acct = role.account
+    provider_arn = f"arn:aws:iam::{acct}:saml-provider/{provider}"
+    qualifier = world.ids.hex(28)
+    identity = {
+        "type": "SAMLUser",
+        "principalId": f"{qualifier}:{subject}",
+        "userName": subject,
+        "identityProvider": qualifier,
+    }
+    key = world.ids.key("ASIA")
+    expires = t + timedelta(seconds=duration)
+    params = {
+        "sAMLAssertionID": "_" + world.ids.hex(32),
+        "roleSessionName": subject,
+        "roleArn": role.arn,
+        "principalArn": provider_arn,
+        "durationSeconds": duration,
+    }
+    response = {
+        "credentials": credentials_block(world.ids, key, expires),
+        "assumedRoleUser": {
+            "assumedRoleId": f"{role.role_id}:{subject}",
+            "arn": f"arn:aws:sts::{acct}:assumed-role/{role.name}/{subject}",
+        },
+        "subject": subject,
+        "subjectType": "persistent",
+        "issuer": f"http://www.okta.com/{world.ids.hex(20)}",
+        "audience": "https://signin.aws.amazon.com/saml",
+        "nameQualifier": qualifier,
+    }
+    rec = _sts_record(
+        world,
+        identity=identity,
+        t=t,
+        name="AssumeRoleWithSAML",
+        region=region,
+        ip=ip,
+        ua=ua,
+        params=params,
+        response=response,
+        recipient=acct,
+        resources=role_resource(acct, role.arn),
+    )
+    ident = role_session_identity(
+        account=acct,
+        role_name=role.name,
+        role_id=role.role_id,
+        session_name=subject,
+        key_id=key,
+        created=t,
+        role_arn=role.arn,
+    )
+    cred = Cred(
+        key_id=key,
+        identity=ident,
+        kind="AssumeRoleWithSAML",
+        label=f"{qualifier}:{subject}",
+        account=acct,
+        issued_at=t,
+        expires_at=expires,
+        role_arn=role.arn,
+        issuing_event_id=rec["eventID"],
+        extra={"provider_arn": provider_arn, "issuer": provider_arn},
+    )
+    return [rec], cred
+
+
+def assume_role_with_web_identity(
+    world: World,
+    t: datetime,
+    role: Role,
+    *,
+    provider_host: str,
+    subject: str,
+    session_name: str,
+    duration: int,
+    ip: str,
+    ua: str,
+    region: str = "us-east-1",
+) -> Issued:
+    """OIDC (GitHub Actions, EKS IRSA): ``WebIdentityUser`` caller, ``webIdFederationData`` later."""
+    acct = role.account
+    provider_arn = f"arn:aws:iam::{acct}:oidc-provider/{provider_host}"
+    identity = {
+        "type": "WebIdentityUser",
+        "principalId": f"{provider_arn}:sts.amazonaws.com:{subject}",
+        "userName": subject,
+        "identityProvider": provider_arn,
+    }
+    key = world.ids.key("ASIA")
+    expires = t + timedelta(seconds=duration)
+    params = {"roleArn": role.arn, "roleSessionName": session_name, "durationSeconds": duration}
+    response = {
+        "credentials": credentials_block(world.ids, key, expires),
+        "subjectFromWebIdentityToken": subject,
+        "assumedRoleUser": {
+            "assumedRoleId": f"{role.role_id}:{session_name}",
+            "arn": f"arn:aws:sts::{acct}:assumed-role/{role.name}/{session_name}",
+        },
+        "provider": provider_arn,
+        "audience": "sts.amazonaws.com",
+    }
+    rec = _sts_record(
+        world,
+        identity=identity,
+        t=t,
+        name="AssumeRoleWithWebIdentity",
+        region=region,
+        ip=ip,
+        ua=ua,
+        params=params,
+        response=response,
+        recipient=acct,
+        resources=role_resource(acct, role.arn),
+    )
+    ident = role_session_identity(
+        account=acct,
+        role_name=role.name,
+        role_id=role.role_id,
+        session_name=session_name,
+        key_id=key,
+        created=t,
+        web_id={"federatedProvider": provider_arn, "attributes": {}},
+        role_arn=role.arn,
+    )
+    cred = Cred(
+        key_id=key,
+        identity=ident,
+        kind="AssumeRoleWithWebIdentity",
+        label=identity["principalId"],
+        account=acct,
+        issued_at=t,
+        expires_at=expires,
+        role_arn=role.arn,
+        issuing_event_id=rec["eventID"],
+        extra={"provider_arn": provider_arn, "issuer": provider_arn},
+    )
+    return [rec], cred
+
+
+def _user_session_identity(user: User, key: str, t: datetime, mfa: bool) -> dict[str, Any]:
+    ident = iam_user_identity(user.account, user.name, user.user_id, key)
+    ident["sessionContext"] = {
+        "sessionIssuer": {},
+        "webIdFederationData": {},
+        "attributes": {"creationDate": iso(t), "mfaAuthenticated": "true" if mfa else "false"},
+    }
+    return ident
+
+
+def get_session_token(
+    world: World,
+    caller: Cred,
+    user: User,
+    t: datetime,
+    *,
+    duration: int,
+    ip: str,
+    ua: str,
+    mfa_serial: str | None = None,
+) -> Issued:
+    """``GetSessionToken``: later calls keep ``type IAMUser`` with the new ``ASIA`` key."""
+    key = world.ids.key("ASIA")
+    expires = t + timedelta(seconds=duration)
+    params: dict[str, Any] = {"durationSeconds": duration}
+    if mfa_serial:
+        params["serialNumber"] = mfa_serial
+        params["tokenCode"] = "HIDDEN_DUE_TO_SECURITY_REASONS"
+    rec = _sts_record(
+        world,
+        identity=caller.identity,
+        t=t,
+        name="GetSessionToken",
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params=params,
+        response={"credentials": credentials_block(world.ids, key, expires)},
+        recipient=user.account,
+    )
+    cred = Cred(
+        key_id=key,
+        identity=_user_session_identity(user, key, t, bool(mfa_serial)),
+        kind="GetSessionToken",
+        label=user.arn,
+        account=user.account,
+        issued_at=t,
+        expires_at=expires,
+        user_arn=user.arn,
+        issuing_event_id=rec["eventID"],
+        parent_key_id=caller.key_id,
+    )
+    return [rec], cred
+
+
+def get_federation_token(
+    world: World, caller: Cred, user: User, t: datetime, *, name: str, duration: int, ip: str, ua: str
+) -> Issued:
+    """``GetFederationToken``: later calls are ``FederatedUser`` with ``sessionIssuer`` the IAM user."""
+    acct = user.account
+    key = world.ids.key("ASIA")
+    expires = t + timedelta(seconds=duration)
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    params = {"name": name, "durationSeconds": duration, "policy": json.dumps(policy, separators=(",", ":"))}
+    fed_arn = f"arn:aws:sts::{acct}:federated-user/{name}"
+    response = {
+        "credentials": credentials_block(world.ids, key, expires),
+        "federatedUser": {"federatedUserId": f"{acct}:{name}", "arn": fed_arn},
+        "packedPolicySize": 6,
+    }
+    rec = _sts_record(
+        world,
+        identity=caller.identity,
+        t=t,
+        name="GetFederationToken",
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params=params,
+        response=response,
+        recipient=acct,
+    )
+    ident = {
+        "type": "FederatedUser",
+        "principalId": f"{acct}:{name}",
+        "arn": fed_arn,
+        "accountId": acct,
+        "accessKeyId": key,
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "IAMUser",
+                "principalId": user.user_id,
+                "arn": user.arn,
+                "accountId": acct,
+                "userName": user.name,
+            },
+            "webIdFederationData": {},
+            "attributes": {"creationDate": iso(t), "mfaAuthenticated": "false"},
+        },
+    }
+    cred = Cred(
+        key_id=key,
+        identity=ident,
+        kind="GetFederationToken",
+        label=fed_arn,
+        account=acct,
+        issued_at=t,
+        expires_at=expires,
+        user_arn=user.arn,
+        issuing_event_id=rec["eventID"],
+        parent_key_id=caller.key_id,
+    )
+    return [rec], cred
+
+
+def console_login(
+    world: World, user: User, t: datetime, *, ip: str, ua: str, mfa: bool = True, hours: int = 12
+) -> Issued:
+    """``ConsoleLogin``; the console then signs with an ``ASIA`` key no record issued."""
+    identity = {
+        "type": "IAMUser",
+        "principalId": user.user_id,
+        "arn": user.arn,
+        "accountId": user.account,
+        "userName": user.name,
+    }
+    rec = base_record(
+        world.ids,
+        identity=identity,
+        t=t,
+        source="signin.amazonaws.com",
+        name="ConsoleLogin",
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params=None,
+        response={"ConsoleLogin": "Success"},
+        recipient=user.account,
+        read_only=False,
+        event_type="AwsConsoleSignIn",
+        additional={
+            "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
+            "MobileVersion": "No",
+            "MFAIdentifier": f"arn:aws:iam::{user.account}:mfa/{user.name}" if mfa else None,
+            "MFAUsed": "Yes" if mfa else "No",
+        },
+    )
+    if not mfa:
+        del rec["additionalEventData"]["MFAIdentifier"]
+    key = world.ids.key("ASIA")
+    cred = Cred(
+        key_id=key,
+        identity=_user_session_identity(user, key, t, mfa),
+        kind="console",
+        label=user.arn,
+        account=user.account,
+        issued_at=t,
+        expires_at=t + timedelta(hours=hours),
+        user_arn=user.arn,
+        console=True,
+        issuing_event_id=rec["eventID"],
+    )
+    return [rec], cred
+
+
+def switch_role(
+    world: World, console: Cred, user: User, t: datetime, role: Role, *, ip: str, ua: str
+) -> Issued:
+    """Console Switch Role: an internal ``AssumeRole`` plus ``SwitchRole``; calls sign with another key."""
+    records, cred = assume_role(world, console, t, role, user.name, duration=3600, console_switch=True)
+    if cred is None:
+        return records, None
+    switch = base_record(
+        world.ids,
+        identity=cred.identity,
+        t=t,
+        source="signin.amazonaws.com",
+        name="SwitchRole",
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params=None,
+        response={"SwitchRole": "Success"},
+        recipient=role.account,
+        read_only=None,
+        event_type="AwsConsoleSignIn",
+        additional={"SwitchFrom": user.arn, "RedirectTo": "https://console.aws.amazon.com/console/home"},
+    )
+    return [*records, switch], cred
+
+
+def create_access_key(world: World, caller: Cred, t: datetime, user: User, *, ip: str, ua: str) -> Issued:
+    """``iam:CreateAccessKey`` for ``user``; the new ``AKIA`` key is in ``responseElements``."""
+    from ircreds.scenarios.records import iam_user_identity as ident_of
+
+    key = world.ids.key("AKIA")
+    response = {
+        "accessKey": {
+            "userName": user.name,
+            "accessKeyId": key,
+            "status": "Active",
+            "createDate": expiration_text(t),
+        }
+    }
+    rec = world.call(
+        caller,
+        t,
+        "CreateAccessKey",
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params={"userName": user.name},
+        response=response,
+    )
+    if "errorCode" in rec:
+        return [rec], None
+    user.keys.append(key)
+    cred = Cred(
+        key_id=key,
+        identity=ident_of(user.account, user.name, user.user_id, key),
+        kind="IAMUserKey",
+        label=user.arn,
+        account=user.account,
+        user_arn=user.arn,
+        temporary=False,
+        issuing_event_id=rec["eventID"],
+        parent_key_id=caller.key_id,
+    )
+    return [rec], cred
