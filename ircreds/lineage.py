@@ -301,7 +301,12 @@ def _issuer_of(rec: dict[str, Any]) -> dict[str, Any]:
         name = invoked
         arn = arn or invoked
     elif itype == "AssumedRole":
-        name = _session_name_of(arn, pid)
+        # "Role/session", from the session ARN (arn:aws:sts::acct:assumed-role/Role/session)
+        name = (
+            arn.split(":assumed-role/", 1)[1]
+            if arn and ":assumed-role/" in arn
+            else _session_name_of(arn, pid)
+        )
     elif itype in ("SAMLUser", "WebIdentityUser"):
         name = user or pid
         arn = arn or pid

@@ -1,0 +1,160 @@
+"""``ircreds trace PATH... --key KEY`` and ``ircreds sessions PATH...``.
+
+``--json`` output is a contract other tools rely on: ``trace`` prints ``Trace.to_dict()`` (times
+ISO 8601 UTC with ``Z``); ``sessions`` prints a list of session rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from datetime import datetime
+from typing import Any
+
+from ircreds.cli._io import echo, echo_json, iso_z, table
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``trace`` and ``sessions`` subcommands."""
+    p = subparsers.add_parser(
+        "trace",
+        help="trace a leaked key: its issuer, lineage, calls and findings",
+        description=(
+            "Load the evidence and trace one credential: the event that issued it and who called it (up to "
+            "the user, identity or service at the root), every call it made, every credential it issued or "
+            "minted (recursively) and the findings in that activity."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument("--key", help="the leaked access key id (ASIA… or AKIA…)")
+    p.add_argument("--role", metavar="ARN", help="with --session-name: trace a role session instead of a key")
+    p.add_argument("--session-name", help="the role session name (with --role)")
+    p.add_argument("--json", action="store_true", help="print the trace as one JSON object")
+    p.set_defaults(func=run_trace)
+
+    s = subparsers.add_parser(
+        "sessions",
+        help="list every credential issued or seen in the evidence",
+        description="List the sessions table: one row per credential issued or seen, with its issuer.",
+    )
+    s.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    s.add_argument("--role", metavar="ARN", help="only sessions of this role")
+    s.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    s.set_defaults(func=run_sessions)
+
+
+def run_trace(args: argparse.Namespace) -> int:
+    """Load, trace and print (a readable summary, or the JSON contract with --json)."""
+    import ircreds
+
+    if not args.key and not (args.role and args.session_name):
+        raise ircreds.IrcredsError("trace needs --key KEY, or --role ARN with --session-name NAME")
+    events = ircreds.load(*args.paths)
+    tr = ircreds.trace(events, args.key, role_arn=args.role, session_name=args.session_name)
+    if args.json:
+        echo_json(tr.to_dict())
+        return 0
+    _print_trace(tr)
+    return 0
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    """Load and list the sessions table."""
+    import ircreds
+
+    frame = ircreds.sessions(ircreds.load(*args.paths))
+    if args.role:
+        frame = frame.loc[(frame["role_arn"] == args.role).fillna(False)]
+    rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    if args.json:
+        echo_json(rows)
+        return 0
+    headers = (
+        "access_key_id",
+        "kind",
+        "role / principal",
+        "session",
+        "issued_at",
+        "issuer",
+        "parent",
+        "calls",
+    )
+    body = [
+        (
+            r["access_key_id"],
+            r["kind"] + (" (calls only)" if r["observed_only"] else ""),
+            _short(r["role_arn"] or r["principal_arn"]),
+            r["session_name"] or "",
+            r["issued_at"] or "",
+            r["issuer_name"] or r["issuer_arn"] or "",
+            r["parent_key"] or "",
+            r["call_count"],
+        )
+        for r in rows
+    ]
+    echo(table(body, headers))
+    echo(f"{len(rows)} credential(s)")
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    """A sessions-table cell as JSON: ISO times with Z, tuples as lists, missing as null."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return iso_z(value) if value == value else None  # NaT != NaT
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+    except ImportError:  # pragma: no cover
+        pass
+    return value
+
+
+def _short(arn: str | None) -> str:
+    if not arn:
+        return ""
+    return arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
+
+
+def _print_trace(tr: Any, indent: str = "") -> None:
+    s = tr.session
+    if not indent:
+        echo(f"root: {tr.root.type} {tr.root.name or ''} {tr.root.arn or ''}".rstrip())
+    what = _short(s.role_arn or s.principal_arn)
+    echo(f"{indent}{tr.key}  {s.kind}  {what}  session={s.session_name or '-'}")
+    pad = indent + "  "
+    issuer = s.issuer
+    if s.observed_only:
+        echo(
+            f"{pad}issued: outside the evidence (sessionContext says {iso_z(s.issued_at) if s.issued_at else '?'})"
+        )
+    else:
+        echo(f"{pad}issued: {iso_z(s.issued_at) if s.issued_at else '?'} by event {s.issuing_event_id}")
+    echo(
+        f"{pad}issuer: {issuer.type or '?'} {issuer.name or issuer.arn or ''} key={issuer.access_key_id or '-'} "
+        f"ip={issuer.source_ip or '-'}"
+    )
+    if s.expires_at:
+        echo(f"{pad}expires: {iso_z(s.expires_at)}")
+    sm = tr.summary
+    if sm.count:
+        echo(f"{pad}calls: {sm.count} from {iso_z(sm.first)} to {iso_z(sm.last)}, {sm.error_count} errors")
+        for ip, first in sm.source_ips:
+            new = "  NEW (issuer never used it)" if ip in sm.new_source_ips else ""
+            echo(f"{pad}  ip {ip} first at {iso_z(first)}{new}")
+        echo(f"{pad}  regions: {', '.join(sm.regions)}")
+    else:
+        echo(f"{pad}calls: none in the evidence")
+    for f in tr.findings:
+        echo(f"{pad}[{str(f.severity).upper()}] {f.id}: {f.summary}")
+    for child in tr.children:
+        _print_trace(child, indent + "    ")
