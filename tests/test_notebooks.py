@@ -53,7 +53,8 @@ def test_notebook_opens_with_a_parameters_cell(path: Path) -> None:
     assert "parameters" in first.get("metadata", {}).get("tags", []), path.name
     # the parameters cell only assigns values (papermill replaces it), it computes nothing
     tree = ast.parse(_source(first))
-    assert tree.body and all(isinstance(node, ast.Assign) for node in tree.body), path.name
+    assert tree.body, path.name
+    assert all(isinstance(node, ast.Assign) for node in tree.body), path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -84,6 +85,8 @@ def test_checked_cells_assert_and_stay_silent(path: Path) -> None:
     for src in checked:
         tree = ast.parse(src)
         assert any(isinstance(n, ast.Assert) for n in ast.walk(tree)), src
-        calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        calls = [
+            n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+        ]
         assert "print" not in calls, src
         assert not isinstance(tree.body[-1], ast.Expr), f"the last line would display a value: {src}"
