@@ -317,7 +317,13 @@ def _summary(
             .min()
         )
         ips = sorted(((str(ip), _ts(t)) for ip, t in firsts.items()), key=lambda p: p[1])
-    agents = _unique_in_order(calls["userAgent"]) if "userAgent" in calls.columns else ()
+    # S3 writes user agents inside brackets ("[aws-cli/2 ...]"): compare and list them without.
+    agents = (
+        tuple(dict.fromkeys(_ua(a) for a in _unique_in_order(calls["userAgent"])))
+        if "userAgent" in calls.columns
+        else ()
+    )
+    issuer_agents = {_ua(a) for a in issuer_agents}
     regions = tuple(sorted(_unique_in_order(calls["awsRegion"]))) if "awsRegion" in calls.columns else ()
     services = tuple(sorted(_unique_in_order(calls["eventSource"]))) if "eventSource" in calls.columns else ()
     errors = int(calls["errorCode"].notna().sum()) if "errorCode" in calls.columns else 0
@@ -338,6 +344,10 @@ def _summary(
         new_source_ips=new_ips,
         new_user_agents=new_agents,
     )
+
+
+def _ua(agent: str) -> str:
+    return agent[1:-1] if agent.startswith("[") and agent.endswith("]") else agent
 
 
 def _internal(value: str) -> bool:

@@ -277,6 +277,14 @@ def test_trace_reproduces_the_walkthrough_answer_key() -> None:
         for e in f.event_ids
     }
     assert set(key["persistence_event_ids"]) <= flagged
+    probes = {e for f in tr.all_findings() if f.id == "caller_identity_probe" for e in f.event_ids}
+    assert key["first_malicious_event_id"] in probes
+    new_agents = {a for node in tr.walk() for a in node.summary.new_user_agents}
+    assert {a.strip("[]") for a in key["attacker_user_agents"]} <= new_agents
+    recon = next(f for f in tr.findings if f.id == "multi_region_recon")
+    assert all(region in recon.summary for region in key["recon_regions"])
+    reads = " ".join(f.summary for f in tr.all_findings() if f.id == "sensitive_reads")
+    assert key["sensitive_bucket"] in reads
 
 
 def test_trace_can_skip_findings(story: pd.DataFrame) -> None:

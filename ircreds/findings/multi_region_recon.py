@@ -35,11 +35,18 @@ def detect(trace: Trace) -> list[Finding]:
     names = col(calls, "eventName")
     mask = names.str.startswith(_PREFIXES).fillna(False).to_numpy()
     recon = calls.loc[mask]
+    where = ""
+    if trace.summary.new_source_ips:
+        # Prefer the sweep from addresses the issuer never used: the owner's own calls are not recon.
+        new = recon.loc[col(recon, "sourceIPAddress").isin(list(trace.summary.new_source_ips)).fillna(False)]
+        if col(new, "awsRegion").nunique() >= MIN_REGIONS:
+            recon = new
+            where = f" from {', '.join(sorted(col(new, 'sourceIPAddress').dropna().unique()))}"
     regions = sorted(col(recon, "awsRegion").dropna().unique())
     if len(regions) < MIN_REGIONS:
         return []
     summary = (
-        f"{trace.key} made {len(recon)} discovery calls in {len(regions)} regions ({', '.join(regions)}) between "
+        f"{trace.key} made {len(recon)} discovery calls{where} in {len(regions)} regions ({', '.join(regions)}) between "
         f"{when(recon['eventTime'].min())} and {when(recon['eventTime'].max())}"
     )
     return [make(SPEC, trace, summary, ids(recon))]

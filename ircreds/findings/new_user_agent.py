@@ -27,7 +27,7 @@ SPEC = FindingSpec(
 def detect(trace: Trace) -> list[Finding]:
     """One finding per user agent of this credential that its issuer never used."""
     found = []
-    agents = col(trace.calls, "userAgent")
+    agents = col(trace.calls, "userAgent").str.strip("[]")
     for agent in trace.summary.new_user_agents:
         mask = (agents == agent).fillna(False).to_numpy()
         calls = trace.calls.loc[mask]

@@ -83,11 +83,21 @@ def detect(trace: Trace) -> list[Finding]:
         )
         found.append(make(SPEC, trace, summary, ids(secret)))
     objects = calls.loc[(names.isin(sorted(OBJECT_READS)).fillna(False) & ok).to_numpy()]
-    if len(objects) >= OBJECT_SPREE:
-        buckets = _targets(objects, "bucketName")
-        summary = (
-            f"{trace.key} read {len(objects)} S3 objects from {', '.join(buckets[:5]) or 'unnamed buckets'} between "
-            f"{when(objects['eventTime'].min())} and {when(objects['eventTime'].max())}"
+    from_new = objects.loc[
+        col(objects, "sourceIPAddress").isin(list(trace.summary.new_source_ips)).fillna(False)
+    ]
+    if len(objects) >= OBJECT_SPREE or len(from_new):
+        # A spree anywhere, or any object read from an IP the issuer never used.
+        shown = objects if len(objects) >= OBJECT_SPREE else from_new
+        buckets = _targets(shown, "bucketName")
+        where = (
+            ""
+            if shown is objects
+            else f" from {', '.join(sorted(col(shown, 'sourceIPAddress').dropna().unique()))}"
         )
-        found.append(make(SPEC, trace, summary, ids(objects)))
+        summary = (
+            f"{trace.key} read {len(shown)} S3 objects in {', '.join(buckets[:5]) or 'unnamed buckets'}{where} "
+            f"between {when(shown['eventTime'].min())} and {when(shown['eventTime'].max())}"
+        )
+        found.append(make(SPEC, trace, summary, ids(shown)))
     return found

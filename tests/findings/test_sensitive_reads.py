@@ -48,3 +48,22 @@ def test_sensitive_reads_ignores_denied_reads_and_a_few_objects() -> None:
         ],
     ]
     assert sensitive_reads.detect(traced(recs, K1)) == []
+
+
+def test_sensitive_reads_flags_a_few_objects_read_from_a_new_ip() -> None:
+    from findings.records import ATTACKER_IP
+
+    reads = [
+        record(
+            k1_identity(),
+            "GetObject",
+            t(60 + i),
+            source="s3.amazonaws.com",
+            ip=ATTACKER_IP,
+            request={"bucketName": "example-finance", "key": f"f{i}.pdf"},
+        )
+        for i in range(3)
+    ]
+    found = sensitive_reads.detect(traced([*base_session(), *reads], K1))
+    assert len(found) == 1
+    assert "3 S3 objects in example-finance from 203.0.113.50" in found[0].summary
