@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -246,11 +247,6 @@ class Sandbox:
         return client
 
     def _seed(self) -> SeedReport:
-        # AWS-managed policies (ReadOnlyAccess, ...) exist only when moto loads them (cheap); the server
-        # runs in this process, so its configuration is moto's in-process default config
-        from moto.core.config import default_user_config
-
-        default_user_config.setdefault("iam", {})["load_aws_managed_policies"] = True  # type: ignore[typeddict-item]
         self._moto_api("reset", b"")  # moto's state is per process: start from a clean account
         iam = self._bootstrap_client("iam")
         report = SeedReport(account_id=self.account_id)
@@ -322,6 +318,8 @@ class Sandbox:
                 report.skipped.append(
                     f"{kind} {name}: {arn} created as a placeholder (account.json has no document)"
                 )
+        if account == "aws":
+            self._ensure_aws_managed(arn)
         try:
             if kind == "role":
                 iam.attach_role_policy(RoleName=name, PolicyArn=arn)
@@ -329,6 +327,32 @@ class Sandbox:
                 iam.attach_user_policy(UserName=name, PolicyArn=arn)
         except ClientError as err:
             report.skipped.append(f"{kind} {name}: cannot attach {arn} ({err.response['Error']['Code']})")
+
+    def _ensure_aws_managed(self, arn: str) -> None:
+        """Load one AWS-managed policy into the account (moto loads all ~1,400 only on request, slowly).
+
+        The server runs in this process, so its IAM backend is moto's in-process one.
+        """
+        from moto.iam.models import AWSManagedPolicy, iam_backends
+
+        backend = iam_backends[self.account_id]["aws"]
+        if arn in backend.managed_policies:
+            return
+        data = _aws_managed_data().get(arn.rsplit("/", 1)[-1])
+        if data is None:
+            return  # attach then fails with NoSuchEntity and the seed report says so
+        policy = AWSManagedPolicy.from_data(
+            arn.rsplit("/", 1)[-1], self.account_id, backend.region_name, data
+        )
+        backend.managed_policies[policy.arn] = policy
+        backend.aws_managed_policies.append(policy)
+
+
+@functools.cache
+def _aws_managed_data() -> dict[str, Any]:
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    return dict(json.loads(aws_managed_policies_data))
 
 
 def _default_trust(account_id: str) -> dict[str, Any]:

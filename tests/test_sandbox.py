@@ -1,0 +1,105 @@
+"""The sandbox: a real moto server on 127.0.0.1, seeded from account.json, guarded and quiet."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+
+import pytest
+from _contain import incident as inc
+
+from ircreds.sandbox import Sandbox, SandboxError, active_sandbox, load_account, start_sandbox
+
+
+@pytest.fixture
+def sandbox():
+    with start_sandbox(inc.account_json()) as sb:
+        yield sb
+
+
+def test_sandbox_serves_on_localhost_with_a_free_port(sandbox: Sandbox) -> None:
+    assert sandbox.endpoint_url.startswith("http://127.0.0.1:")
+    assert sandbox.port > 0
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5):
+        pass
+
+
+def test_sandbox_seeds_roles_with_trust_inline_managed_policies_and_max_session(sandbox: Sandbox) -> None:
+    iam = sandbox.client("iam")
+    role = iam.get_role(RoleName="ExampleRole")["Role"]
+    assert role["MaxSessionDuration"] == 43200
+    assert role["Arn"] == inc.EXAMPLE_ROLE
+    trust = role["AssumeRolePolicyDocument"]
+    trust = json.loads(trust) if isinstance(trust, str) else trust
+    assert trust == inc.account_json()["roles"][0]["trust_policy"]
+    assert iam.list_role_policies(RoleName="ExampleRole")["PolicyNames"] == ["S3Read"]
+    attached = iam.list_attached_role_policies(RoleName="ExampleRole")["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    assert iam.get_role(RoleName="DataPipelineRole")["Role"]["MaxSessionDuration"] == 3600
+    assert {u["UserName"] for u in iam.list_users()["Users"]} >= {"DevUser", "alice"}
+    assert sandbox.seed.skipped == []
+
+
+def test_sandbox_runs_as_the_scenario_account(sandbox: Sandbox) -> None:
+    identity = sandbox.client("sts").get_caller_identity()
+    assert identity["Account"] == inc.ACCOUNT
+    assert identity["Arn"].startswith(f"arn:aws:iam::{inc.ACCOUNT}:user/")
+
+
+def test_second_start_returns_the_running_sandbox_or_refuses(sandbox: Sandbox) -> None:
+    assert start_sandbox(inc.account_json()) is sandbox
+    assert sandbox.start() is sandbox
+    with pytest.raises(SandboxError, match="already runs"):
+        start_sandbox(inc.account_json(), reuse=False)
+    with pytest.raises(SandboxError, match="already runs"):
+        Sandbox(inc.account_json()).start()
+    with pytest.raises(SandboxError, match="already runs"):
+        start_sandbox({"account_id": "123456789012"})
+
+
+def test_stop_frees_the_slot_and_a_new_sandbox_starts_clean() -> None:
+    with start_sandbox(inc.account_json()) as first:
+        first.client("iam").create_user(UserName="leftover")
+    assert active_sandbox() is None
+    assert not first.running
+    with start_sandbox(inc.account_json()) as second:
+        names = {u["UserName"] for u in second.client("iam").list_users()["Users"]}
+        assert "leftover" not in names
+
+
+def test_reset_forgets_changes_and_reseeds(sandbox: Sandbox) -> None:
+    iam = sandbox.client("iam")
+    iam.delete_role_policy(RoleName="ExampleRole", PolicyName="S3Read")
+    sandbox.reset()
+    assert sandbox.client("iam").list_role_policies(RoleName="ExampleRole")["PolicyNames"] == ["S3Read"]
+
+
+def test_busy_port_is_refused_instead_of_hanging() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(SandboxError, match="busy"):
+            Sandbox(inc.account_json(), port=port).start()
+    assert active_sandbox() is None
+
+
+def test_sandbox_is_quiet(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="werkzeug"), start_sandbox(inc.account_json()) as sb:
+        sb.client("iam").list_roles()
+    out, err = capfd.readouterr()
+    assert "GET" not in err
+    assert "POST" not in err
+    assert "Starting a new Thread" not in out
+    assert not [r for r in caplog.records if r.name == "werkzeug"]
+
+
+def test_load_account_reads_a_scenario_directory(tmp_path) -> None:
+    (tmp_path / "walkthrough").mkdir()
+    (tmp_path / "walkthrough" / "account.json").write_text(json.dumps(inc.account_json()))
+    assert load_account(tmp_path)["account_id"] == inc.ACCOUNT
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SandboxError, match=r"no account\.json"):
+        load_account(empty)
