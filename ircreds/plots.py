@@ -1,0 +1,224 @@
+"""Plotly figures of a trace (edge module): the calls timeline and the lineage diagram.
+
+Both stay readable for a 10,000-call lineage: the timeline draws points with WebGL
+(``Scattergl``), one lane per credential, one trace per source IP (the busiest
+``MAX_IP_TRACES``; the rest share one "other IPs" trace), errors as crosses; the lineage diagram
+draws one node per credential, however many calls it made.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+if TYPE_CHECKING:
+    from ircreds.model import Trace
+
+#: Source IPs with their own colour and legend entry; the rest are grouped.
+MAX_IP_TRACES = 12
+_PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#7f7f7f", "#393b79", "#637939",
+)  # fmt: skip
+_KIND_COLOURS = {
+    "AssumeRole": "#1f77b4",
+    "AssumeRoleWithSAML": "#17becf",
+    "AssumeRoleWithWebIdentity": "#17becf",
+    "GetSessionToken": "#9467bd",
+    "GetFederationToken": "#9467bd",
+    "ConsoleLogin": "#8c564b",
+    "SwitchRole": "#8c564b",
+    "Service": "#2ca02c",
+    "CreateAccessKey": "#d62728",
+    "Observed": "#7f7f7f",
+}
+
+
+def _lane(node: Trace) -> str:
+    s = node.session
+    what = s.role_arn.rsplit("/", 1)[-1] if s.role_arn else (s.session_name or "")
+    return f"{node.key} · {s.kind}{' · ' + what if what else ''}"
+
+
+def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None = None) -> go.Figure:
+    """Every call of the lineage on a time axis: one lane per credential, coloured by source IP.
+
+    Errors are crosses; each credential's issue time is a diamond on its lane; ``cutoff`` (a
+    timezone-aware datetime) is a dashed vertical line.
+    """
+    if cutoff is not None and cutoff.tzinfo is None:
+        raise ValueError(f"cutoff must be timezone-aware, got {cutoff!r}")
+    nodes = list(trace.walk())
+    lanes = [_lane(n) for n in nodes]
+    calls = trace.all_calls()
+    fig = go.Figure()
+    if len(calls):
+        lane_of = {n.key: lane for n, lane in zip(nodes, lanes, strict=True)}
+        ips = (
+            calls["sourceIPAddress"].astype("string").fillna("unknown")
+            if "sourceIPAddress" in calls
+            else None
+        )
+        ips = ips if ips is not None else pd.Series("unknown", index=calls.index, dtype="string")
+        top = ips.value_counts().index[:MAX_IP_TRACES].tolist()
+        group = ips.where(ips.isin(top), "other IPs")
+        errors = calls["errorCode"].notna() if "errorCode" in calls else pd.Series(False, index=calls.index)
+        names = calls["eventName"].astype("string").fillna("") if "eventName" in calls else ""
+        suspicious = set(trace.suspicious_ips())
+        for i, ip in enumerate([*top, "other IPs"]):
+            mask = (group == ip).to_numpy()
+            if not mask.any():
+                continue
+            sub = calls.loc[mask]
+            err = errors.loc[mask].to_numpy()
+            label = f"{ip} (new)" if ip in suspicious else ip
+            fig.add_trace(
+                go.Scattergl(
+                    x=sub["eventTime"],
+                    y=sub["credential"].map(lane_of),
+                    mode="markers",
+                    name=label,
+                    marker={
+                        "color": _PALETTE[i % len(_PALETTE)] if ip != "other IPs" else "#c7c7c7",
+                        "symbol": ["x" if e else "circle" for e in err],
+                        "size": [9 if e else 6 for e in err],
+                        "line": {"width": 0},
+                    },
+                    customdata=list(
+                        zip(
+                            names.loc[mask] if isinstance(names, pd.Series) else [""] * len(sub),
+                            calls.loc[mask, "errorCode"].astype("string").fillna("")
+                            if "errorCode" in calls
+                            else [""] * len(sub),
+                            strict=True,
+                        )
+                    ),
+                    hovertemplate="%{x}<br>%{y}<br>%{customdata[0]} %{customdata[1]}<extra>"
+                    + ip
+                    + "</extra>",
+                )
+            )
+    issued = [
+        (n.session.issued_at, lane) for n, lane in zip(nodes, lanes, strict=True) if n.session.issued_at
+    ]
+    if issued:
+        fig.add_trace(
+            go.Scatter(
+                x=[t for t, _ in issued],
+                y=[lane for _, lane in issued],
+                mode="markers",
+                name="issued",
+                marker={"symbol": "diamond", "size": 12, "color": "black"},
+                hovertemplate="issued %{x}<br>%{y}<extra></extra>",
+            )
+        )
+    if cutoff is not None:
+        fig.add_vline(x=cutoff, line={"dash": "dash", "color": "#d62728"})
+        fig.add_annotation(x=cutoff, y=1, yref="paper", text="cut-off", showarrow=False, yanchor="bottom")
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), title=None)
+    fig.update_xaxes(title="time (UTC)")
+    fig.update_layout(
+        title=title or f"Calls in the lineage of {trace.key}",
+        height=max(300, 90 + 45 * len(lanes)),
+        legend={"title": "source IP (× = error)"},
+        margin={"l": 10, "r": 10, "t": 60, "b": 40},
+    )
+    return fig
+
+
+def _layout(trace: Trace) -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
+    """x = depth, y = leaf order (parents centred over their children)."""
+    pos: dict[str, tuple[float, float]] = {}
+    edges: list[tuple[str, str]] = []
+    counter = [0.0]
+
+    def place(node: Trace, depth: int) -> float:
+        ys = []
+        for child in node.children:
+            edges.append((node.key, child.key))
+            ys.append(place(child, depth + 1))
+        if ys:
+            y = sum(ys) / len(ys)
+        else:
+            y = counter[0]
+            counter[0] += 1
+        pos[node.key] = (float(depth), y)
+        return y
+
+    place(trace, 1)
+    return pos, edges
+
+
+def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
+    """The lineage as a tree: root (user, identity or service) → sessions → children → minted keys."""
+    pos, edges = _layout(trace)
+    nodes = {n.key: n for n in trace.walk()}
+    root_label = f"{trace.root.type}: {trace.root.name or trace.root.arn or '?'}"
+    top_y = pos[trace.key][1]
+    # The root sits left of the traced credential; a dotted edge when hops above it are not shown.
+    pos_root = (0.0, top_y)
+    fig = go.Figure()
+    ex: list[Any] = []
+    ey: list[Any] = []
+    for a, b in [("__root__", trace.key), *edges]:
+        (x0, y0), (x1, y1) = (pos_root if a == "__root__" else pos[a]), pos[b]
+        ex += [x0, x1, None]
+        ey += [y0, y1, None]
+    fig.add_trace(
+        go.Scatter(
+            x=ex, y=ey, mode="lines", line={"color": "#999", "width": 1}, hoverinfo="skip", showlegend=False
+        )
+    )
+    keys = list(nodes)
+    fig.add_trace(
+        go.Scatter(
+            x=[pos_root[0], *(pos[k][0] for k in keys)],
+            y=[pos_root[1], *(pos[k][1] for k in keys)],
+            mode="markers+text",
+            text=[root_label, *(f"{k}<br>{nodes[k].session.kind}" for k in keys)],
+            textposition="bottom center",
+            marker={
+                "size": [22, *(10 + 4 * math.log10(1 + nodes[k].summary.count) for k in keys)],
+                "color": ["black", *(_node_colour(nodes[k]) for k in keys)],
+                "symbol": ["square", *("diamond" if nodes[k].findings else "circle" for k in keys)],
+            },
+            hovertext=[root_label, *(_hover(nodes[k]) for k in keys)],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    depth = max(x for x, _ in pos.values())
+    fig.update_xaxes(visible=False, range=[-0.6, depth + 0.6])
+    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_layout(
+        plot_bgcolor="white",
+        title=title or f"Lineage of {trace.key}",
+        height=max(300, 120 + 70 * (1 + max(y for _, y in pos.values()))),
+        margin={"l": 10, "r": 10, "t": 60, "b": 50},
+    )
+    return fig
+
+
+def _node_colour(node: Trace) -> str:
+    if node.summary.new_source_ips:
+        return "#d62728"
+    return _KIND_COLOURS.get(str(node.session.kind), "#7f7f7f")
+
+
+def _hover(node: Trace) -> str:
+    s = node.session
+    lines = [
+        f"<b>{node.key}</b> ({s.kind})",
+        f"role: {s.role_arn or '-'}",
+        f"session: {s.session_name or '-'}",
+        f"issuer: {s.issuer.name or s.issuer.arn or '-'}",
+        f"calls: {node.summary.count}, errors: {node.summary.error_count}",
+    ]
+    if node.summary.new_source_ips:
+        lines.append("new IPs: " + ", ".join(node.summary.new_source_ips))
+    lines += [f"{f.severity}: {f.id}" for f in node.findings[:6]]
+    return "<br>".join(lines)

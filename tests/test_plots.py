@@ -1,0 +1,74 @@
+"""plots: one lane per credential, colour by IP, errors and times drawn; big traces stay WebGL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import plotly.graph_objects as go
+import pytest
+from findings.records import ATTACKER_IP, K1, K2, K3, k1_identity, leak_story, record, t, traced
+
+import ircreds
+from ircreds import plots
+
+CUTOFF = datetime(2025, 1, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def tr():
+    return ircreds.trace(ircreds.load(leak_story()), K1)
+
+
+def test_timeline_has_one_lane_per_credential_and_every_call(tr) -> None:
+    fig = plots.timeline(tr, cutoff=CUTOFF)
+    points = [d for d in fig.data if isinstance(d, go.Scattergl)]
+    lanes = {y for d in points for y in d.y}
+    assert len(lanes) == 3
+    assert all(any(key in lane for lane in lanes) for key in (K1, K2, K3))
+    assert sum(len(d.x) for d in points) == len(tr.all_calls())
+
+
+def test_timeline_colours_by_ip_marks_errors_and_draws_issue_and_cutoff(tr) -> None:
+    fig = plots.timeline(tr, cutoff=CUTOFF)
+    by_name = {d.name: d for d in fig.data}
+    attacker = by_name[f"{ATTACKER_IP} (new)"]
+    assert "x" in attacker.marker.symbol  # the denied recon calls
+    assert by_name["issued"].marker.symbol == "diamond"
+    assert len(by_name["issued"].x) == 3
+    assert any(shape.line.dash == "dash" for shape in fig.layout.shapes)
+
+
+def test_timeline_rejects_a_naive_cutoff(tr) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        plots.timeline(tr, cutoff=datetime(2025, 1, 20, 12, 0))  # noqa: DTZ001
+
+
+def test_timeline_of_ten_thousand_calls_stays_webgl_with_bounded_traces() -> None:
+    recs = [
+        record(
+            k1_identity(),
+            "DescribeInstances",
+            t(1) + timedelta(seconds=i),
+            ip=f"198.51.100.{i % 40}",
+            error="AccessDenied" if i % 7 == 0 else None,
+        )
+        for i in range(10_000)
+    ]
+    from findings.records import base_session
+
+    node = traced([*base_session(), *recs], K1)
+    fig = plots.timeline(node)
+    points = [d for d in fig.data if isinstance(d, go.Scattergl)]
+    assert sum(len(d.x) for d in points) == 10_001
+    assert len(points) <= plots.MAX_IP_TRACES + 1
+    assert any(d.name == "other IPs" for d in points)
+
+
+def test_lineage_draws_root_and_every_credential_with_edges(tr) -> None:
+    fig = plots.lineage(tr)
+    nodes = fig.data[1]
+    assert len(nodes.x) == 1 + 3  # DevUser + K1, K2, K3
+    assert nodes.text[0] == "IAMUser: DevUser"
+    edges = fig.data[0]
+    assert list(edges.x).count(None) == 3  # root→K1, K1→K2, K1→K3
+    assert any(K2 in text for text in nodes.text)
