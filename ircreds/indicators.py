@@ -125,7 +125,10 @@ def indicators(trace: Any, calls: pd.DataFrame, events: pd.DataFrame | None = No
     ):
         if column not in calls.columns or not len(calls):
             continue
-        grouped = calls.assign(_v=calls[column].astype(object)).dropna(subset=["_v"]).groupby("_v", sort=True)
+        values = calls[column].astype(object)
+        if column == "userAgent":  # S3 wraps agents in [...]; the tracer compares them unwrapped
+            values = values.map(_unwrap, na_action="ignore")
+        grouped = calls.assign(_v=values).dropna(subset=["_v"]).groupby("_v", sort=True)
         for value, group in grouped:
             rows.append(
                 _indicator(
@@ -171,6 +174,11 @@ def indicators(trace: Any, calls: pd.DataFrame, events: pd.DataFrame | None = No
             )
     rows += _principals_created(calls, nodes)
     return rows
+
+
+def _unwrap(agent: Any) -> Any:
+    text = str(agent)
+    return text[1:-1] if text.startswith("[") and text.endswith("]") else text
 
 
 def _principals_created(calls: pd.DataFrame, nodes: list[Any]) -> list[dict[str, Any]]:

@@ -200,6 +200,7 @@ class IntegrityResult:
     signatures_verified: bool = False
     signature_note: str = SIGNATURE_NOTE
     errors: tuple[str, ...] = field(default=())
+    skipped: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def log_checks(self) -> tuple[LogFileCheck, ...]:
@@ -253,6 +254,7 @@ class IntegrityResult:
             "gaps": [g.to_dict() for g in self.gaps],
             "unlisted": list(self.unlisted),
             "errors": list(self.errors),
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
         }
 
 
@@ -329,16 +331,21 @@ def evidence_files(
     paths: Iterable[str | os.PathLike[str]],
     *,
     events: Any = None,
+    exclude: Iterable[str] = (),
 ) -> tuple[EvidenceFile, ...]:
     """Hash every evidence file under ``paths``; take each file's time range from ``events``.
 
     ``events`` is the events frame of :func:`ircreds.load` (``evidence.file`` and ``eventTime``
     columns); without it, log files have no record count or time range. Digest files get their
-    ``digestStartTime``..``digestEndTime`` window.
+    ``digestStartTime``..``digestEndTime`` window. ``exclude`` names files that are not evidence
+    (e.g. the ones the loader skipped as not CloudTrail).
     """
     ranges = _ranges_by_file(events)
+    excluded = {str(Path(p)) for p in exclude} | {str(Path(p).resolve()) for p in exclude}
     out = []
     for path in iter_evidence_paths(paths):
+        if str(path) in excluded or str(path.resolve()) in excluded:
+            continue
         size, sha, plain = hash_file(path)
         first = last = None
         records = None
@@ -407,6 +414,7 @@ def validate_digests(
     paths: Iterable[str | os.PathLike[str]],
     *,
     files: Sequence[EvidenceFile] | None = None,
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> IntegrityResult:
     """Check the CloudTrail-Digest files under ``paths`` against the log files there.
 
@@ -502,6 +510,7 @@ def validate_digests(
         gaps=_gaps(checks),
         unlisted=unlisted,
         errors=tuple(errors),
+        skipped=tuple(skipped),
     )
 
 
@@ -512,12 +521,22 @@ def check(
 ) -> IntegrityResult:
     """Hash every evidence file under ``paths`` and validate the digests among them (one call).
 
+    With ``events`` from :func:`ircreds.load`, the files its load report skipped as not CloudTrail
+    (other than digests) are left out of the evidence and listed in ``skipped`` with the reason.
+
     Example:
         >>> check([]).to_dict()["status"]
         'no-digests'
     """
     paths = list(paths)
-    return validate_digests(paths, files=evidence_files(paths, events=events))
+    report = getattr(events, "attrs", {}).get("load_report") or {}
+    skipped = [
+        (str(item.get("file") or item.get("path")), str(item.get("reason", "")))
+        for item in report.get("files_skipped") or ()
+        if isinstance(item, Mapping) and item.get("reason") != "digest"
+    ]
+    files = evidence_files(paths, events=events, exclude=[path for path, _ in skipped])
+    return validate_digests(paths, files=files, skipped=skipped)
 
 
 def _gaps(checks: Sequence[DigestCheck]) -> tuple[ChainGap, ...]:

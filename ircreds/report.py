@@ -31,7 +31,7 @@ import pandas as pd
 
 from ircreds.indicators import indicators_csv
 from ircreds.integrity import IntegrityResult
-from ircreds.report_data import _duration, build_data, scrub
+from ircreds.report_data import _duration, _parse_time, build_data, evidence_csv, scrub
 
 __all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
 
@@ -79,6 +79,7 @@ def render(
     integrity: IntegrityResult | None = None,
     load_report: Mapping[str, Any] | None = None,
     detected_at: datetime | None = None,
+    verification: Any = None,
     figures: bool = True,
     stem: str = "report",
     max_calls: int = 200,
@@ -97,6 +98,7 @@ def render(
         integrity: :func:`ircreds.integrity.check` of the evidence files.
         load_report: overrides ``events.attrs["load_report"]``.
         detected_at: when the leak was detected, for the time to detect.
+        verification: :func:`ircreds.verify` of the plan against the logs after the deny (the proof).
         figures: draw the timeline and lineage (False skips plotly/kaleido, e.g. for a quick preview).
         stem: prefix of asset file names (``<stem>-timeline.png``, ``<stem>-indicators.csv``...).
         max_calls: how many key calls to list at most (sensitive and write calls come first).
@@ -116,6 +118,7 @@ def render(
         integrity=integrity,
         load_report=load_report,
         detected_at=detected_at,
+        verification=verification,
         max_calls=max_calls,
     )
     assets: dict[str, bytes] = {
@@ -123,8 +126,9 @@ def render(
         f"{stem}-indicators.json": scrub(
             json.dumps({"key": data["key"], "indicators": data["indicators"]}, indent=2)
         ).encode(),
+        f"{stem}-evidence.csv": evidence_csv(data["evidence"]["files"]).encode(),
     }
-    figs = _figures(trace, data["containment"]["cutoff_dt"]) if figures else {}
+    figs = _figures(trace, _parse_time(data["containment"]["cutoff"])) if figures else {}
     fig_out: dict[str, dict[str, str] | None] = {"timeline": None, "lineage": None}
     if fmt == "html":
         for name, fig in figs.items():
@@ -148,9 +152,6 @@ def render(
     text = template.render(
         d=data, figures=fig_out, plotlyjs=plotlyjs, appendix=appendix, stem=stem, fig_names=list(figs)
     )
-    data = {k: v for k, v in data.items() if k != "containment"} | {
-        "containment": {k: v for k, v in data["containment"].items() if k != "cutoff_dt"}
-    }
     return Report(text=scrub(text), fmt=fmt, assets=assets, data=data)
 
 

@@ -12,16 +12,19 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pandas as pd
 
-from ircreds.indicators import _call_row, _iso, _json, _nodes, _suspicious_ips, indicators, key_calls
+from ircreds.indicators import _call_row, _iso, _json, _nodes, _s, _suspicious_ips, indicators, key_calls
 from ircreds.integrity import IntegrityResult
 
 _SECRET = re.compile(
@@ -53,6 +56,7 @@ def build_data(
     integrity: IntegrityResult | None = None,
     load_report: Mapping[str, Any] | None = None,
     detected_at: datetime | None = None,
+    verification: Any = None,
     max_calls: int = 200,
 ) -> dict[str, Any]:
     """Everything the report says, as JSON-ready data (the templates only lay it out)."""
@@ -83,15 +87,7 @@ def build_data(
         "indicators": indicators(trace, calls, events),
         "findings": findings,
         "key_calls": key_calls(calls, findings, max_calls=max_calls),
-        "containment": {
-            "plan": plan_dict,
-            "cutoff": _iso(cutoff_dt),
-            "cutoff_dt": cutoff_dt,
-            "actions": action_list,
-            "applied": {k: _iso(v) for k, v in applied.items()},
-            "remaining": list(plan_dict.get("uncovered") or []) if plan_dict else [],
-            "warnings": list(plan_dict.get("warnings") or []) if plan_dict else [],
-        },
+        "containment": _containment(plan_dict, cutoff_dt, action_list, applied, events, verification),
         "evidence": {
             "load_report": _load_counts(load_report),
             "files": _files(integrity, load_report),
@@ -272,29 +268,205 @@ def _deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
     return out
 
 
+def _containment(
+    plan: Mapping[str, Any],
+    cutoff: datetime | None,
+    actions: list[dict[str, Any]],
+    applied: Mapping[str, datetime],
+    events: pd.DataFrame | None,
+    verification: Any,
+) -> dict[str, Any]:
+    """The plan, the actions taken, the denies seen in the logs, the proof, and what remains."""
+
+    def sessions(items: Any) -> list[dict[str, Any]]:
+        rows = []
+        for item in items or ():
+            if not isinstance(item, Mapping):
+                item = {"access_key_id": str(item)}
+            status = item.get("status") or ("suspicious" if item.get("suspicious") else None)
+            rows.append(
+                {
+                    "access_key_id": item.get("access_key_id"),
+                    "principal": item.get("principal"),
+                    "issued_at": item.get("issued_at"),
+                    "expires_at": item.get("expires_at"),
+                    "last_activity": item.get("last_activity"),
+                    "status": status,
+                }
+            )
+        return rows
+
+    revocations = [
+        {
+            "target": r.get("target"),
+            "arn": r.get("arn") or r.get("target"),
+            "policy_name": r.get("policy_name") or "AWSRevokeOlderSessions",
+            "policy": r.get("policy"),
+            "cuts": sessions(r.get("cuts")),
+            "survives": sessions(r.get("survives")),
+            "expired": sessions(r.get("expired")),
+            "notes": [str(n) for n in r.get("notes") or ()],
+        }
+        for r in plan.get("revocations") or ()
+        if isinstance(r, Mapping)
+    ]
+    remaining = []
+    for u in plan.get("uncovered") or ():
+        u = u if isinstance(u, Mapping) else {"action": str(u)}
+        remaining.append(
+            {
+                "kind": u.get("kind"),
+                "target": u.get("target"),
+                "action": u.get("action") or json.dumps(u, default=str),
+                "detail": u.get("detail"),
+                "event_ids": list(u.get("event_ids") or ()),
+            }
+        )
+    verified = _as_dict(verification) if verification is not None else None
+    return {
+        "has_plan": bool(plan),
+        "cutoff": _iso(cutoff),
+        "revocations": revocations,
+        "warnings": [
+            w.get("message", json.dumps(w)) if isinstance(w, Mapping) else str(w)
+            for w in plan.get("warnings") or ()
+        ],
+        "remaining": remaining,
+        "alternatives": list(plan.get("alternatives") or ()),
+        "deletion": list(plan.get("deletion") or ()),
+        "actions": [_action_view(a) for a in actions],
+        "applied": {k: _iso(v) for k, v in applied.items()},
+        "denies_in_logs": denies_in_logs(events),
+        "verification": _verification(verified) if verified else None,
+    }
+
+
+def _action_view(action: Mapping[str, Any]) -> dict[str, Any]:
+    """One action record (``ircreds.aws.apply``/``rollback``) laid out: header, then each change."""
+    where = action.get("where")
+    if isinstance(where, Mapping):
+        where = ", ".join(f"{k} {v}" for k, v in where.items() if v)
+    known = {"action", "dry_run", "who", "when", "where", "cutoff", "changes"}
+    changes = []
+    for change in action.get("changes") or ():
+        if not isinstance(change, Mapping):
+            continue
+        changes.append(
+            {
+                "arn": change.get("arn") or change.get("target"),
+                "policy_name": change.get("policy_name"),
+                "operation": change.get("operation"),
+                "readback_ok": change.get("readback_ok"),
+                "before": change.get("before"),
+                "after": change.get("after"),
+            }
+        )
+    return {
+        "header": {
+            "action": action.get("action"),
+            "dry run": action.get("dry_run"),
+            "who": action.get("who"),
+            "when": action.get("when"),
+            "where": where,
+            "cut-off": action.get("cutoff"),
+        },
+        "changes": changes,
+        "other": {k: v for k, v in action.items() if k not in known},
+    }
+
+
+def _verification(v: Mapping[str, Any]) -> dict[str, Any]:
+    lists = (
+        "denied",
+        "succeeded",
+        "within_allowance",
+        "exempt",
+        "implicit_denies",
+        "other_errors",
+        "survivors_active",
+    )
+    out: dict[str, Any] = {
+        "ok": v.get("ok"),
+        "applied_at": v.get("applied_at"),
+        "checked_keys": list(v.get("checked_keys") or ()),
+        "counts": {name: len(v.get(name) or ()) for name in lists if name in v},
+    }
+    problems = []
+    for name in ("succeeded", "survivors_active"):
+        for item in v.get(name) or ():
+            problems.append(
+                {"what": name, **item} if isinstance(item, Mapping) else {"what": name, "event_id": str(item)}
+            )
+    out["problems"] = problems[:50]
+    return out
+
+
 def _applied_denies(events: pd.DataFrame | None, actions: list[dict[str, Any]]) -> dict[str, datetime]:
     """Role (name and ARN) -> when the cut-off deny went on, from the action record and the logs."""
     out: dict[str, datetime] = {}
     for action in actions:
-        if action.get("dry_run") is True:
+        if action.get("dry_run") is True or action.get("action") == "rollback":
             continue
         when = _parse_time(action.get("when") or action.get("time") or action.get("at"))
         for target in _targets(action):
             if when is not None:
                 out[target] = min(when, out.get(target, when))
-    if events is not None and len(events) and "eventName" in events.columns:
-        mask = events["eventName"].astype(object).isin({"PutRolePolicy", "PutUserPolicy"})
-        if "errorCode" in events.columns:
-            mask &= events["errorCode"].isna()
-        for _, row in events[mask].iterrows():
-            params = _json(row.get("requestParameters"))
-            if params.get("policyName") != "AWSRevokeOlderSessions":
-                continue
-            name = params.get("roleName") or params.get("userName")
-            when = row["eventTime"].to_pydatetime()
-            if name:
-                out[name] = min(when, out.get(name, when))
+    for deny in denies_in_logs(events):
+        when = _parse_time(deny["applied_at"])
+        if when is not None:
+            out[deny["target"]] = min(when, out.get(deny["target"], when))
     return out
+
+
+def denies_in_logs(events: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Every successful ``AWSRevokeOlderSessions`` put in the logs: target, when, the cut-off it wrote.
+
+    Example:
+        >>> denies_in_logs(None)
+        []
+    """
+    if events is None or not len(events) or "eventName" not in events.columns:
+        return []
+    mask = events["eventName"].astype(object).isin({"PutRolePolicy", "PutUserPolicy"})
+    if "errorCode" in events.columns:
+        mask &= events["errorCode"].isna()
+    found = []
+    for _, row in events[mask].iterrows():
+        params = _json(row.get("requestParameters"))
+        name = params.get("roleName") or params.get("userName")
+        if params.get("policyName") != "AWSRevokeOlderSessions" or not name:
+            continue
+        found.append(
+            {
+                "target": str(name),
+                "kind": "role" if params.get("roleName") else "user",
+                "applied_at": _iso(row["eventTime"]),
+                "cutoff": _iso(_token_issue_time(params.get("policyDocument"))),
+                "event_id": _s(row.get("eventID")),
+                "by": _s(row.get("userIdentity.arn")),
+            }
+        )
+    return found
+
+
+def _token_issue_time(document: Any) -> datetime | None:
+    """The ``aws:TokenIssueTime`` of a cut-off deny (CloudTrail may URL-encode the document)."""
+    if isinstance(document, str):
+        text = document if document.lstrip().startswith("{") else unquote_plus(document)
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+    if not isinstance(document, Mapping):
+        return None
+    statements = document.get("Statement") or []
+    for st in statements if isinstance(statements, list) else [statements]:
+        condition = (st or {}).get("Condition") or {}
+        for op in ("DateLessThan", "DateLessThanEquals"):
+            value = (condition.get(op) or {}).get("aws:TokenIssueTime")
+            if value:
+                return _parse_time(value[0] if isinstance(value, list) else value)
+    return None
 
 
 def _targets(action: Mapping[str, Any]) -> list[str]:
@@ -407,6 +579,17 @@ def caveats(
         "Session tokens and secret keys in the logs are redacted before anything is kept; key ids and ARNs are shown."
     )
     return out
+
+
+def evidence_csv(files: list[dict[str, Any]]) -> str:
+    """The evidence manifest as CSV: path, kind, size, both SHA-256, records, time range."""
+    columns = ["path", "kind", "size", "sha256", "sha256_uncompressed", "records", "first_event", "last_event"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for row in files:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+    return buf.getvalue()
 
 
 def _load_counts(report: Mapping[str, Any]) -> dict[str, Any]:

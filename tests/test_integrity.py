@@ -298,3 +298,19 @@ def test_evidence_file_rejects_naive_times() -> None:
             sha256_uncompressed="0",
             first_event=datetime(2025, 1, 1),  # noqa: DTZ001
         )
+
+
+def test_files_the_loader_skipped_are_not_evidence(tmp_path: Path) -> None:
+    import ircreds
+
+    _build_trail(tmp_path, hours=(9,))
+    notes = tmp_path / "answer_key.json"
+    notes.write_text(json.dumps({"leaked_access_key_id": "ASIAIOSFODNN7EXAMPLE"}))
+    events = ircreds.load(tmp_path)
+    result = check([tmp_path], events=events)
+    assert str(notes) not in {f.path for f in result.files}
+    assert [p for p, _ in result.skipped] == [str(notes)]
+    assert result.status == "valid"
+    assert {f.kind for f in result.files} == {"log", "digest"}
+    log_file = next(f for f in result.files if f.kind == "log")
+    assert (log_file.records, log_file.first_event) == (1, datetime(2025, 1, 20, 9, 1, tzinfo=UTC))

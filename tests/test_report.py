@@ -302,7 +302,7 @@ def test_no_session_token_in_any_output(trace: Any, events: pd.DataFrame, fmt: s
     assert len(secrets) == 2
     report = _render(trace, events, fmt=fmt, command="ircreds report logs --key " + K1)
     written = report.save(tmp_path / f"r.{fmt}")
-    assert len(written) == 3  # report + CSV + JSON appendix
+    assert len(written) == 4  # report + indicators CSV + JSON + evidence manifest
     for path in written:
         blob = path.read_bytes()
         for secret in secrets:
@@ -395,7 +395,7 @@ def test_indicators_flag_attacker_values_and_keep_the_issuers_ip_unflagged(
     assert by[("source_ip", ATTACKER)]["suspicious"] is True
     assert by[("source_ip", THIRD)]["suspicious"] is True
     assert by[("source_ip", OFFICE)]["suspicious"] is False
-    assert by[("user_agent", PACU)]["suspicious"] is True
+    assert by[("user_agent", PACU.strip("[]"))]["suspicious"] is True  # S3's [...] wrapping removed
     assert by[("user_agent", CLI)]["suspicious"] is False
     assert {v for (t, v) in by if t == "access_key_id"} == {K1, K2, K3}
     assert {v for (t, v) in by if t == "region"} == {"us-east-1", "eu-west-1"}
@@ -407,7 +407,11 @@ def test_indicators_flag_attacker_values_and_keep_the_issuers_ip_unflagged(
 
 def test_indicator_appendix_csv_and_json_hold_the_same_rows(trace: Any, events: pd.DataFrame) -> None:
     report = _render(trace, events, fmt="md", stem="incident")
-    assert set(report.assets) == {"incident-indicators.csv", "incident-indicators.json"}
+    assert set(report.assets) == {
+        "incident-indicators.csv",
+        "incident-indicators.json",
+        "incident-evidence.csv",
+    }
     as_json = json.loads(report.assets["incident-indicators.json"])
     as_csv = list(csv.DictReader(io.StringIO(report.assets["incident-indicators.csv"].decode())))
     assert as_json["key"] == K1
@@ -451,48 +455,98 @@ def test_findings_carry_severity_mitre_and_event_ids(trace: Any, events: pd.Data
     assert _eid(9) in report.text
 
 
-def test_containment_section_shows_plan_actions_and_what_remains(trace: Any, events: pd.DataFrame) -> None:
-    plan = {
+def _action_record(when: str, *, dry_run: bool = False, action: str = "apply") -> dict[str, Any]:
+    """The shape ``ircreds.aws.apply`` writes (ActionRecord.to_dict)."""
+    return {
+        "action": action,
+        "dry_run": dry_run,
+        "who": f"arn:aws:iam::{ACCT}:user/responder",
+        "when": when,
+        "where": {
+            "account_id": ACCT,
+            "endpoint_url": "http://127.0.0.1:5000",
+            "profile": None,
+            "region": "us-east-1",
+        },
         "cutoff": "2025-01-20T12:00:00Z",
-        "revocations": [
+        "plan_key": K1,
+        "changes": [
             {
-                "target": "role",
+                "target": "ExampleRole",
+                "target_kind": "role",
                 "arn": ROLE,
                 "policy_name": "AWSRevokeOlderSessions",
-                "policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny"}]},
-                "cuts": [{"access_key_id": K1, "legitimate": False}],
-                "survives": [],
+                "operation": "put",
+                "before": {"Version": "2012-10-17", "Statement": [{"Sid": "before-doc", "Effect": "Allow"}]},
+                "after": {"Version": "2012-10-17", "Statement": [{"Sid": "after-doc", "Effect": "Deny"}]},
+                "readback_ok": True,
+                "other_inline": [],
+                "attached": [],
             }
         ],
-        "warnings": ["K2 lives on until 12:20"],
-        "uncovered": [{"kind": "access_key", "what": K3, "action": "delete the access key of backup-svc"}],
     }
-    action = {
-        "who": f"arn:aws:iam::{ACCT}:user/responder",
-        "when": "2025-01-20T11:58:00Z",
-        "dry_run": False,
-        "target": ROLE,
-        "before": None,
-        "after": {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Sid": "after-doc"}]},
-    }
-    report = _render(trace, events, fmt="md", plan=plan, actions=[action])
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_containment_section_shows_plan_actions_and_what_remains(
+    trace: Any, events: pd.DataFrame, fmt: str
+) -> None:
+    from ircreds.containment import plan
+
+    cutoff = datetime(2025, 1, 20, 12, tzinfo=UTC)
+    the_plan = plan(trace, cutoff, now=datetime(2025, 1, 20, 12, 10, tzinfo=UTC), events=events)
+    report = _render(trace, events, fmt=fmt, plan=the_plan, actions=[_action_record("2025-01-20T11:58:00Z")])
     text = report.text
-    assert "delete the access key of backup-svc" in text
-    assert "K2 lives on until 12:20" in text
-    assert f"on `{ROLE}`" in text
+    c = report.data["containment"]
+    assert c["cutoff"] == "2025-01-20T12:00:00Z"
+    assert {r["arn"] for r in c["revocations"]} == {ROLE, ROLE2}
+    assert K1 in {s["access_key_id"] for r in c["revocations"] for s in r["cuts"]}
+    remaining = {u["target"] for u in c["remaining"]}
+    assert {"backup-svc", K3} <= remaining
+    for u in the_plan.uncovered:
+        assert u.target in text
+    for w in the_plan.warnings:
+        assert (w.message if fmt == "md" else w.message.replace("'", "&#39;")) in text
     assert "after-doc" in text
+    assert "before-doc" in text
     assert f"arn:aws:iam::{ACCT}:user/responder" in text
+    assert c["denies_in_logs"] == [
+        {
+            "target": "ExampleRole",
+            "kind": "role",
+            "applied_at": "2025-01-20T12:00:00Z",
+            "cutoff": "2025-01-20T12:00:00Z",
+            "event_id": _eid(11),
+            "by": f"arn:aws:iam::{ACCT}:user/responder",
+        }
+    ]
     # the action record's time is earlier than the PutRolePolicy seen in the logs: it wins
     assert report.data["summary"]["contained_at"] == "2025-01-20T11:58:00Z"
-    assert report.data["containment"]["remaining"] == plan["uncovered"]
+
+
+def test_verification_result_is_the_proof_section(trace: Any, events: pd.DataFrame) -> None:
+    from ircreds.containment import plan, verify
+
+    the_plan = plan(
+        trace, datetime(2025, 1, 20, 12, tzinfo=UTC), now=datetime(2025, 1, 20, 13, tzinfo=UTC), events=events
+    )
+    proof = verify(the_plan, events)
+    report = _render(trace, events, fmt="md", plan=the_plan, verification=proof)
+    v = report.data["containment"]["verification"]
+    assert v["ok"] is proof.ok
+    assert v["checked_keys"] == list(proof.checked_keys)
+    assert "### Proof: the logs after the deny" in report.text
 
 
 def test_dry_run_actions_do_not_count_as_containment(events: pd.DataFrame) -> None:
     before_deny = events[events["eventName"] != "PutRolePolicy"]
     tr = ircreds.trace(before_deny, K1)
-    action = {"who": "x", "when": "2025-01-20T11:58:00Z", "dry_run": True, "target": ROLE}
-    data = render(tr, events=before_deny, fmt="md", figures=False, actions=action).data
-    assert data["summary"]["contained_at"] is None
+    for action in (
+        _action_record("2025-01-20T11:58:00Z", dry_run=True),
+        _action_record("2025-01-20T11:58:00Z", action="rollback"),
+    ):
+        data = render(tr, events=before_deny, fmt="md", figures=False, actions=action).data
+        assert data["summary"]["contained_at"] is None
 
 
 def test_evidence_section_lists_files_hashes_counts_and_digest_result(tmp_path: Path) -> None:
@@ -512,6 +566,10 @@ def test_evidence_section_lists_files_hashes_counts_and_digest_result(tmp_path: 
     assert ev["files"][0]["records"] == 12
     assert ev["files"][0]["first_event"] == "2025-01-20T09:14:27Z"
     assert checked.files[0].sha256 in report.text
+    manifest = list(csv.DictReader(io.StringIO(report.assets["report-evidence.csv"].decode())))
+    assert [(m["path"], m["sha256"], m["records"]) for m in manifest] == [
+        (str(log_file), checked.files[0].sha256, "12")
+    ]
     assert "Digest validation: no-digests" in report.text
     assert "`cmd-x`" in report.text
     assert f"ircreds {ircreds.__version__}" in report.text
@@ -534,7 +592,12 @@ def test_render_writes_nothing_and_save_writes_text_and_assets(
     report = _render(trace, events, fmt="md", stem="inc")
     assert list(tmp_path.iterdir()) == []
     written = report.save(tmp_path / "out" / "inc.md")
-    assert sorted(p.name for p in written) == ["inc-indicators.csv", "inc-indicators.json", "inc.md"]
+    assert sorted(p.name for p in written) == [
+        "inc-evidence.csv",
+        "inc-indicators.csv",
+        "inc-indicators.json",
+        "inc.md",
+    ]
     assert (tmp_path / "out" / "inc.md").read_text() == report.text
 
 

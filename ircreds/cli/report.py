@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds import integrity
     from ircreds.report import render
+    from ircreds.report_data import denies_in_logs
 
     out = Path(args.out)
     fmt = _FORMATS.get(out.suffix.lower())
@@ -69,7 +70,16 @@ def run(args: argparse.Namespace) -> int:
 
     events = ircreds.load(*args.paths)
     trace = ircreds.trace(events, args.key)
+    denies = denies_in_logs(events)
+    if cutoff is None:  # describe the cut-off the responder applied, when the logs show one
+        cutoff = min((_time(d["cutoff"], "cutoff in the logs") for d in denies if d["cutoff"]), default=None)
     plan = _plan(trace, cutoff=cutoff, now=now, events=events)
+    verification = None
+    if plan is not None and denies:
+        from ircreds.containment import verify
+
+        applied = min(_time(d["applied_at"], "applied_at") for d in denies)
+        verification = verify(plan, events, applied_at=applied)
     checked = integrity.check(args.paths, events=events)
     report = render(
         trace,
@@ -81,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
         now=now,
         integrity=checked,
         detected_at=detected,
+        verification=verification,
         figures=not args.no_figures,
         stem=out.stem,
     )
@@ -107,6 +118,7 @@ def _plan(trace: Any, *, cutoff: datetime | None, now: datetime, events: Any) ->
 
 
 def _time(text: str | None, flag: str) -> datetime | None:
+    """Parse an ISO 8601 time with a zone (``Z`` or an offset) into UTC; refuse naive times."""
     if not text:
         return None
     try:

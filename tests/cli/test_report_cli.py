@@ -84,7 +84,7 @@ def test_report_cli_writes_the_report_and_appendix(
     )
     assert code == 0, err
     assert sorted(p.name for p in out.parent.iterdir()) == sorted(
-        [f"incident.{ext}", "incident-indicators.csv", "incident-indicators.json"]
+        [f"incident.{ext}", "incident-indicators.csv", "incident-indicators.json", "incident-evidence.csv"]
     )
     assert f"report: {out}" in stdout
     text = out.read_text()
@@ -134,7 +134,7 @@ def test_report_cli_output_holds_no_session_token(tmp_path: Path, capsys: pytest
         )
         assert code == 0, err
     files = list((tmp_path / "out").iterdir())
-    assert len(files) == 4  # r.html, r.md and one shared appendix pair (same stem)
+    assert len(files) == 5  # r.html, r.md and one shared set of appendix files (same stem)
     for path in files:
         blob = path.read_bytes()
         assert not [s for s in secrets if s.encode() in blob], path
