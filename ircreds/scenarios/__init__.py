@@ -121,7 +121,7 @@ class _Build:
             base = sum(
                 a.rate * sum((e - s).total_seconds() for s, e in a.windows) / 3600 for a in self.actors
             )
-            scale = max(events - len(self.incident.records), 0) / max(base * 1.02, 1.0)
+            scale = max(events - len(self.incident.records), 0) / max(base * 0.999, 1.0)
             for a in self.actors:
                 a.rate *= scale
 
@@ -188,17 +188,24 @@ def walkthrough() -> Scenario:
     return _scenario(walkthrough_cast(), "walkthrough", [], None, meta)
 
 
-def write_trail(out_dir: str | Path, *, events: int, seed: int = 0) -> Path:
-    """Stream a large trail (the walkthrough incident buried in ``events`` records) to ``out_dir``."""
+def write_trail(out_dir: str | Path, *, events: int, seed: int = 0, workers: int | None = None) -> Path:
+    """Stream a large trail (the walkthrough incident buried in ``events`` records) to ``out_dir``.
+
+    Memory stays flat (records go to disk window by window). ``workers`` processes (default:
+    2 from 200,000 events, else 1) write disjoint sets of delivery files.
+    """
+    from ircreds.scenarios.trail import write_parts
+
     if events < 1:
         raise ScenarioError(f"events must be positive, got {events}")
+    parts = workers or (2 if events >= 200_000 else 1)
     cast = walkthrough_cast() if seed == 0 else draw(seed)
     b = _Build(cast, f"trail:{seed}", [], events)
     out = Path(out_dir)
-    writer = TrailWriter(out, seed=f"trail:{seed}", fast=True, duplicate_rate=_dup_rate(events))
-    writer.add_all(b.stream())
-    writer.close(cast.start, cast.end, cast.regions)
-    meta = {"name": f"trail-{seed}", "seed": seed, "events": writer.records}
-    write_json(out / "answer_key.json", b.answer_key(meta))
+    count, issued = write_parts(out, b, events, parts, _dup_rate(events))
+    meta = {"name": f"trail-{seed}", "seed": seed, "events": count, "parts": parts}
+    inc = b.incident
+    key = build_answer_key(inc, [*inc.root_creds, *inc.reassumed, *issued], meta=meta)
+    write_json(out / "answer_key.json", key)
     write_json(out / "account.json", b.account())
     return out

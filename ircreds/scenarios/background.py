@@ -7,10 +7,13 @@ denies it, re-authenticates a little later like a real client would.
 
 from __future__ import annotations
 
+import heapq
 import random
+from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import accumulate
 from typing import Any
 
 from ircreds.scenarios import cast as ua
@@ -143,58 +146,65 @@ def call_args(
 
 
 def run(actor: Actor, world: World, c: Cast) -> Iterator[dict[str, Any]]:
-    """Generate ``actor``'s records in time order."""
+    """Generate ``actor``'s records in time order (windows may overlap, e.g. CI runs)."""
+    gens = [_window(actor, world, c, start, end) for start, end in actor.windows]
+    if len(gens) == 1:
+        return gens[0]
+    return heapq.merge(*gens, key=lambda r: r["eventTime"])
+
+
+def _window(actor: Actor, world: World, c: Cast, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     rng = world.rng
     names = [m[0] for m in actor.menu]
-    weights = [m[1] for m in actor.menu]
+    cum = list(accumulate(m[1] for m in actor.menu))
+    regions = list(actor.regions)
+    rcum = list(accumulate(actor.region_weights or [1] * len(regions)))
     per_second = actor.rate / 3600.0
-    for start, end in actor.windows:
-        cred: Cred | None = None
-        ip = rng.choice(actor.ips)
-        t = start
-        while True:
-            step = timedelta(seconds=max(1, round(rng.expovariate(per_second))))
-            cut = world.cut_time(cred) if cred is not None else None
-            if cut is not None and t < cut < t + step:
-                # a busy client notices the cut-off within a minute or two
-                step = cut - t + timedelta(seconds=rng.randint(5, 100))
-            t = t + step
+    cred: Cred | None = None
+    ip = rng.choice(actor.ips)
+    t = start
+    while True:
+        step = timedelta(seconds=rng.expovariate(per_second))
+        cut = world.cut_time(cred) if cred is not None else None
+        if cut is not None and t < cut < t + step:
+            # a busy client notices the cut-off within a minute or two
+            step = cut - t + timedelta(seconds=rng.randint(5, 100))
+        t = t + step
+        if t >= end:
+            break
+        if cred is None or (cred.expires_at is not None and t >= cred.expires_at - actor.renew_before):
+            t = t.replace(microsecond=0)  # credentials are issued on whole seconds, as CloudTrail logs them
+            records, cred = actor.issue(t, ip)
+            yield from records
+            if cred is None:
+                break
+            actor.issued.append(cred)
+            t = max(t, cred.issued_at or t) + timedelta(seconds=rng.randint(1, 4))
             if t >= end:
                 break
-            if cred is None or (cred.expires_at is not None and t >= cred.expires_at - actor.renew_before):
-                records, cred = actor.issue(t, ip)
-                yield from records
-                if cred is None:
-                    break
-                actor.issued.append(cred)
-                t = max(t, cred.issued_at or t) + timedelta(seconds=rng.randint(1, 4))
-                if t >= end:
-                    break
-            name = rng.choices(names, weights)[0]
-            region = (
-                rng.choices(actor.regions, actor.region_weights)[0] if name not in _GLOBAL else "us-east-1"
-            )
-            args = call_args(world, c, name, t, region)
-            error: Any = None
-            if rng.random() < actor.error_rate:
-                error = _ERRORS.get(name, "denied") if rng.random() < 0.6 else "denied"
-            identity = {**cred.identity, "invokedBy": actor.invoked_by} if actor.invoked_by else None
-            rec = world.call(
-                cred,
-                t,
-                name,
-                region=region,
-                ip=actor.invoked_by or ip,
-                ua=actor.invoked_by or actor.agents(name),
-                error=error,
-                identity=identity,
-                **args,
-            )
-            yield rec
-            if world.denied_by_cutoff(cred, t) and name != "GetCallerIdentity":
-                # the client sees AccessDenied, drops its cached credentials and signs in again
-                t = t + timedelta(seconds=rng.randint(20, 240))
-                cred = None
+        name = names[bisect(cum, rng.random() * cum[-1])]
+        region = regions[bisect(rcum, rng.random() * rcum[-1])] if name not in _GLOBAL else "us-east-1"
+        args = call_args(world, c, name, t, region)
+        error: Any = None
+        if rng.random() < actor.error_rate:
+            error = _ERRORS.get(name, "denied") if rng.random() < 0.6 else "denied"
+        identity = {**cred.identity, "invokedBy": actor.invoked_by} if actor.invoked_by else None
+        rec = world.call(
+            cred,
+            t,
+            name,
+            region=region,
+            ip=actor.invoked_by or ip,
+            ua=actor.invoked_by or actor.agents(name),
+            error=error,
+            identity=identity,
+            **args,
+        )
+        yield rec
+        if world.denied_by_cutoff(cred, t) and name != "GetCallerIdentity":
+            # the client sees AccessDenied, drops its cached credentials and signs in again
+            t = t + timedelta(seconds=rng.randint(20, 240))
+            cred = None
 
 
 _GLOBAL = {

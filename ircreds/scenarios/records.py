@@ -29,7 +29,9 @@ def iso(t: datetime) -> str:
     """CloudTrail's ``eventTime`` form: ``2025-01-20T09:14:27Z``."""
     if t.tzinfo is None:
         raise ScenarioError(f"naive datetime {t!r} in a scenario; pass tz-aware UTC times")
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def expiration_text(t: datetime) -> str:

@@ -78,10 +78,10 @@ class TrailWriter:
         self.buckets: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
         self.carry: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.files: list[LogFile] = []
-        self.accounts: set[str] = set()
         self.records = 0
         self.duplicates = 0
         self._current = ""
+        self._dirs: set[Path] = set()
 
     def add(self, rec: dict[str, Any]) -> None:
         """Take one record; records must come in ``eventTime`` order (ties in any order)."""
@@ -131,24 +131,30 @@ class TrailWriter:
         key = f"AWSLogs/{acct}/CloudTrail/{region}/{delivered:%Y/%m/%d}/{name}"
         raw = orjson.dumps({"Records": chunk})
         path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
         path.write_bytes(self.compress(raw))
         times = [r["eventTime"] for r in chunk]
         self.files.append(
             LogFile(acct, region, key, delivered, hashlib.sha256(raw).hexdigest(), min(times), max(times))
         )
-        self.accounts.add(acct)
 
     def close(self, start: datetime, end: datetime, regions: Iterable[str]) -> list[Path]:
         """Deliver what is left, then write hourly digests for every account and region over the span."""
+        self.finish()
+        return self.digests(start, end, regions)
+
+    def finish(self) -> None:
+        """Deliver every buffered window and the pending re-deliveries."""
         self._flush(before="9999")
         for (acct, region), late in sorted(self.carry.items()):
-            last = max(f.delivered for f in self.files if f.account == acct) if self.files else end
+            last = max(f.delivered for f in self.files if f.account == acct and f.region == region)
             self._write(acct, region, last + timedelta(minutes=5), late)
         self.carry.clear()
-        return self._digests(start, end, regions)
 
-    def _digests(self, start: datetime, end: datetime, regions: Iterable[str]) -> list[Path]:
+    def digests(self, start: datetime, end: datetime, regions: Iterable[str]) -> list[Path]:
+        """Hourly digest files over ``self.files`` (which may come from several writers)."""
         by_hour: dict[tuple[str, str, datetime], list[LogFile]] = {}
         for f in self.files:
             by_hour.setdefault((f.account, f.region, f.delivered.replace(minute=0, second=0)), []).append(f)
@@ -156,7 +162,7 @@ class TrailWriter:
         stop = max(end, last_delivery) + timedelta(hours=1)
         all_regions = sorted(set(regions) | {f.region for f in self.files})
         written = []
-        for acct in sorted(self.accounts):
+        for acct in sorted({f.account for f in self.files}):
             bucket = f"aws-cloudtrail-logs-{acct}-{hashlib.sha256(acct.encode()).hexdigest()[:8]}"
             for region in all_regions:
                 prev: dict[str, Any] = {}
