@@ -74,16 +74,17 @@ def build_data(
     cutoff_dt = _parse_time(plan_dict.get("cutoff")) if plan_dict else None
     suspicious = set(_suspicious_ips(trace))
     first_misuse = _first_misuse(calls, suspicious)
-    contained_at = min(applied.values()) if applied else None
+    contained_at = min(at for at, _ in applied.values()) if applied else None
     findings = _findings(trace)
+    credentials = _credentials(trace, as_of, plan_dict, applied, events)
     data: dict[str, Any] = {
         "title": f"Post-incident report: leaked credential {trace.key}",
         "key": trace.key,
         "tool": {"name": "ircreds", "version": __version__, "command": scrub(command) if command else None},
         "generated_for": _iso(as_of),
         "now_given": now is not None,
-        "summary": _summary(trace, calls, first_misuse, contained_at, detected_at, as_of, plan_dict, applied),
-        "credentials": _credentials(trace, as_of, plan_dict, applied, events),
+        "summary": _summary(trace, calls, first_misuse, contained_at, detected_at, as_of, credentials),
+        "credentials": credentials,
         "indicators": indicators(trace, calls, events),
         "findings": findings,
         "key_calls": key_calls(calls, findings, max_calls=max_calls),
@@ -122,8 +123,7 @@ def _summary(
     contained_at: datetime | None,
     detected_at: datetime | None,
     as_of: datetime | None,
-    plan: Mapping[str, Any],
-    applied: Mapping[str, datetime],
+    credentials: list[dict[str, Any]],
 ) -> dict[str, Any]:
     s = trace.session
     issuer = s.issuer
@@ -134,7 +134,9 @@ def _summary(
     last_attacker = (
         last_attacker.to_pydatetime() if last_attacker is not None and pd.notna(last_attacker) else None
     )
-    window_end = contained_at or s.expires_at
+    active = [c["access_key_id"] for c in credentials if c["active"]]
+    leaked = credentials[0]
+    window_end = None if active else max((_parse_time(c["ended_at"]) for c in credentials), default=None)
     return {
         "leaked": {
             "access_key_id": s.access_key_id,
@@ -164,9 +166,13 @@ def _summary(
         "exposure": {
             "start": _iso(misuse_at),
             "end": _iso(window_end),
-            "end_reason": "containment applied" if contained_at else "the leaked session's expiry",
-            "seconds": _seconds(misuse_at, window_end),
+            "ongoing": bool(active),
+            "active_credentials": active,
+            "seconds": _seconds(misuse_at, window_end or (as_of if active else None)),
+            "leaked_key_ended": leaked["ended_at"],
+            "leaked_key_state": leaked["state"],
         },
+        "contained": contained_at is not None and not active,
         "detected_at": _iso(detected_at),
         "time_to_detect": _seconds(misuse_at, detected_at),
         "contained_at": _iso(contained_at),
@@ -192,15 +198,15 @@ def _credentials(
     trace: Any,
     as_of: datetime | None,
     plan: Mapping[str, Any],
-    applied: Mapping[str, datetime],
+    applied: Mapping[str, tuple[datetime, datetime]],
     events: pd.DataFrame | None,
 ) -> list[dict[str, Any]]:
-    """Every credential of the lineage with its state at ``as_of``."""
-    revoked_keys = _deleted_keys(events)
+    """Every credential of the lineage with its state at ``as_of`` and when it stopped working."""
+    deleted = _deleted_keys(events)
     out = []
     for node in _nodes(trace):
         s = node.session
-        state, covered_by = _state(s, as_of, plan, applied, revoked_keys)
+        state = _state(s, as_of, plan, applied, deleted)
         out.append(
             {
                 "access_key_id": s.access_key_id,
@@ -216,8 +222,7 @@ def _credentials(
                 "first": _iso(node.summary.first),
                 "last": _iso(node.summary.last),
                 "depth": int(getattr(node, "depth", 0)),
-                "state": state,
-                "covered_by": covered_by,
+                **state,
             }
         )
     return out
@@ -227,41 +232,55 @@ def _state(
     s: Any,
     as_of: datetime | None,
     plan: Mapping[str, Any],
-    applied: Mapping[str, datetime],
+    applied: Mapping[str, tuple[datetime, datetime]],
     deleted: Mapping[str, datetime],
-) -> tuple[str, str | None]:
+) -> dict[str, Any]:
+    """``state`` (a sentence), ``active`` (still usable at ``as_of``), ``ended_at``, ``covered_by``."""
     key = s.access_key_id
-    if key in deleted:
-        return f"deleted or deactivated at {_iso(deleted[key])}", None
-    role = s.role_arn or ""
-    role_name = role.rsplit("/", 1)[-1] if role else None
+    target = s.role_arn or getattr(s, "principal_arn", None) or ""
+    name = target.rsplit("/", 1)[-1] if target else None
     covered = None
     for rev in (plan or {}).get("revocations") or ():
         if key in json.dumps(rev.get("cuts", []), default=str):
             covered = str(rev.get("arn") or rev.get("target"))
             break
-    applied_at = applied.get(role) or (applied.get(role_name) if role_name else None)
-    if s.expires_at is not None and as_of is not None and s.expires_at <= as_of:
-        return f"expired at {_iso(s.expires_at)}", covered
-    if applied_at is not None and s.issued_at is not None and s.issued_at < applied_at:
-        return f"cut off: AWSRevokeOlderSessions on {role_name} since {_iso(applied_at)}", covered or role
+    ends: list[tuple[datetime, str]] = []
+    user = name if (getattr(s, "principal_arn", None) or "").split(":")[-1].startswith("user/") else None
+    for marker in (key, f"user:{user}" if user else None):
+        if marker and marker in deleted:
+            ends.append((deleted[marker], f"deleted or deactivated at {_iso(deleted[marker])}"))
+    deny = applied.get(target) or (applied.get(name) if name else None)
+    if deny is not None and s.issued_at is not None and s.issued_at < deny[1]:
+        ends.append((deny[0], f"cut off at {_iso(deny[0])} by AWSRevokeOlderSessions on {name}"))
+    if s.expires_at is not None:
+        ends.append((s.expires_at, f"expired at {_iso(s.expires_at)}"))
+    ends.sort(key=lambda e: e[0])
+    if ends and (as_of is None or ends[0][0] <= as_of):
+        ended_at, text = ends[0]
+        if ended_at != s.expires_at and s.expires_at is not None:
+            text += f" (would have expired at {_iso(s.expires_at)})"
+        return {"state": text, "active": False, "ended_at": _iso(ended_at), "covered_by": covered}
     if covered:
-        return "still valid; the plan's deny on its role cuts it once applied", covered
-    if s.expires_at is None:
-        return "long-term key: valid until deleted or deactivated", None
-    return f"VALID until {_iso(s.expires_at)}: no deny covers it", None
+        text = f"VALID until {_iso(s.expires_at)}; the plan's deny on {covered.rsplit('/', 1)[-1]} cuts it once applied"
+    elif s.expires_at is None:
+        text = "VALID: long-term key, usable until deleted or deactivated"
+    else:
+        text = f"VALID until {_iso(s.expires_at)}: no deny covers it"
+    return {"state": text, "active": True, "ended_at": None, "covered_by": covered}
 
 
 def _deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
     if events is None or not len(events) or "eventName" not in events.columns:
         return {}
-    mask = events["eventName"].astype(object).isin({"DeleteAccessKey", "UpdateAccessKey"})
+    mask = events["eventName"].astype(object).isin({"DeleteAccessKey", "UpdateAccessKey", "DeleteUser"})
     if "errorCode" in events.columns:
         mask &= events["errorCode"].isna()
     out: dict[str, datetime] = {}
     for _, row in events[mask].iterrows():
         params = _json(row.get("requestParameters"))
         key = params.get("accessKeyId")
+        if row["eventName"] == "DeleteUser":
+            key = f"user:{params.get('userName')}" if params.get("userName") else None
         if not key or (row["eventName"] == "UpdateAccessKey" and params.get("status") != "Inactive"):
             continue
         out.setdefault(key, row["eventTime"].to_pydatetime())
@@ -272,7 +291,7 @@ def _containment(
     plan: Mapping[str, Any],
     cutoff: datetime | None,
     actions: list[dict[str, Any]],
-    applied: Mapping[str, datetime],
+    applied: Mapping[str, tuple[datetime, datetime]],
     events: pd.DataFrame | None,
     verification: Any,
 ) -> dict[str, Any]:
@@ -335,7 +354,7 @@ def _containment(
         "alternatives": list(plan.get("alternatives") or ()),
         "deletion": list(plan.get("deletion") or ()),
         "actions": [_action_view(a) for a in actions],
-        "applied": {k: _iso(v) for k, v in applied.items()},
+        "applied": {k: _iso(at) for k, (at, _) in applied.items()},
         "denies_in_logs": denies_in_logs(events),
         "verification": _verification(verified) if verified else None,
     }
@@ -401,20 +420,32 @@ def _verification(v: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _applied_denies(events: pd.DataFrame | None, actions: list[dict[str, Any]]) -> dict[str, datetime]:
-    """Role (name and ARN) -> when the cut-off deny went on, from the action record and the logs."""
-    out: dict[str, datetime] = {}
+def _applied_denies(
+    events: pd.DataFrame | None, actions: list[dict[str, Any]]
+) -> dict[str, tuple[datetime, datetime]]:
+    """Role or user (name and ARN) -> (when the cut-off deny went on, the cut-off it wrote).
+
+    From the action records (real applies only: not dry runs, not rollbacks) and from the logs.
+    """
+    out: dict[str, tuple[datetime, datetime]] = {}
+
+    def add(target: str, when: datetime, cutoff: datetime | None) -> None:
+        entry = (when, cutoff or when)
+        if target not in out or entry[0] < out[target][0]:
+            out[target] = entry
+
     for action in actions:
         if action.get("dry_run") is True or action.get("action") == "rollback":
             continue
         when = _parse_time(action.get("when") or action.get("time") or action.get("at"))
+        if when is None:
+            continue
         for target in _targets(action):
-            if when is not None:
-                out[target] = min(when, out.get(target, when))
+            add(target, when, _parse_time(action.get("cutoff")))
     for deny in denies_in_logs(events):
         when = _parse_time(deny["applied_at"])
         if when is not None:
-            out[deny["target"]] = min(when, out.get(deny["target"], when))
+            add(deny["target"], when, _parse_time(deny["cutoff"]))
     return out
 
 
@@ -583,7 +614,16 @@ def caveats(
 
 def evidence_csv(files: list[dict[str, Any]]) -> str:
     """The evidence manifest as CSV: path, kind, size, both SHA-256, records, time range."""
-    columns = ["path", "kind", "size", "sha256", "sha256_uncompressed", "records", "first_event", "last_event"]
+    columns = [
+        "path",
+        "kind",
+        "size",
+        "sha256",
+        "sha256_uncompressed",
+        "records",
+        "first_event",
+        "last_event",
+    ]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()

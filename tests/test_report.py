@@ -328,25 +328,62 @@ def test_summary_names_the_leak_its_issuer_and_first_misuse(trace: Any, events: 
     assert set(s["attacker_ips"]) == {ATTACKER, THIRD}
 
 
-def test_exposure_and_time_to_contain_come_from_the_deny_in_the_logs(
-    trace: Any, events: pd.DataFrame
-) -> None:
+def test_time_to_contain_comes_from_the_deny_in_the_logs(trace: Any, events: pd.DataFrame) -> None:
     detected = datetime(2025, 1, 20, 11, 45, tzinfo=UTC)
     s = _render(trace, events, fmt="md", detected_at=detected).data["summary"]
     assert s["contained_at"] == "2025-01-20T12:00:00Z"
     assert s["time_to_contain"] == 58 * 60  # 11:02 first misuse -> 12:00 deny
     assert s["time_to_detect"] == 43 * 60
     assert s["time_from_detect_to_contain"] == 15 * 60
-    assert (s["exposure"]["start"], s["exposure"]["end"]) == ("2025-01-20T11:02:00Z", "2025-01-20T12:00:00Z")
+    assert s["exposure"]["leaked_key_ended"] == "2025-01-20T12:00:00Z"
 
 
-def test_without_containment_the_exposure_runs_to_expiry(events: pd.DataFrame) -> None:
+def test_exposure_stays_open_while_a_lineage_credential_is_usable(trace: Any, events: pd.DataFrame) -> None:
+    report = _render(trace, events, fmt="md")  # as of 12:05: K2 valid until 12:20, K3 never expires
+    exposure = report.data["summary"]["exposure"]
+    assert exposure["start"] == "2025-01-20T11:02:00Z"
+    assert exposure["ongoing"] is True
+    assert exposure["end"] is None
+    assert set(exposure["active_credentials"]) == {K2, K3}
+    assert report.data["summary"]["contained"] is False
+    assert "containment incomplete: 2 credential(s) still valid" in report.text
+
+
+def test_exposure_ends_when_the_last_credential_stops_working() -> None:
+    delete = _rec(
+        13,
+        "2025-01-20T12:30:00Z",
+        "DeleteAccessKey",
+        "iam.amazonaws.com",
+        _user(),
+        OFFICE,
+        CLI,
+        ro=False,
+        req={"userName": "backup-svc", "accessKeyId": K3},
+    )
+    more = ircreds.load([*incident_records(), delete])
+    data = render(
+        ircreds.trace(more, K1),
+        events=more,
+        fmt="md",
+        figures=False,
+        now=datetime(2025, 1, 20, 13, tzinfo=UTC),
+    ).data
+    exposure = data["summary"]["exposure"]
+    assert exposure["ongoing"] is False
+    assert exposure["end"] == "2025-01-20T12:30:00Z"  # K3 deleted last (K1 cut 12:00, K2 expired 12:20)
+    assert exposure["seconds"] == 88 * 60
+    assert data["summary"]["contained"] is True
+
+
+def test_without_containment_the_leaked_key_stays_valid(events: pd.DataFrame) -> None:
     before_deny = events[events["eventName"] != "PutRolePolicy"]
     tr = ircreds.trace(before_deny, K1)
     report = render(tr, events=before_deny, fmt="md", figures=False)
     s = report.data["summary"]
     assert s["contained_at"] is None
-    assert s["exposure"]["end"] == "2025-01-20T21:14:27Z"
+    assert s["exposure"]["ongoing"] is True
+    assert s["exposure"]["leaked_key_state"] == "VALID until 2025-01-20T21:14:27Z: no deny covers it"
     assert "no containment in the evidence or action record" in report.text
 
 
@@ -360,12 +397,15 @@ def test_without_containment_the_exposure_runs_to_expiry(events: pd.DataFrame) -
 def test_current_state_of_each_credential(
     trace: Any, events: pd.DataFrame, now: datetime, k2_state: str
 ) -> None:
-    states = {
-        c["access_key_id"]: c["state"] for c in _render(trace, events, fmt="md", now=now).data["credentials"]
-    }
-    assert states[K1].startswith("cut off: AWSRevokeOlderSessions on ExampleRole")
-    assert states[K2].startswith(k2_state)
-    assert states[K3].startswith("long-term key")
+    rows = {c["access_key_id"]: c for c in _render(trace, events, fmt="md", now=now).data["credentials"]}
+    assert rows[K1]["state"] == (
+        "cut off at 2025-01-20T12:00:00Z by AWSRevokeOlderSessions on ExampleRole"
+        " (would have expired at 2025-01-20T21:14:27Z)"
+    )
+    assert rows[K1]["active"] is False
+    assert rows[K2]["state"].startswith(k2_state)
+    assert rows[K3]["state"].startswith("VALID: long-term key")
+    assert rows[K3]["active"] is True
 
 
 def test_deleted_minted_key_is_shown_deleted(events: pd.DataFrame) -> None:
