@@ -358,21 +358,14 @@ def _get_inline(iam: Any, kind: TargetKind, name: str, arn: str, policy_name: st
 def _inventory(iam: Any, kind: TargetKind, name: str, arn: str) -> tuple[list[str], list[str]]:
     api = _policy_api(kind)
     inline: list[str] = []
-    for page in _call(
-        iam.get_paginator(api["list"]).paginate,
-        action=f"iam:List{api['noun']}Policies",
-        resource=arn,
-        **{api["param"]: name},
-    ):
-        inline.extend(page["PolicyNames"])
     attached: list[str] = []
-    for page in _call(
-        iam.get_paginator(api["attached"]).paginate,
-        action=f"iam:ListAttached{api['noun']}Policies",
-        resource=arn,
-        **{api["param"]: name},
-    ):
-        attached.extend(p["PolicyArn"] for p in page["AttachedPolicies"])
+    try:
+        for page in iam.get_paginator(api["list"]).paginate(**{api["param"]: name}):
+            inline.extend(page["PolicyNames"])
+        for page in iam.get_paginator(api["attached"]).paginate(**{api["param"]: name}):
+            attached.extend(p["PolicyArn"] for p in page["AttachedPolicies"])
+    except (ClientError, BotoCoreError) as err:
+        raise _aws_error(err, action=f"iam:List{api['noun']}Policies", resource=arn) from err
     return sorted(inline), sorted(attached)
 
 

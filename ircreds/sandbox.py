@@ -231,7 +231,12 @@ class Sandbox:
             raise SandboxError("the sandbox is not running; call start() or use start_sandbox()")
 
     def _moto_api(self, path: str, body: bytes) -> None:
-        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/{path}", data=body, method="POST")
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/{path}",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
 
