@@ -613,18 +613,20 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
     calls_by_key: dict[str, np.ndarray] = {}
     stats: dict[str, tuple[Any, Any, int]] = {}
     if n:
-        grouped = pd.Series(np.arange(n)).groupby(key_series.to_numpy(), sort=False, dropna=True)
-        raw = grouped.indices
-        for k, idx in raw.items():
+        keys = key_series.reset_index(drop=True)
+        if not isinstance(keys.dtype, pd.CategoricalDtype):
+            keys = keys.astype("category")
+        for k, idx in keys.groupby(keys, sort=False, observed=True).indices.items():
             key = _key(k)
-            if key is None:
-                continue
-            calls_by_key[key] = (
-                idx if key not in calls_by_key else np.sort(np.concatenate([calls_by_key[key], idx]))
-            )
-        tvals = times.to_numpy()
-        for key, idx in calls_by_key.items():
-            stats[key] = (tvals[idx].min(), tvals[idx].max(), len(idx))
+            if key is not None:
+                calls_by_key[key] = idx
+        if calls_by_key:
+            frame = pd.DataFrame({"k": keys, "t": times.reset_index(drop=True)})
+            agg = frame.groupby("k", sort=False, observed=True)["t"].agg(["min", "max", "size"])
+            for k, first, last, count in zip(agg.index, agg["min"], agg["max"], agg["size"], strict=True):
+                key = _key(k)
+                if key is not None:
+                    stats[key] = (first, last, int(count))
 
     names = _col(events, "eventName").astype("string")
     issue_mask = names.isin(sorted(ISSUING_EVENTS)).fillna(False).to_numpy(dtype=bool)

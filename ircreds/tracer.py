@@ -85,7 +85,7 @@ def trace(
         event_count=index.events_len,
         data_event_count=index.data_event_count,
     )
-    builder = _Builder(events, index, evidence)
+    builder = _Builder(_view(events, index), index, evidence)
     root = builder.root_of(key)
     node = builder.node(key, root, depth=0, seen=set())
     if findings:
@@ -93,6 +93,16 @@ def trace(
 
         node = _with_findings(node, run_findings)
     return node
+
+
+def _view(events: pd.DataFrame, index: LineageIndex) -> pd.DataFrame:
+    """The frame without its attrs (pandas deep-copies attrs on every take), made once per frame."""
+    view = index.extra.get("events_view")
+    if view is None:
+        view = events.copy(deep=False)
+        view.attrs = {}
+        index.extra["events_view"] = view
+    return view
 
 
 def _with_findings(node: Trace, run: Any) -> Trace:
