@@ -354,7 +354,9 @@ def test_walkthrough_cut_sessions_match_the_answer_key(walkthrough: tuple[pd.Dat
     p = plan(ircreds.trace(events, key["leaked_access_key_id"]), _time(key["cutoff"]), events=events)
     expected = {c if isinstance(c, str) else c["access_key_id"] for c in key["cut_sessions"]}
     example = p.revocation("ExampleRole")
-    assert expected <= {s.access_key_id for s in example.sessions if s.verdict is Verdict.CUT}
+    assert {s.access_key_id for s in example.sessions if s.verdict is Verdict.CUT} == expected
+    surviving = {c if isinstance(c, str) else c["access_key_id"] for c in key["surviving_sessions"]}
+    assert surviving <= set(p.cut_keys()) | {u.access_key_id for u in p.uncovered}
     result = verify(p, events, targets=["ExampleRole"])
     assert result.ok
     assert result.denied
