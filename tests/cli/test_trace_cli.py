@@ -75,3 +75,17 @@ def test_sessions_role_filter_and_table(trail: Path, capsys: pytest.CaptureFixtu
     assert K1 in out
     assert K2 not in out
     assert "1 credential(s)" in out
+
+
+def test_readme_trace_section_uses_the_walkthroughs_leaked_key() -> None:
+    from conftest import REPO, SAMPLES
+
+    section = (
+        (REPO / "README.md")
+        .read_text()
+        .split("<!-- section:trace -->", 1)[1]
+        .split("<!-- /section:trace -->")[0]
+    )
+    key = json.loads((SAMPLES / "walkthrough" / "answer_key.json").read_text())["leaked_access_key_id"]
+    assert f"--key {key}" in section
+    assert main(["trace", str(SAMPLES / "walkthrough"), "--key", key, "--json"]) == 0
