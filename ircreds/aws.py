@@ -104,6 +104,14 @@ def _clients(target: Any, *, endpoint_url: str | None = None) -> _Clients:
     )
 
 
+def session(profile: str | None = None) -> boto3.session.Session:
+    """A boto3 session for ``profile`` (default credentials chain when ``None``)."""
+    try:
+        return boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
+    except BotoCoreError as err:
+        raise AwsError(f"cannot open AWS profile {profile!r} ({err}); check ~/.aws/config") from None
+
+
 def _aws_error(err: Exception, *, action: str, resource: str) -> AwsError:
     if not isinstance(err, ClientError):
         return AwsError(

@@ -757,6 +757,9 @@ def plan(
         t = _target_of(row)
         if t is None or t[1] not in per_target:
             continue
+        issued = _t(row.get("issued_at"))
+        if now is not None and issued is not None and issued > now:
+            continue  # replaying old evidence with now=: sessions from "the future" are not yet known
         key = str(row["access_key_id"])
         per_target[t[1]][key] = _impact(row, suspicious=key in lineage)
     for arn, target in targets.items():

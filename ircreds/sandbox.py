@@ -284,7 +284,18 @@ class Sandbox:
         if role.get("description"):
             kwargs["Description"] = role["description"]
         if str(kwargs["Path"]).startswith("/aws-service-role/"):
-            report.skipped.append(f"role {name}: service-linked roles cannot be created directly")
+            # service-linked roles are made by their service, under the name AWS chooses
+            service = str(kwargs["Path"]).split("/")[2]
+            try:
+                iam.create_service_linked_role(
+                    AWSServiceName=service, Description=role.get("description") or ""
+                )
+            except ClientError as err:
+                report.skipped.append(
+                    f"role {name}: cannot create a service-linked role for {service} ({err})"
+                )
+                return
+            report.roles.append(name)
             return
         iam.create_role(**kwargs)
         report.roles.append(name)

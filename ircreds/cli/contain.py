@@ -1,0 +1,347 @@
+"""``ircreds policy | plan | apply | rollback | audit | sandbox``: contain a leaked credential.
+
+``plan --json`` prints the contract ``{"cutoff", "revocations": [{"target", "arn", "policy_name",
+"policy", "cuts", "survives"}], "warnings", "uncovered", ...}`` with credentials named by access key
+id. ``apply`` and ``rollback`` are dry runs unless ``--yes``. This module is the only place of the
+containment feature that reads the clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.errors import PlanError
+
+SHOWN_SURVIVORS = 10
+
+
+def _time(text: str) -> datetime:
+    """``now`` (+30 s, like the console), or ISO 8601 with a zone (``2025-01-20T12:00:00Z``)."""
+    if text.strip().lower() == "now":
+        return datetime.now(UTC) + timedelta(seconds=30)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2025-01-20T12:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z for UTC (2025-01-20T12:00:00Z)")
+    return value.astimezone(UTC)
+
+
+def _add_target(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--profile", help="an AWS profile (the account to change)")
+    where.add_argument(
+        "--endpoint-url", metavar="URL", help="a sandbox endpoint printed by `ircreds sandbox`"
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add the containment subcommands."""
+    p = subparsers.add_parser(
+        "policy",
+        help="print the cut-off deny (AWSRevokeOlderSessions) or a narrower deny",
+        description="Print the policy document the IAM console's 'Revoke active sessions' attaches, for a cut-off.",
+    )
+    p.add_argument(
+        "--cutoff", type=_time, required=True, metavar="T", help="ISO 8601 with zone, or 'now' (+30 s)"
+    )
+    narrow = p.add_mutually_exclusive_group()
+    narrow.add_argument(
+        "--session", metavar="USERID", help="deny one session instead: AROA…:session-name (aws:userid)"
+    )
+    narrow.add_argument(
+        "--source-ip", nargs="+", metavar="CIDR", help="deny calls from these networks instead"
+    )
+    narrow.add_argument("--source-identity", metavar="VALUE", help="deny one source identity instead")
+    p.set_defaults(func=run_policy)
+
+    p = subparsers.add_parser(
+        "plan",
+        help="the containment plan for a leaked key: revocations, impact, warnings, uncovered",
+        description=(
+            "Trace the key and plan its containment: one cut-off deny per role or IAM user in its lineage, "
+            "the sessions each cuts and spares, warnings, and what no session revocation reaches."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument("--key", required=True, help="the leaked access key id")
+    p.add_argument("--cutoff", type=_time, metavar="T", help="the cut-off (default: recommended)")
+    p.add_argument("--now", type=_time, metavar="T", help="pretend it is T (replaying an old incident)")
+    p.add_argument(
+        "--account", type=Path, metavar="ACCOUNT.json", help="account.json, to check policy size limits"
+    )
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--out", type=Path, metavar="PLAN.json", help="also write the plan for `ircreds apply`")
+    p.set_defaults(func=run_plan)
+
+    p = subparsers.add_parser(
+        "apply",
+        help="apply a plan's denies (dry run unless --yes)",
+        description="Show the before/after of every change; with --yes write them, read them back and record the action.",
+    )
+    p.add_argument("plan", type=Path, metavar="PLAN.json")
+    p.add_argument("--yes", action="store_true", help="really change the account")
+    p.add_argument("--target", nargs="+", metavar="NAME", help="only these roles/users of the plan")
+    p.add_argument("--record-dir", type=Path, default=Path("ircreds-actions"), help="where action records go")
+    _add_target(p)
+    p.set_defaults(func=run_apply)
+
+    p = subparsers.add_parser(
+        "rollback",
+        help="undo an apply from its action record (dry run unless --yes)",
+        description="Restore exactly the state recorded before an apply.",
+    )
+    p.add_argument("record", type=Path, metavar="RECORD.json")
+    p.add_argument("--yes", action="store_true", help="really change the account")
+    p.add_argument(
+        "--force", action="store_true", help="roll back even if the policy changed since the apply"
+    )
+    p.add_argument("--record-dir", type=Path, default=Path("ircreds-actions"), help="where action records go")
+    _add_target(p)
+    p.set_defaults(func=run_rollback)
+
+    p = subparsers.add_parser(
+        "audit",
+        help="read-only review of roles: session durations, open trust, who can assume",
+        description="List the guardrail gaps the revocation playbook names, without changing anything.",
+    )
+    p.add_argument("--role", nargs="+", metavar="NAME", help="the compromised roles (who can assume them)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_target(p)
+    p.set_defaults(func=run_audit)
+
+    p = subparsers.add_parser(
+        "sandbox",
+        help="run a local AWS (moto) seeded with a scenario's IAM until Ctrl-C",
+        description="Start a moto server on 127.0.0.1 seeded from the scenario's account.json; print its endpoint.",
+    )
+    p.add_argument("--scenario", type=Path, metavar="DIR", help="scenario directory with account.json")
+    p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    p.set_defaults(func=run_sandbox)
+
+
+# ------------------------------------------------------------------------------------- commands
+
+
+def run_policy(args: argparse.Namespace) -> int:
+    """Print one policy document."""
+    from ircreds import policy
+
+    if args.session:
+        role_id, _, name = args.session.partition(":")
+        doc = policy.deny_session_policy(policy.session_userid(role_id, name))
+    elif args.source_ip:
+        doc = policy.deny_source_ip_policy(args.source_ip)
+    elif args.source_identity:
+        doc = policy.deny_source_identity_policy(args.source_identity)
+    else:
+        doc = policy.cutoff_policy(args.cutoff)
+    echo_json(doc)
+    return 0
+
+
+def _account_json(args: argparse.Namespace) -> dict[str, Any] | None:
+    candidates = [args.account] if args.account else [Path(p) / "account.json" for p in args.paths]
+    for path in candidates:
+        if path and path.is_file():
+            try:
+                return dict(json.loads(path.read_text()))
+            except (OSError, ValueError) as err:
+                raise PlanError(f"cannot read {path} ({err})") from None
+    if args.account:
+        raise PlanError(f"{args.account} does not exist")
+    return None
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Load, trace, plan; print it (JSON or readable) and optionally write it."""
+    import ircreds
+    from ircreds.containment import plan
+
+    now = args.now or datetime.now(UTC)
+    events = ircreds.load(*args.paths)
+    tr = ircreds.trace(events, args.key)
+    result = plan(tr, args.cutoff, now=now, events=events, account=_account_json(args))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(result.to_json() + "\n")
+    if args.json:
+        echo_json(result.to_dict())
+        return 0
+    _print_plan(result)
+    if args.out:
+        echo(f"\nplan written to {args.out}; review it, then: ircreds apply {args.out} [--yes]")
+    return 0
+
+
+def _print_plan(p: Any) -> None:
+    echo(f"containment plan for {p.key} (account {p.account_id})")
+    echo(
+        f"cut-off: {iso_z(p.cutoff) if p.cutoff else 'none'}  (recommended {iso_z(p.recommended_cutoff) if p.recommended_cutoff else '-'})"
+    )
+    for rev in p.revocations:
+        echo(f"\n{rev.target_kind} {rev.target}: inline policy {rev.policy_name} on {rev.arn}")
+        rows = [
+            (
+                s.access_key_id,
+                str(s.verdict),
+                "suspicious" if s.suspicious else "legitimate",
+                s.principal or "",
+                iso_z(s.issued_at) if s.issued_at else "?",
+                iso_z(s.expires_at) if s.expires_at else "?",
+            )
+            for s in (*rev.cuts, *rev.survives[:SHOWN_SURVIVORS])
+        ]
+        echo(table(rows, ("key", "verdict", "status", "principal", "issued", "expires")))
+        if len(rev.survives) > SHOWN_SURVIVORS:
+            echo(
+                f"(and {len(rev.survives) - SHOWN_SURVIVORS} later session(s) that survive; --json lists them all)"
+            )
+        if rev.expired:
+            echo(f"({len(rev.expired)} earlier session(s) expire before the cut-off anyway)")
+    if p.warnings:
+        echo("\nwarnings:")
+        for w in p.warnings:
+            echo(f"  - [{w.code}] {w.message}")
+    if p.uncovered:
+        echo("\nnot reached by any session revocation:")
+        for u in p.uncovered:
+            echo(f"  - [{u.kind}] {u.target}: {u.action}")
+    for d in p.deletion:
+        who = ", ".join(f"{x.principal} ({x.sessions})" for x in d.dependents[:5])
+        echo(f"\nlast resort, deleting {d.role_arn} would break: {who or 'nobody seen in the evidence'}")
+
+
+def _session_for(args: argparse.Namespace) -> Any:
+    from ircreds import aws
+
+    return aws.session(args.profile)
+
+
+def _load_plan(path: Path) -> Any:
+    from ircreds.containment import Plan
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise PlanError(
+            f"cannot read plan {path} ({err}); write one with `ircreds plan ... --out {path}`"
+        ) from None
+    return Plan.from_dict(data)
+
+
+def _print_record(record: Any, *, verb: str) -> None:
+    for c in record.changes:
+        echo(f"{c.target_kind} {c.target}: {c.operation} {c.policy_name}")
+    echo(record.diff())
+    if record.dry_run:
+        echo(
+            f"\ndry run: nothing was changed in account {record.account_id} (as {record.who}); re-run with --yes to {verb}"
+        )
+    else:
+        failed = [c.target for c in record.changes if c.readback_ok is False]
+        echo(f"\nread-back: {'MISMATCH on ' + ', '.join(failed) if failed else 'every document is in place'}")
+        echo(f"action record: {record.path}")
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    """Dry-run or apply a plan file."""
+    from ircreds import aws
+
+    p = _load_plan(args.plan)
+    record = aws.apply(
+        p,
+        _session_for(args),
+        now=datetime.now(UTC),
+        dry_run=not args.yes,
+        confirm=args.yes,
+        record_dir=args.record_dir,
+        targets=args.target,
+        endpoint_url=args.endpoint_url,
+    )
+    _print_record(record, verb="apply")
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    """Dry-run or roll back an action record."""
+    from ircreds import aws
+
+    record = aws.rollback(
+        args.record,
+        _session_for(args),
+        now=datetime.now(UTC),
+        dry_run=not args.yes,
+        confirm=args.yes,
+        force=args.force,
+        record_dir=args.record_dir,
+        endpoint_url=args.endpoint_url,
+    )
+    _print_record(record, verb="roll back")
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    """Print the read-only audit."""
+    from ircreds import aws
+
+    report = aws.audit(_session_for(args), roles=args.role, endpoint_url=args.endpoint_url)
+    if args.json:
+        echo_json(report.to_dict())
+        return 0
+    echo(f"audit of account {report.account_id}: {report.roles_checked} role(s)")
+    echo(
+        table(
+            [(f.severity, f.code, f.target, f.message) for f in report.findings],
+            ("severity", "finding", "role", "what to do"),
+        )
+    )
+    for role, who in report.assumers.items():
+        if args.role:
+            echo(f"{role} can be assumed by: {', '.join(who) or 'nobody'}")
+    for role, cutoff in report.cutoffs.items():
+        echo(f"{role} already has a cut-off at {cutoff}")
+    return 0
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    """Run the sandbox until Ctrl-C (or SIGTERM)."""
+    from ircreds.sandbox import start_sandbox
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    sb = start_sandbox(args.scenario, port=args.port, reuse=False)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        key_id, secret = sb.credentials
+        echo(f"sandbox for account {sb.account_id} at {sb.endpoint_url}")
+        echo(
+            f"seeded: {len(sb.seed.roles) if sb.seed else 0} role(s), {len(sb.seed.users) if sb.seed else 0} user(s)"
+        )
+        echo("use it from another shell (sandbox-only keys, valid for this server only):")
+        echo(
+            f"  export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION=us-east-1"
+        )
+        echo(f"  ircreds apply PLAN.json --endpoint-url {sb.endpoint_url}")
+        echo("Ctrl-C stops it")
+        sys.stdout.flush()
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        echo("sandbox stopped")
+    finally:
+        sb.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
