@@ -273,6 +273,7 @@ _ISSUE_FIELDS = (
     "userIdentity.accessKeyId",
     "userIdentity.userName",
     "userIdentity.invokedBy",
+    "userIdentity.identityProvider",
     "userIdentity.sessionContext.attributes.mfaAuthenticated",
     "userIdentity.sessionContext.sourceIdentity",
     "requestParameters",
@@ -371,7 +372,12 @@ def _issued_row(rec: dict[str, Any]) -> dict[str, Any] | None:
                 _str(rec["userIdentity.invokedBy"]) == "AWS Internal"
             ):
                 kind = CredentialKind.SWITCH_ROLE
-        if name == "AssumeRoleWithSAML":
+        if name in ("AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"):
+            # The identity provider's ARN names the issuer better than nameQualifier:subject.
+            provider = _str(req.get("principalArn")) or _str(resp.get("provider"))
+            provider = provider or _str(rec["userIdentity.identityProvider"])
+            if provider and provider.startswith("arn:"):
+                issuer["issuer_arn"] = provider
             mfa = None
     elif name == "GetFederationToken":
         fed = resp.get("federatedUser") if isinstance(resp.get("federatedUser"), dict) else {}

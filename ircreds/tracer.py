@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ircreds.errors import SessionNotFoundError
+from ircreds.findings._util import is_public_ip
 from ircreds.lineage import LineageIndex, _ts, lineage_index
 from ircreds.model import (
     CallSummary,
@@ -232,7 +234,12 @@ class _Builder:
         cred = self.credential(key)
         calls = self.calls(key)
         summary = _summary(calls, *self.issuer_history(cred), cred)
-        summary = replace(summary, peer_source_ips=self.peer_ips(cred))
+        peers = self.peer_ips(cred)
+        summary = replace(summary, peer_source_ips=peers)
+        if peers and _workload(cred):
+            # A service-issued session has no human history: its baseline is the role's other sessions.
+            new = tuple(ip for ip, _ in summary.source_ips if is_public_ip(ip) and ip not in peers)
+            summary = replace(summary, new_source_ips=new)
         children: list[Trace] = []
         if depth < MAX_DEPTH:
             for child in self.index.children_by_key.get(key, ()):
@@ -354,6 +361,13 @@ def _summary(
         new_source_ips=new_ips,
         new_user_agents=new_agents,
     )
+
+
+def _workload(cred: Credential) -> bool:
+    """EC2, Lambda, ECS… sessions: issued by an AWS service, or an instance-id session name."""
+    if cred.kind == CredentialKind.SERVICE:
+        return True
+    return bool(cred.role_arn and cred.session_name and re.match(r"^i-[0-9a-f]{8,17}$", cred.session_name))
 
 
 def _ua(agent: str) -> str:

@@ -298,3 +298,45 @@ def test_trace_user_identity_key_for_plain_user(story: pd.DataFrame) -> None:
     assert tr.session.issuer.arn == user_identity()["arn"]
     assert [r["eventName"] for r in tr.calls.to_dict("records")] == ["ListBuckets", "AssumeRole"]
     assert record  # builders imported for other tests
+
+
+# --- generated exercises: every twist of the scenario generator ----------------------------------
+
+_ROOT_TYPES = {
+    "iam_user": "IAMUser",
+    "console": "IAMUser",
+    "saml": "SAMLUser",
+    "oidc": "WebIdentityUser",
+    "ec2": "AWSService",
+}
+
+
+def _twists() -> list[str]:
+    from ircreds.scenarios import TWISTS
+
+    return sorted(TWISTS)
+
+
+@pytest.mark.parametrize("twist", _twists())
+def test_trace_reproduces_the_answer_key_of_each_twist(twist: str) -> None:
+    from ircreds.scenarios import generate
+
+    scenario = generate(7, events=1500, twists=[twist])
+    key = scenario.answer_key
+    tr = ircreds.trace(ircreds.load(scenario.records), key["leaked_access_key_id"])
+    assert tr.session.issuing_event_id == key["issuing_event_id"]
+    assert tr.root.type == _ROOT_TYPES[key["root_kind"]]
+    if key["root_kind"] == "ec2":
+        assert tr.session.session_name in key["issuer_arn"]  # the instance the credentials came from
+    else:
+        assert tr.session.issuer.arn == key["issuer_arn"]
+    descendants = {n.key for n in tr.walk()} - {tr.key}
+    expected = {
+        *key["chained_access_key_ids"],
+        *key["minted_access_key_ids"],
+        *key.get("minted_session_access_key_ids", []),
+    }
+    assert expected <= descendants
+    assert set(key["attacker_ips"]) <= set(tr.suspicious_ips())
+    flagged = {e for f in tr.all_findings() for e in f.event_ids}
+    assert set(key["persistence_event_ids"]) <= flagged

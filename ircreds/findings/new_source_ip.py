@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ircreds.findings._util import col, ids, issuer_label, make, plural, when
-from ircreds.model import Finding, FindingSpec, Severity, Trace
+from ircreds.model import CredentialKind, Finding, FindingSpec, Severity, Trace
 
 SPEC = FindingSpec(
     id="new_source_ip",
@@ -33,9 +33,13 @@ def detect(trace: Trace) -> list[Finding]:
         if ip not in trace.summary.new_source_ips:
             continue
         calls = trace.calls.loc[(ips == ip).fillna(False).to_numpy()]
+        if trace.session.kind == CredentialKind.SERVICE or not trace.summary.issuer_source_ips:
+            peers = len(trace.summary.peer_source_ips)
+            why = f"an IP none of the role's other sessions used ({peers} known)"
+        else:
+            why = f"an IP its issuer {issuer_label(trace)} never used (issuer IPs: {seen})"
         summary = (
-            f"{trace.key} was used from {ip} ({plural(len(calls), 'call')}, first at {when(first)}), "
-            f"an IP its issuer {issuer_label(trace)} never used (issuer IPs: {seen})"
+            f"{trace.key} was used from {ip} ({plural(len(calls), 'call')}, first at {when(first)}), {why}"
         )
         found.append(make(SPEC, trace, summary, ids(calls)))
     return found
