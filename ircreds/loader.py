@@ -30,17 +30,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ircreds import sources as _sources
 from ircreds.errors import LogFormatError, SourceError
-from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, concat_events, empty_events
-from ircreds.sources import cloudtrail_files, parquet
-from ircreds.sources._normalize import RecordError, normalize_record, rows_to_frame, unwrap
+from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, empty_events
+from ircreds.sources import _reader, cloudtrail_files, parquet
+from ircreds.sources._arrow import columns_to_table, frame_to_table, table_to_frame
+from ircreds.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
 
 log = logging.getLogger(__name__)
 
 #: Options ``load`` understands (anything else is a TypeError, so typos do not pass silently).
 OPTIONS = frozenset({"accounts", "regions", "start", "end", "session", "client", "lookup", "workers"})
+
+#: Worker processes that read local files in parallel (large loads only).
+PROCESSES = max(1, min(os.cpu_count() or 1, 4))
 
 LOOKUP_CAVEAT = (
     "LookupEvents (CloudTrail event history) covers only the last 90 days, only management events "
@@ -68,13 +73,16 @@ class Collector:
     :meth:`add_frame` (an already typed frame), :meth:`skip` and :meth:`reject`.
     """
 
-    def __init__(self, *, strict: bool = False, progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self, *, strict: bool = False, progress: ProgressCallback | None = None, fast: bool = True
+    ) -> None:
         self.strict = strict
+        self.fast = fast
         self.progress = progress
         self.rows: list[tuple] = []
         self.files: list[str | None] = []
         self.lines: list[int | None] = []
-        self.frames: list[pd.DataFrame] = []
+        self.tables: list[pa.Table] = []
         self.records_read = 0
         self.files_read = 0
         self.formats: dict[str, int] = {}
@@ -140,21 +148,23 @@ class Collector:
 
     def add_bytes(self, file: str, data: bytes) -> None:
         """One file's content (gzip or not), detected by content."""
-        try:
-            data = cloudtrail_files.gunzip(data)
-            if data[:4] == parquet.MAGIC:
-                raise cloudtrail_files.FileError("parquet content is only read from a local file")
-            kind, items = cloudtrail_files.parse_document(data)
-        except cloudtrail_files.FileError as err:
-            self.records_read += 1
-            self.reject(file, None, str(err))
+        self.apply(_reader.read_bytes(file, data, self.fast))
+
+    def apply(self, outcome: _reader.FileOutcome) -> None:
+        """Take in one file's outcome (read here or in a worker process)."""
+        if outcome.kind == "skip":
+            self.skip(outcome.name, outcome.reason or "")
             return
-        if kind == "skip":
-            self.skip(file, items)
+        self.records_read += outcome.records_read
+        for index, reason in outcome.rejects:
+            self.reject(outcome.name, index, reason)
+        if outcome.kind == "error":
             return
         self.files_read += 1
-        self.formats[kind] = self.formats.get(kind, 0) + 1
-        self.add_items(file, items)
+        self.formats[outcome.kind] = self.formats.get(outcome.kind, 0) + 1
+        if outcome.table is not None and outcome.table.num_rows:
+            self._flush()
+            self.tables.append(outcome.table)
 
     def add_document(self, name: str | None, doc: Any) -> None:
         """One already parsed JSON document (a dict such as ``{"Records": [...]}``)."""
@@ -167,22 +177,42 @@ class Collector:
 
     def add_frame(self, frame: pd.DataFrame) -> None:
         """An already typed events frame (a saved parquet)."""
+        self._flush()
         self.records_read += len(frame)
-        self.frames.append(frame)
+        self.tables.append(frame_to_table(frame))
 
     # -- output ----------------------------------------------------------------------------------
-    def finish(self) -> pd.DataFrame:
-        """Build, reject bad times, dedupe, sort, and attach the load report."""
-        frame, bad_time = rows_to_frame(self.rows, files=self.files, lines=self.lines)
+    def _flush(self) -> None:
+        """Turn the pending general-path rows into a chunk (keeps input order across paths)."""
+        if not self.rows:
+            return
+        columns = dict(zip(CONTENT_COLUMNS, zip(*self.rows, strict=True), strict=True))
+        table, bad_time = columns_to_table(columns, files=self.files, lines=self.lines)
         if bad_time.any():
             for i in np.flatnonzero(bad_time):
                 raw = str(self.rows[i][0])[:60]
                 self.reject(self.files[i], self.lines[i], f"eventTime {raw!r} does not parse as a time")
-            frame = frame.loc[~bad_time]
+            table = table.filter(pa.array(~bad_time))
         self.rows, self.files, self.lines = [], [], []
-        frame = concat_events([frame, *self.frames]) if self.frames else frame.reset_index(drop=True)
-        frame, duplicates, collisions = _dedupe(frame)
-        frame = frame.sort_values("eventTime", kind="stable").reset_index(drop=True)
+        self.tables.append(table)
+
+    def finish(self) -> pd.DataFrame:
+        """Concatenate, drop re-deliveries, sort, convert once, and attach the load report."""
+        self._flush()
+        tables, self.tables = self.tables, []
+        if not tables:
+            frame, duplicates, collisions = empty_events(), 0, []
+        else:
+            table = pa.concat_tables(tables).combine_chunks()
+            del tables
+            drop, collisions = _redeliveries(table)
+            keep = np.flatnonzero(~drop)
+            times = table.column("eventTime").cast(pa.int64()).to_numpy()
+            order = keep[np.argsort(times[keep], kind="stable")]
+            if len(order) != table.num_rows or not (np.diff(order) > 0).all():
+                table = table.take(pa.array(order))
+            duplicates = int(drop.sum())
+            frame = table_to_frame(table)
         frame.attrs["load_report"] = self.report(frame, duplicates, collisions)
         return frame
 
@@ -220,22 +250,22 @@ def _iso(ts: pd.Timestamp) -> str:
     return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
 
 
-def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, list[dict[str, Any]]]:
-    """Drop re-deliveries (same eventID, same content); list same-id-different-content collisions."""
-    ids = frame["eventID"]
-    candidates = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
-    if not candidates.any():
-        return frame, 0, []
-    sub = frame.loc[candidates]
+def _redeliveries(table: pa.Table) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Rows to drop (same eventID, same content as an earlier row) and same-id-different-content collisions."""
+    drop = np.zeros(table.num_rows, dtype=bool)
+    ids = pd.Series(pd.arrays.ArrowStringArray(table.column("eventID")))
+    candidates = np.flatnonzero((ids.duplicated(keep=False) & ids.notna()).to_numpy())
+    if not len(candidates):
+        return drop, []
+    sub = table_to_frame(table.take(pa.array(candidates)))
     content = [c for c in COLUMNS if c not in EVIDENCE_COLUMNS]
-    digest = pd.util.hash_pandas_object(sub[content], index=False)
-    keyed = pd.DataFrame(
-        {"id": sub["eventID"].to_numpy(dtype=object), "h": digest.to_numpy()}, index=sub.index
-    )
-    repeat = keyed.duplicated(keep="first")
-    keep = keyed.loc[~repeat]
+    digest = pd.util.hash_pandas_object(sub[content], index=False).to_numpy()
+    keyed = pd.DataFrame({"id": sub["eventID"].to_numpy(dtype=object), "h": digest})
+    repeat = keyed.duplicated(keep="first").to_numpy()
+    drop[candidates[repeat]] = True
     collisions = []
-    for event_id, group in keep.groupby("id", sort=True):
+    kept = keyed.loc[~repeat]
+    for event_id, group in kept.groupby("id", sort=True):
         if len(group) > 1:
             where = sub.loc[group.index, list(EVIDENCE_COLUMNS)]
             collisions.append(
@@ -248,8 +278,7 @@ def _dedupe(frame: pd.DataFrame) -> tuple[pd.DataFrame, int, list[dict[str, Any]
                     ][:20],
                 }
             )
-    drop = repeat[repeat].index
-    return frame.drop(index=drop), len(drop), collisions
+    return drop, collisions
 
 
 def _progress_callback(progress: Any) -> tuple[ProgressCallback | None, Callable[[], None]]:
@@ -370,29 +399,28 @@ def _size(path: Path) -> int:
 
 def _load_paths(collector: Collector, source: Any, files: list[Path]) -> None:
     counts: dict[str, int] = {}
-    for path in files:
+    is_parquet = [cloudtrail_files.sniff(p) == "parquet" for p in files]
+    outcomes = _reader.read_paths(
+        [str(p) for p, pq in zip(files, is_parquet, strict=True) if not pq], PROCESSES, collector.fast
+    )
+    for path, pq in zip(files, is_parquet, strict=True):
         name = str(path)
-        nbytes = _size(path)
-        if cloudtrail_files.sniff(path) == "parquet":
-            collector.files_read += 1
-            collector.formats["parquet"] = collector.formats.get("parquet", 0) + 1
-            counts["parquet"] = counts.get("parquet", 0) + 1
+        if pq:
             try:
-                collector.add_frame(parquet.read(path))
+                frame = parquet.read(path)
             except LogFormatError as err:
-                collector.files_read -= 1
                 collector.skip(name, str(err))
+            else:
+                collector.files_read += 1
+                collector.formats["parquet"] = collector.formats.get("parquet", 0) + 1
+                counts["parquet"] = counts.get("parquet", 0) + 1
+                collector.add_frame(frame)
         else:
-            before = dict(collector.formats)
-            try:
-                data = path.read_bytes()
-            except OSError as err:
-                raise SourceError(f"cannot read {name} ({err.strerror}); check its permissions") from None
-            collector.add_bytes(name, data)
-            for k, v in collector.formats.items():
-                if v != before.get(k, 0):
-                    counts[k] = counts.get(k, 0) + 1
-        collector.advance(nbytes)
+            outcome = next(outcomes)
+            collector.apply(outcome)
+            if outcome.kind not in ("skip", "error"):
+                counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
+        collector.advance(_size(path))
     collector.sources.append(
         {"input": os.fspath(source), "kind": "files", "files": len(files), "formats": counts}
     )

@@ -334,3 +334,17 @@ def test_report_is_json_serialisable_and_reconciles(bad_folder: Path) -> None:
                 "time_range", "accounts", "regions", "sources", "caveats"):  # fmt: skip
         assert key in report
     assert reconciles(report)
+
+
+def test_many_files_read_in_worker_processes_give_the_serial_frame(tmp_path: Path, monkeypatch) -> None:
+    for i in range(20):
+        write_delivery(tmp_path, "111122223333", "us-east-1", [record(f"{i}-a"), record(f"{i}-b", time="bad")],
+                       name=f"f{i:02d}")  # fmt: skip
+    monkeypatch.setattr(ircreds.loader, "PROCESSES", 2)
+    parallel = ircreds.load(tmp_path)
+    monkeypatch.setattr(ircreds.loader, "PROCESSES", 1)
+    serial = ircreds.load(tmp_path)
+    pd.testing.assert_frame_equal(parallel, serial)
+    assert parallel.attrs["load_report"] == serial.attrs["load_report"]
+    assert len(parallel) == 20
+    assert len(parallel.attrs["load_report"]["rejects"]) == 20

@@ -215,6 +215,20 @@ _MAPPED: dict[str, Any] = {
 }
 
 
+#: Known top-level fields that no column holds, in the order ``extra`` lists them (unknown ones follow).
+EXTRA_FIELDS = (
+    "userIdentity",
+    "tlsDetails",
+    "apiVersion",
+    "addendum",
+    "vpcEndpointAccountId",
+    "edgeDeviceDetails",
+    "insightDetails",
+    "eventContext",
+)
+_EXTRA_ORDER = {name: i for i, name in enumerate(EXTRA_FIELDS)}
+
+
 def _residual(record: dict, spec: dict) -> dict | None:
     """The parts of ``record`` that no column holds (None when nothing is left)."""
     out: dict | None = None
@@ -303,6 +317,8 @@ def normalize_record(record: dict) -> tuple:
             issued_key = _key(_d(response.get("accessKey")).get("accessKeyId"))
 
     rest = _residual(record, _MAPPED)
+    if rest is not None and len(rest) > 1:  # a fixed order for known fields, so every path agrees
+        rest = dict(sorted(rest.items(), key=lambda kv: _EXTRA_ORDER.get(kv[0], len(_EXTRA_ORDER))))
     return (
         event_time,
         event_name,
@@ -419,6 +435,20 @@ def parse_time_one(value: Any) -> datetime | None:
     return stamp.to_pydatetime(warn=False)
 
 
+def parse_timestamp_one(value: Any) -> pd.Timestamp | None:
+    """Like :func:`parse_time_one` but keeps nanoseconds (a UTC ``pd.Timestamp``)."""
+    if isinstance(value, str) and not _TEXT_DATE.match(value):
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        if stamp is pd.NaT:
+            return None
+        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    parsed = parse_time_one(value)
+    return None if parsed is None else pd.Timestamp(parsed)
+
+
 def parse_times(values: Sequence[Any]) -> tuple[pd.arrays.DatetimeArray, np.ndarray]:
     """Parse a column of raw times; return the UTC times and a mask of values that did not parse."""
     raw = pd.Series(values, dtype=object)
@@ -469,9 +499,18 @@ def rows_to_frame(
     if not rows:
         return empty_events(), np.zeros(0, dtype=bool)
     cols = list(zip(*rows, strict=True))
+    return columns_to_frame(dict(zip(CONTENT_COLUMNS, cols, strict=True)), files=files, lines=lines)
+
+
+def columns_to_frame(
+    columns: dict[str, Sequence[Any]], *, files: Sequence[str | None], lines: Sequence[int | None]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Like :func:`rows_to_frame` for column lists keyed by :data:`CONTENT_COLUMNS`."""
     data: dict[str, Any] = {}
-    bad_time = np.zeros(len(rows), dtype=bool)
-    for name, values in zip(CONTENT_COLUMNS, cols, strict=True):
+    n = len(lines)
+    bad_time = np.zeros(n, dtype=bool)
+    for name in CONTENT_COLUMNS:
+        values = columns[name]
         if DTYPES[name] is TIME:
             parsed, bad = parse_times(values)
             data[name] = parsed

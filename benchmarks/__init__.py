@@ -1,0 +1,1 @@
+"""Benchmarks: timed runs that are not tests. Run them with ``python -m benchmarks.run``."""

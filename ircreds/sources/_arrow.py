@@ -1,0 +1,152 @@
+"""The loader's working form: one Arrow table per file, turned into the events frame once.
+
+Building pandas columns file by file and concatenating them is the slow part of loading
+(see ``docs/perf-notes.md``). Instead every source hands over Arrow tables with one fixed schema
+(:data:`SCHEMA`); the loader concatenates them (one copy), drops re-deliveries, sorts with one
+``take`` and converts to pandas once (:func:`table_to_frame`), zero-copy for strings.
+
+Example:
+    >>> table, bad = columns_to_table({c: [None] for c in CONTENT_COLUMNS} | {"eventTime": ["2025-01-20T09:14:27Z"]},
+    ...                               files=["f"], lines=[0])
+    >>> frame = table_to_frame(table)
+    >>> str(frame.loc[0, "eventTime"]), bool(bad[0])
+    ('2025-01-20 09:14:27+00:00', False)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ircreds.schema import BOOLEAN, CATEGORY, COLUMNS, DTYPES, INT, STRING, TIME, empty_category
+from ircreds.sources._normalize import CONTENT_COLUMNS, parse_times, parse_timestamp_one
+
+TIMESTAMP = pa.timestamp("ns", tz="UTC")
+_ARROW = {TIME: TIMESTAMP, STRING: pa.large_string(), BOOLEAN: pa.bool_(), INT: pa.int64()}
+
+
+def _arrow_type(dtype: Any) -> pa.DataType:
+    return pa.large_string() if dtype == CATEGORY else _ARROW[dtype]
+
+
+#: The Arrow schema every chunk has (categoricals travel as strings and are encoded once at the end).
+SCHEMA = pa.schema([pa.field(name, _arrow_type(dtype)) for name, dtype in DTYPES.items()])
+_ISO_FORMATS = ("%Y-%m-%dT%H:%M:%SZ",)
+
+
+def parse_time_array(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
+    """Parse raw times to UTC timestamps; also return the mask of present values that did not parse.
+
+    The common ``YYYY-MM-DDThh:mm:ssZ`` form is parsed by Arrow; every other form falls back to
+    :func:`ircreds.sources._normalize.parse_times`.
+    """
+    n = len(values)
+    if n == 0:
+        return pa.array([], type=TIMESTAMP), np.zeros(0, dtype=bool)
+    try:
+        raw = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        parsed, bad = parse_times(values)
+        return pa.array(parsed, type=TIMESTAMP), bad
+    parsed = pc.strptime(raw, format=_ISO_FORMATS[0], unit="ns", error_is_null=True).cast(TIMESTAMP)
+    missing = np.asarray(pc.and_(pc.is_null(parsed), pc.is_valid(raw)).to_numpy(zero_copy_only=False))
+    if not missing.any():
+        return parsed, np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(missing)
+    if len(idx) > 256:
+        fixed, bad_sub = parse_times([values[i] for i in idx])
+    else:  # a few odd values: one by one is cheaper than a vectorised call
+        one = [parse_timestamp_one(values[i]) for i in idx]
+        bad_sub = np.array([f is None for f in one], dtype=bool)
+        fixed = pd.DatetimeIndex([pd.NaT if f is None else f for f in one], dtype="datetime64[ns, UTC]")
+    stamps = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    stamps[idx] = np.asarray(fixed.tz_convert("UTC").tz_localize(None), dtype="datetime64[ns]")
+    mask = ~np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
+    mask[idx] = bad_sub
+    bad = np.zeros(n, dtype=bool)
+    bad[idx] = bad_sub
+    return pa.array(stamps, type=pa.timestamp("ns"), mask=mask).cast(TIMESTAMP), bad
+
+
+def columns_to_table(
+    columns: dict[str, Sequence[Any]],
+    *,
+    files: Sequence[str | None] | str | None,
+    lines: Sequence[int | None],
+) -> tuple[pa.Table, np.ndarray]:
+    """One chunk: column lists (times raw) -> an Arrow table with :data:`SCHEMA`, plus bad-eventTime mask."""
+    arrays = []
+    bad_time = np.zeros(len(lines), dtype=bool)
+    for name in CONTENT_COLUMNS:
+        dtype = DTYPES[name]
+        values = columns[name]
+        if dtype is TIME:
+            array, bad = parse_time_array(values)
+            if name == "eventTime":
+                bad_time = bad
+        elif values.count(None) == len(values):  # common: a field no record of this file has
+            array = pa.nulls(len(values), type=_arrow_type(dtype))
+        else:
+            array = pa.array(values, type=_arrow_type(dtype))
+        arrays.append(array)
+    if isinstance(files, str) or files is None:
+        arrays.append(pa.array([files] * len(lines), type=pa.large_string()))
+    else:
+        arrays.append(pa.array(files, type=pa.large_string()))
+    arrays.append(pa.array(lines, type=pa.int64()))
+    order = [*CONTENT_COLUMNS, "evidence.file", "evidence.line"]
+    table = pa.Table.from_arrays(arrays, names=order).select(list(COLUMNS))
+    return table, bad_time
+
+
+def frame_to_table(frame: pd.DataFrame) -> pa.Table:
+    """An events frame (e.g. read from parquet) -> a chunk with :data:`SCHEMA`."""
+    arrays = []
+    for field in SCHEMA:
+        col = frame[field.name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(STRING)
+        arrays.append(pa.array(col.array, from_pandas=True).cast(field.type))
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _category(column: pa.ChunkedArray) -> pd.Categorical:
+    encoded = (
+        pc.dictionary_encode(column).combine_chunks()
+        if column.num_chunks != 1
+        else pc.dictionary_encode(column.chunk(0))
+    )
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    if len(encoded.dictionary) == 0:
+        return pd.Categorical.from_codes(codes, dtype=empty_category())
+    order = pc.sort_indices(encoded.dictionary).to_numpy()  # sorted categories, as pandas makes them
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1).astype(np.int32, copy=False)
+    dictionary = encoded.dictionary.take(pa.array(order))
+    categories = pd.Index(pd.arrays.ArrowStringArray(pa.chunked_array([dictionary])))
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories, ordered=False))
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """A table with :data:`SCHEMA` -> the events frame with the canonical pandas dtypes."""
+    data: dict[str, Any] = {}
+    for name in COLUMNS:
+        dtype = DTYPES[name]
+        column = table.column(name)
+        if dtype == CATEGORY:
+            data[name] = _category(column)
+        elif dtype is STRING:
+            data[name] = pd.arrays.ArrowStringArray(column)
+        elif dtype is TIME:
+            data[name] = column.to_pandas().array
+        elif dtype is BOOLEAN:
+            data[name] = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get).array
+        else:
+            data[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array
+    return pd.DataFrame(data)

@@ -1,0 +1,110 @@
+"""Read one evidence file (bytes) into an Arrow chunk: the unit of work, in-process or in a worker.
+
+Example:
+    >>> out = read_bytes("f.json", b'{"Records": [{"eventTime": "2025-01-20T09:14:27Z"}, 7]}')
+    >>> out.kind, out.records_read, out.rejects, out.table.num_rows
+    ('cloudtrail_s3', 2, [(1, 'record is not a JSON object (got int)')], 1)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from ircreds.sources import _fast
+from ircreds.sources._arrow import columns_to_table
+from ircreds.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
+from ircreds.sources.cloudtrail_files import PARQUET_MAGIC, FileError, gunzip, parse_document
+
+
+@dataclass(slots=True)
+class FileOutcome:
+    """What reading one file gave: a format kind, ``"skip"`` or ``"error"``, and the rows."""
+
+    name: str
+    kind: str
+    reason: str | None = None
+    records_read: int = 0
+    rejects: list[tuple[int | None, str]] = field(default_factory=list)
+    table: pa.Table | None = None
+    nbytes: int = 0
+
+
+def _error(name: str, reason: str) -> FileOutcome:
+    return FileOutcome(name=name, kind="error", reason=reason, records_read=1, rejects=[(None, reason)])
+
+
+def read_bytes(name: str, data: bytes, fast: bool = True) -> FileOutcome:
+    """Detect and read one file's content (gzip or not)."""
+    try:
+        data = gunzip(data)
+        if data[:4] == PARQUET_MAGIC:
+            raise FileError("parquet content is only read from a local file")
+        result = _fast.read_delivery(data, name) if fast else None
+        if result is not None:
+            return FileOutcome(
+                name=name,
+                kind="cloudtrail_s3",
+                records_read=result.records_read,
+                rejects=list(result.rejects),
+                table=result.table,
+            )
+        kind, items = parse_document(data)
+    except FileError as err:
+        return _error(name, str(err))
+    if kind == "skip":
+        return FileOutcome(name=name, kind="skip", reason=items)
+    rows: list[tuple] = []
+    lines: list[int] = []
+    rejects: list[tuple[int | None, str]] = []
+    count = 0
+    for index, obj in items:
+        count += 1
+        if isinstance(obj, FileError):
+            rejects.append((index, str(obj)))
+            continue
+        try:
+            rows.append(normalize_record(unwrap(obj)))
+        except RecordError as err:
+            rejects.append((index, str(err)))
+            continue
+        lines.append(index)
+    table = None
+    if rows:
+        columns = dict(zip(CONTENT_COLUMNS, zip(*rows, strict=True), strict=True))
+        table, bad_time = columns_to_table(columns, files=name, lines=lines)
+        if bad_time.any():
+            for i in np.flatnonzero(bad_time):
+                rejects.append((lines[i], f"eventTime {str(rows[i][0])[:60]!r} does not parse as a time"))
+            table = table.filter(pa.array(~bad_time))
+    rejects.sort(key=lambda r: -1 if r[0] is None else r[0])
+    return FileOutcome(name=name, kind=kind, records_read=count, rejects=rejects, table=table)
+
+
+def read_path(path: str, fast: bool = True) -> FileOutcome:
+    """Read a local file (the function worker processes run)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        return _error(path, f"cannot read the file ({err.strerror})")
+    outcome = read_bytes(path, data, fast)
+    outcome.nbytes = len(data)
+    return outcome
+
+
+def read_paths(paths: list[str], workers: int, fast: bool = True):
+    """Yield each file's outcome in order, reading in ``workers`` processes when it pays off."""
+    if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork"):
+        for path in paths:
+            yield read_path(path, fast)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(read_path, paths, [fast] * len(paths), chunksize=4)
