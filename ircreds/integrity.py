@@ -268,18 +268,20 @@ def iter_evidence_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Pat
         >>> list(iter_evidence_paths([]))
         []
     """
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_evidence_name(p.name))
+            found = sorted(p for p in path.rglob("*") if _is_evidence_name(p.name) and p.is_file())
         elif path.is_file():
             found = [path]
         else:
             log.warning("evidence path %s does not exist; skipped", path)
             continue
+        root = os.path.realpath(path)
+        prefix = len(str(path))
         for p in found:
-            key = p.resolve()
+            key = root + str(p)[prefix:]  # resolve the root once, not every file (symlinks inside stay)
             if key not in seen:
                 seen.add(key)
                 yield p
@@ -341,10 +343,10 @@ def evidence_files(
     (e.g. the ones the loader skipped as not CloudTrail).
     """
     ranges = _ranges_by_file(events)
-    excluded = {str(Path(p)) for p in exclude} | {str(Path(p).resolve()) for p in exclude}
+    excluded = {os.path.abspath(p) for p in exclude}
     out = []
     for path in iter_evidence_paths(paths):
-        if str(path) in excluded or str(path.resolve()) in excluded:
+        if excluded and os.path.abspath(path) in excluded:
             continue
         size, sha, plain = hash_file(path)
         first = last = None
@@ -394,10 +396,11 @@ def _ranges_by_file(events: Any) -> dict[str, tuple[int, datetime, datetime]]:
 def _lookup_range(ranges: Mapping[str, tuple[int, datetime, datetime]], path: Path) -> Any:
     if not ranges:
         return None
-    for candidate in (str(path), str(path.resolve()), path.as_posix()):
-        if candidate in ranges:
-            return ranges[candidate]
+    if str(path) in ranges:
+        return ranges[str(path)]
     resolved = path.resolve()
+    if str(resolved) in ranges:
+        return ranges[str(resolved)]
     for name, value in ranges.items():  # evidence.file may be relative, or an s3:// key
         other = Path(name)
         if other.name == path.name and (
