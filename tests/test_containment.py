@@ -360,3 +360,142 @@ def test_walkthrough_cut_sessions_match_the_answer_key(walkthrough: tuple[pd.Dat
     result = verify(p, events, targets=["ExampleRole"])
     assert result.ok
     assert result.denied
+
+
+# ------------------------------------------------------------------------- roles that need care
+
+
+def _service_and_sso_records() -> list[dict]:
+    t = datetime(2025, 1, 20, 10, 0, tzinfo=UTC)
+    inc.ROLE_IDS.setdefault("web-app-instance-role", "AROAWEBAPPROLE0EXAMPLE")
+    ec2 = {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
+    issue = inc.assume_role(
+        t,
+        ec2,
+        "ec2.amazonaws.com",
+        "web-app-instance-role",
+        "i-0123456789abcdef0",
+        "ASIAINSTANCE0EXAMPLE",
+        21600,
+    )
+    stolen = inc.role_identity("web-app-instance-role", "i-0123456789abcdef0", "ASIAINSTANCE0EXAMPLE", t)
+    use = inc.call(t + timedelta(minutes=30), stolen, inc.ATTACKER_IP, "s3.amazonaws.com", "ListBuckets")
+    sso_role = f"arn:aws:iam::{inc.ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef"
+    saml = inc.call(
+        t,
+        {
+            "type": "SAMLUser",
+            "principalId": "Q2xvdWRFWEFNUExF:alice@example.com",
+            "userName": "alice@example.com",
+            "identityProvider": "Q2xvdWRFWEFNUExF",
+        },
+        "198.51.100.20",
+        "sts.amazonaws.com",
+        "AssumeRoleWithSAML",
+        requestParameters={
+            "roleArn": sso_role,
+            "principalArn": f"arn:aws:iam::{inc.ACCOUNT}:saml-provider/AWSSSO_0123456789abcdef_DO_NOT_DELETE",
+        },
+        responseElements={
+            "credentials": {
+                "accessKeyId": "ASIASSOSESSN0EXAMPLE",
+                "sessionToken": "<redacted>",
+                "expiration": "Jan 20, 2025, 11:00:00 AM",
+            },
+            "assumedRoleUser": {
+                "assumedRoleId": "AROASSOADMINROLEEXAMPLE:alice@example.com",
+                "arn": f"arn:aws:sts::{inc.ACCOUNT}:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice@example.com",
+            },
+        },
+    )
+    root = {
+        "type": "Root",
+        "principalId": inc.ACCOUNT,
+        "arn": f"arn:aws:iam::{inc.ACCOUNT}:root",
+        "accountId": inc.ACCOUNT,
+        "accessKeyId": "AKIAROOTKEY00EXAMPLE",
+    }
+    root_token = inc.call(
+        t,
+        root,
+        inc.ATTACKER_IP,
+        "sts.amazonaws.com",
+        "GetSessionToken",
+        responseElements={
+            "credentials": {
+                "accessKeyId": "ASIAROOTSESSNEXAMPLE",
+                "sessionToken": "<redacted>",
+                "expiration": "Jan 20, 2025, 11:00:00 AM",
+            }
+        },
+    )
+    return json.loads(json.dumps([issue, use, saml, root_token]))
+
+
+@pytest.fixture(scope="module")
+def care_events() -> pd.DataFrame:
+    return ircreds.load(_service_and_sso_records())
+
+
+def test_instance_profile_role_gets_a_warning(care_events: pd.DataFrame) -> None:
+    p = plan(ircreds.trace(care_events, "ASIAINSTANCE0EXAMPLE"), inc.NOON, events=care_events)
+    assert [r.target for r in p.revocations] == ["web-app-instance-role"]
+    [warning] = [w for w in p.warnings if w.code is WarningCode.INSTANCE_PROFILE]
+    assert "IMDS" in warning.message
+    assert warning.target.endswith(":role/web-app-instance-role")
+
+
+def test_identity_center_role_cannot_take_the_policy(care_events: pd.DataFrame) -> None:
+    p = plan(ircreds.trace(care_events, "ASIASSOSESSN0EXAMPLE"), inc.NOON, events=care_events)
+    assert p.revocations == ()
+    assert WarningCode.CANNOT_TAKE_POLICY in {w.code for w in p.warnings}
+    [item] = [u for u in p.uncovered if u.access_key_id == "ASIASSOSESSN0EXAMPLE"]
+    assert item.kind is UncoveredKind.SESSION
+    assert "permission set" in item.action
+
+
+def test_root_session_tokens_are_uncovered(care_events: pd.DataFrame) -> None:
+    p = plan(ircreds.trace(care_events, "ASIAROOTSESSNEXAMPLE"), inc.NOON, events=care_events)
+    assert p.revocations == ()
+    [item] = [u for u in p.uncovered if u.kind is UncoveredKind.ROOT_SESSION]
+    assert item.access_key_id == "ASIAROOTSESSNEXAMPLE"
+    assert "SCP" in item.action
+
+
+def test_trust_policy_edits_and_lambda_changes_are_uncovered(events: pd.DataFrame) -> None:
+    records = inc.records()
+    k1 = records[2]["userIdentity"]
+    extra = [
+        inc.call(
+            datetime(2025, 1, 20, 11, 25, tzinfo=UTC),
+            k1,
+            inc.ATTACKER_IP,
+            "iam.amazonaws.com",
+            "UpdateAssumeRolePolicy",
+            requestParameters={"roleName": "DataPipelineRole", "policyDocument": "{}"},
+        ),
+        inc.call(
+            datetime(2025, 1, 20, 11, 26, tzinfo=UTC),
+            k1,
+            inc.ATTACKER_IP,
+            "lambda.amazonaws.com",
+            "UpdateFunctionCode20150331v2",
+            requestParameters={"functionName": "orders-processor"},
+        ),
+        inc.call(
+            datetime(2025, 1, 20, 11, 27, tzinfo=UTC),
+            k1,
+            inc.ATTACKER_IP,
+            "iam.amazonaws.com",
+            "CreateLoginProfile",
+            requestParameters={"userName": "backup-svc"},
+            errorCode="AccessDenied",
+            errorMessage="denied",
+        ),
+    ]
+    ev = ircreds.load(records + json.loads(json.dumps(extra)))
+    p = plan(ircreds.trace(ev, inc.K1), inc.NOON, events=ev)
+    kinds = {(u.kind, u.target) for u in p.uncovered}
+    assert (UncoveredKind.TRUST_POLICY, "DataPipelineRole") in kinds
+    assert (UncoveredKind.COMPUTE, "orders-processor") in kinds
+    assert UncoveredKind.LOGIN_PROFILE not in {k for k, _ in kinds}  # a failed call changed nothing
