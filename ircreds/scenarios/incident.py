@@ -7,18 +7,17 @@ Twists (``ircreds.scenarios.twists``) change the root of the leaked session or a
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from ircreds.scenarios import cast as ua
-from ircreds.scenarios import issuing
+from ircreds.scenarios import issuing, roots, user_creds
 from ircreds.scenarios.background import call_args
 from ircreds.scenarios.cast import RECON_REGIONS, Cast
-from ircreds.scenarios.records import Cred
-from ircreds.scenarios.world import World, trust
+from ircreds.scenarios.records import Cred, expiration_text
+from ircreds.scenarios.world import World
 
 ROOT_KINDS = ("iam_user", "saml", "oidc", "ec2", "console")
 _RECON = (
@@ -70,6 +69,7 @@ class Incident:
         self.other_records: list[dict[str, Any]] = []
         self.backdoor_arn: str | None = None
         self.cutoff_event_id: str | None = None
+        self.instance = ""  # the EC2 instance of the ec2 root, set by roots.issue
         self.issued_at = c.issue_time
         self.leak_at = c.leak_time
         self.cutoff_at = c.cutoff
@@ -131,83 +131,15 @@ class Incident:
 
     def issue_root(self) -> Cred:
         """The leaked session's issuance, by the root kind the story uses."""
-        w, c, r = self.w, self.c, self.w.roles[self.c.dev_role]
-        t = self.issued_at
-        dev = w.users[c.dev_user]
-        if self.root == "saml":
-            r.trust_policy = trust(
-                {"Federated": f"arn:aws:iam::{c.account}:saml-provider/Okta"}, "sts:AssumeRoleWithSAML"
-            )
-            recs, cred = issuing.assume_role_with_saml(
-                w,
-                t,
-                r,
-                f"{c.dev_user}@{c.company}.com",
-                provider="Okta",
-                duration=43200,
-                ip=c.office_ip,
-                ua=ua.BROWSER,
-            )
-        elif self.root == "oidc":
-            host = "token.actions.githubusercontent.com"
-            r.trust_policy = trust(
-                {"Federated": f"arn:aws:iam::{c.account}:oidc-provider/{host}"},
-                "sts:AssumeRoleWithWebIdentity",
-            )
-            recs, cred = issuing.assume_role_with_web_identity(
-                w,
-                t,
-                r,
-                provider_host=host,
-                subject=f"repo:{c.company}/release-tools:ref:refs/heads/main",
-                session_name="GitHubActions",
-                duration=21600,
-                ip="192.0.2.161",
-                ua=ua.GHA_OIDC,
-            )
-        elif self.root == "ec2":
-            r.trust_policy = trust({"Service": "ec2.amazonaws.com"})
-            self.instance = w.ids.instance_id()
-            recs, cred = issuing.assume_role(
-                w, "ec2.amazonaws.com", t, r, self.instance, duration=21600, ec2_instance=self.instance
-            )
-            assert cred is not None
-            ident = {
-                **cred.identity,
-                "sessionContext": {**cred.identity["sessionContext"], "ec2RoleDelivery": "1.0"},
-            }
-            cred = dataclasses.replace(cred, identity=ident)
-        elif self.root == "console":
-            login, cons = issuing.console_login(
-                w, dev, t - timedelta(minutes=4, seconds=12), ip=c.office_ip, ua=ua.BROWSER
-            )
-            assert cons is not None
-            self._add(login)
-            recs, cred = issuing.switch_role(w, cons, dev, t, r, ip=c.office_ip, ua=ua.BROWSER)
-        else:
-            recs, cred = issuing.assume_role(
-                w, w.user_cred(dev), t, r, "devuser-work", duration=43200, ip=c.office_ip, ua=ua.CLI_DEV
-            )
-        assert cred is not None
+        recs, cred = roots.issue(self, self.issued_at)
         self._add(recs)
         self.root_creds.append(cred)
         self.issuing_record = next(x for x in recs if x["eventName"].startswith("AssumeRole"))
         return cred
 
-    def _legit_place(self) -> tuple[str, Any]:
-        if self.root == "ec2":
-            return "192.0.2.31", lambda n: ua.BOTO_EC2
-        if self.root == "oidc":
-            return "192.0.2.161", lambda n: ua.GHA_CLI
-        if self.root == "console":
-            from ircreds.scenarios.background import console_agent
-
-            return self.c.office_ip, console_agent
-        return self.c.office_ip, lambda n: ua.CLI_DEV
-
     def legit_use(self, cred: Cred, start: datetime, end: datetime) -> None:
         """The owner's ordinary calls with ``cred`` (before the cut-off)."""
-        ip, agent = self._legit_place()
+        ip, agent = roots.legit_place(self)
         menu = (
             "DescribeInstances",
             "ListBuckets",
@@ -349,12 +281,12 @@ class Incident:
                     "userName": user.name,
                     "userId": user.user_id,
                     "arn": user.arn,
-                    "createDate": issuing.expiration_text(t),
+                    "createDate": expiration_text(t),
                 }
             },
         )
         self.persistence.append(rec["eventID"])
-        recs, k3 = issuing.create_access_key(w, k1, t + timedelta(seconds=11), user, ip=a1, ua=u1)
+        recs, k3 = user_creds.create_access_key(w, k1, t + timedelta(seconds=11), user, ip=a1, ua=u1)
         self._add(recs, malicious=True)
         self.persistence.append(recs[0]["eventID"])
         assert k3 is not None
@@ -399,7 +331,7 @@ class Incident:
         """The responder signs in and writes ``AWSRevokeOlderSessions`` on the leaked session's role."""
         w, c = self.w, self.c
         responder = w.users["ir-responder"]
-        login, cons = issuing.console_login(
+        login, cons = user_creds.console_login(
             w, responder, self.cutoff_at - timedelta(minutes=7, seconds=41), ip="198.51.100.77", ua=ua.BROWSER
         )
         self._add(login)
@@ -449,69 +381,16 @@ class Incident:
 
     def owner_after_cutoff(self, k1: Cred) -> None:
         """The legitimate owner of the leaked session hits the deny, then gets a fresh session."""
-        w, c, rng = self.w, self.c, self.rng
-        ip, agent = self._legit_place()
+        c, rng = self.c, self.rng
+        ip, agent = roots.legit_place(self)
         t = self.cutoff_at + timedelta(minutes=rng.randint(8, 15), seconds=rng.randint(0, 59))
         if k1.expires_at is not None and t >= k1.expires_at:
             return
         self.call(k1, t, "DescribeInstances", ip=ip, agent=agent("DescribeInstances"), malicious=False)
         t += timedelta(minutes=rng.randint(2, 6), seconds=rng.randint(0, 59))
-        r = w.roles[c.dev_role]
-        if self.root == "ec2":
-            recs, fresh = issuing.assume_role(
-                w, "ec2.amazonaws.com", t, r, self.instance, duration=21600, ec2_instance=self.instance
-            )
-        elif self.root in ("saml", "console"):
-            recs, fresh = (
-                issuing.assume_role_with_saml(
-                    w,
-                    t,
-                    r,
-                    f"{c.dev_user}@{c.company}.com",
-                    provider="Okta",
-                    duration=14400,
-                    ip=c.office_ip,
-                    ua=ua.BROWSER,
-                )
-                if self.root == "saml"
-                else self._console_again(t)
-            )
-        elif self.root == "oidc":
-            host = "token.actions.githubusercontent.com"
-            recs, fresh = issuing.assume_role_with_web_identity(
-                w,
-                t,
-                r,
-                provider_host=host,
-                subject=f"repo:{c.company}/release-tools:ref:refs/heads/main",
-                session_name="GitHubActions",
-                duration=3600,
-                ip="192.0.2.161",
-                ua=ua.GHA_OIDC,
-            )
-        else:
-            recs, fresh = issuing.assume_role(
-                w,
-                w.user_cred(w.users[c.dev_user]),
-                t,
-                r,
-                "devuser-work",
-                duration=43200,
-                ip=ip,
-                ua=ua.CLI_DEV,
-            )
+        recs, fresh = roots.issue(self, t, again=True)
         self._add(recs)
         assert fresh is not None
         self.root_creds.append(fresh)
         end = min(fresh.expires_at or c.end, self.c.incident_day + timedelta(hours=17, minutes=30))
         self.legit_use(fresh, t, end)
-
-    def _console_again(self, t: datetime) -> Any:
-        w, c = self.w, self.c
-        dev = w.users[c.dev_user]
-        login, cons = issuing.console_login(w, dev, t, ip=c.office_ip, ua=ua.BROWSER)
-        assert cons is not None
-        recs, cred = issuing.switch_role(
-            w, cons, dev, t + timedelta(seconds=30), w.roles[c.dev_role], ip=c.office_ip, ua=ua.BROWSER
-        )
-        return [*login, *recs], cred

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ircreds.scenarios import cast as ua
-from ircreds.scenarios import issuing
+from ircreds.scenarios import issuing, user_creds
 from ircreds.scenarios.background import Actor, console_agent, daily
 from ircreds.scenarios.cast import Cast
 from ircreds.scenarios.world import World
@@ -121,7 +121,7 @@ def build_actors(
 
     def gst(t: datetime, ip: str) -> Any:
         user = u["ops-admin"]
-        return issuing.get_session_token(
+        return user_creds.get_session_token(
             world,
             world.user_cred(user),
             user,
@@ -133,12 +133,12 @@ def build_actors(
         )
 
     def console(t: datetime, ip: str) -> Any:
-        return issuing.console_login(world, u["alice.admin"], t, ip=ip, ua=ua.BROWSER)
+        return user_creds.console_login(world, u["alice.admin"], t, ip=ip, ua=ua.BROWSER)
 
     def switch(t: datetime, ip: str) -> Any:
-        recs, cons = issuing.console_login(world, u["bob.audit"], t, ip=ip, ua=ua.BROWSER)
+        recs, cons = user_creds.console_login(world, u["bob.audit"], t, ip=ip, ua=ua.BROWSER)
         assert cons is not None
-        more, cred = issuing.switch_role(
+        more, cred = user_creds.switch_role(
             world, cons, u["bob.audit"], t + timedelta(seconds=40), r["AuditReadOnly"], ip=ip, ua=ua.BROWSER
         )
         return [*recs, *more], cred

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ircreds.scenarios import issuing
+from ircreds.scenarios import issuing, user_creds
 from ircreds.scenarios.world import trust
 
 if TYPE_CHECKING:
@@ -119,14 +119,14 @@ def user_tokens(inc: Incident) -> None:
     a3 = c.attacker_ips[2]
     made = []
     if "federation_token" in inc.twists:
-        recs, fed = issuing.get_federation_token(
+        recs, fed = user_creds.get_federation_token(
             w, k3, user, t, name="admin", duration=129600, ip=a3, ua=c.k3_ua
         )
         inc._add(recs, malicious=True)
         made.append(fed)
         t += timedelta(minutes=2)
     if "session_token" in inc.twists:
-        recs, sess = issuing.get_session_token(w, k3, user, t, duration=129600, ip=a3, ua=c.k3_ua)
+        recs, sess = user_creds.get_session_token(w, k3, user, t, duration=129600, ip=a3, ua=c.k3_ua)
         inc._add(recs, malicious=True)
         made.append(sess)
     for cred in made:
