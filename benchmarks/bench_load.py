@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, help="trail folder (default: a cached folder in the temp dir)")
-    parser.add_argument("--generator", choices=("auto", "builtin", "scenarios"), default="builtin")
+    parser.add_argument("--generator", choices=("auto", "builtin", "scenarios"), default="auto")
     parser.add_argument("--skip-handwritten", action="store_true", help="time ircreds.load only")
     parser.add_argument("--repeat", type=int, default=1, help="runs of ircreds.load (the median is reported)")
     parser.add_argument("--worker", choices=("ircreds", "handwritten"), help=argparse.SUPPRESS)

@@ -99,14 +99,17 @@ def print_report(report: dict[str, Any]) -> None:
         rows.append(("saved", report["saved"]))
     echo(table(rows, ["load report", ""]))
     if report["files_skipped"]:
+        reasons: dict[str, int] = {}
+        for skipped in report["files_skipped"]:
+            reasons[skipped["reason"]] = reasons.get(skipped["reason"], 0) + 1
         echo()
-        echo(
-            table(
-                [(s["file"], s["reason"]) for s in report["files_skipped"][:20]], ["skipped file", "reason"]
-            )
-        )
-        if len(report["files_skipped"]) > 20:
-            echo(f"... and {len(report['files_skipped']) - 20} more (see --json)")
+        echo(table(sorted(reasons.items(), key=lambda kv: -kv[1]), ["files skipped because", "files"]))
+        odd = [s for s in report["files_skipped"] if s["reason"] != "digest"]
+        if odd:
+            echo()
+            echo(table([(s["file"], s["reason"]) for s in odd[:20]], ["skipped file", "reason"]))
+            if len(odd) > 20:
+                echo(f"... and {len(odd) - 20} more (see --json)")
     if report["rejects"]:
         echo()
         rejects = report["rejects"][:20]

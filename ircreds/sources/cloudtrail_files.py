@@ -179,8 +179,11 @@ def _iter_lines(lines: list[bytes]) -> Iterator[tuple[int, Any]]:
 
 def sniff(path: str | os.PathLike[str]) -> str:
     """``"parquet"``, ``"gzip"`` or ``"file"``: what the first bytes of a file say."""
-    with open(path, "rb") as fh:
-        head = fh.read(4)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:  # vanished or unreadable: the reader reports it as a rejected file
+        return "file"
     if head == PARQUET_MAGIC:
         return "parquet"
     if head[:2] == GZIP_MAGIC:
