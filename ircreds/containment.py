@@ -416,6 +416,48 @@ class Plan:
         warnings = _dynamic_warnings(revocations, cutoff, self.now) + static
         return replace(self, cutoff=cutoff, revocations=revocations, warnings=warnings)
 
+    def impact_on_calls(self, events: pd.DataFrame, applied_at: datetime | None = None) -> pd.DataFrame:
+        """Every logged call by a session of a planned target, and whether its deny blocks it.
+
+        One row per call (``eventID``, ``eventTime``, ``eventName``, ``access_key_id``, ``target``,
+        ``suspicious``, ``denied``); with ``applied_at``, calls before it are not denied (the deny was
+        not in place yet). ``GetCallerIdentity`` is never denied.
+        """
+        from ircreds.evaluate import denied_calls
+
+        columns = ["eventID", "eventTime", "eventName", "access_key_id", "target", "suspicious", "denied"]
+        frames = []
+        issuer = "userIdentity.sessionContext.sessionIssuer.arn"
+        suspicious = {s.access_key_id for r in self.revocations for s in r.sessions if s.suspicious}
+        issued = {s.access_key_id: s.issued_at for r in self.revocations for s in r.sessions if s.issued_at}
+        for rev in self.revocations:
+            if not rev.policy or not len(events):
+                continue
+            mask = pd.Series(False, index=events.index)
+            for col in (issuer, "userIdentity.arn") if rev.target_kind is TargetKind.USER else (issuer,):
+                if col in events.columns:
+                    mask |= (events[col].astype("string") == rev.arn).fillna(False)
+            calls = events[mask.to_numpy(dtype=bool)]
+            if not len(calls):
+                continue
+            keys = calls["userIdentity.accessKeyId"].astype("string")
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "eventID": calls["eventID"].astype("string"),
+                        "eventTime": calls["eventTime"],
+                        "eventName": calls["eventName"].astype("string"),
+                        "access_key_id": keys,
+                        "target": rev.target,
+                        "suspicious": keys.isin(suspicious).fillna(False).astype(bool),
+                        "denied": denied_calls(rev.policy, calls, issued_at=issued, after=applied_at),
+                    }
+                )
+            )
+        if not frames:
+            return pd.DataFrame({c: [] for c in columns})
+        return pd.concat(frames).sort_values("eventTime", kind="stable", ignore_index=True)[columns]
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: ``{"cutoff", "revocations", "warnings", "uncovered", ...}``."""
         return {

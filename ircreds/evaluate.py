@@ -433,20 +433,27 @@ def denied_calls(
     calls: pd.DataFrame,
     *,
     issued_at: Mapping[str, datetime] | None = None,
+    after: datetime | None = None,
 ) -> pd.Series:
     """Boolean Series (same index as ``calls``): would ``policy`` explicitly deny each logged call?
 
-    ``issued_at`` maps access key id to issue time, for records that lack ``creationDate``.
+    ``issued_at`` maps access key id to issue time, for records that lack ``creationDate``. With
+    ``after`` (the apply time), calls made before it are False: the deny was not there yet.
     """
     compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy)
     issued_at = issued_at or {}
     wanted = [c for c in _CALL_COLUMNS.values() if c in calls.columns]
+    if not wanted:
+        return pd.Series(False, index=calls.index, dtype=bool, name="denied")
     out = []
     for row in calls[wanted].to_dict("records"):
         key = _str_or_none(row.get(_CALL_COLUMNS["key"]))
         ctx = call_context(row, issued_at=issued_at.get(key) if key else None)
         out.append(compiled.denies(ctx))
-    return pd.Series(out, index=calls.index, dtype=bool, name="denied")
+    result = pd.Series(out, index=calls.index, dtype=bool, name="denied")
+    if after is not None and "eventTime" in calls.columns:
+        result &= (calls["eventTime"] >= pd.Timestamp(after)).fillna(False).to_numpy(dtype=bool)
+    return result
 
 
 def evaluate_sessions(

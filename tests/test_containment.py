@@ -499,3 +499,23 @@ def test_trust_policy_edits_and_lambda_changes_are_uncovered(events: pd.DataFram
     assert (UncoveredKind.TRUST_POLICY, "DataPipelineRole") in kinds
     assert (UncoveredKind.COMPUTE, "orders-processor") in kinds
     assert UncoveredKind.LOGIN_PROFILE not in {k for k, _ in kinds}  # a failed call changed nothing
+
+
+def test_impact_on_calls_marks_what_the_deny_blocks_after_the_apply(
+    noon_plan: Plan, events: pd.DataFrame
+) -> None:
+    impact = noon_plan.impact_on_calls(events, applied_at=inc.NOON)
+    denied = impact[impact["denied"]]
+    assert list(zip(denied["access_key_id"], denied["eventName"], strict=True)) == [
+        (inc.K1, "ListBuckets"),
+        (inc.K2, "ListBuckets"),
+    ]
+    probe = impact[
+        (impact["eventName"] == "GetCallerIdentity") & (impact["eventTime"] >= pd.Timestamp(inc.NOON))
+    ]
+    assert not probe["denied"].any()
+    assert not impact.loc[impact["eventTime"] < pd.Timestamp(inc.NOON), "denied"].any()
+    assert set(impact["target"]) == {"ExampleRole", "DataPipelineRole"}
+    assert impact.loc[impact["access_key_id"] == inc.K4, "suspicious"].eq(False).all()
+    everything = noon_plan.impact_on_calls(events)
+    assert everything["denied"].sum() > denied.shape[0]  # without an apply time, earlier calls count too
