@@ -207,7 +207,7 @@ class Incident:
             t,
             "GetObject",
             ip=ip,
-            agent=f"[{agent}]",
+            agent=agent,
             bucket=bucket,
             params={"bucketName": bucket, "Host": f"{bucket}.s3.us-east-1.amazonaws.com", "key": key},
             resource_arn=arn,

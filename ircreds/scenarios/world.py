@@ -249,6 +249,8 @@ class World:
                 "x-amz-id-2": self.ids.hex(24),
                 "bytesTransferredOut": 0,
             }
+        if spec.source == "s3.amazonaws.com" and not ua.startswith("[") and not ip.endswith(".amazonaws.com"):
+            ua = f"[{ua}]"  # S3 records show SDK and CLI user agents in brackets
         xtra = dict(extra or {})
         if cred.console:
             xtra.setdefault("sessionCredentialFromConsole", "true")
