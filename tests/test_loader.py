@@ -348,3 +348,18 @@ def test_many_files_read_in_worker_processes_give_the_serial_frame(tmp_path: Pat
     assert parallel.attrs["load_report"] == serial.attrs["load_report"]
     assert len(parallel) == 20
     assert len(parallel.attrs["load_report"]["rejects"]) == 20
+
+
+def test_progress_true_draws_a_tqdm_bar_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for i in range(2):
+        write_delivery(tmp_path, "111122223333", "us-east-1", [record(str(i))], name=str(i))
+    df = ircreds.load(tmp_path, progress=True)
+    assert len(df) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "loading CloudTrail" in captured.err
+
+
+def test_progress_must_be_a_callable_or_flag() -> None:
+    with pytest.raises(TypeError, match="progress must be"):
+        ircreds.load([record()], progress="yes")
