@@ -672,3 +672,25 @@ def test_html_has_no_external_resources(trace: Any, events: pd.DataFrame) -> Non
 def test_scrub_leaves_redacted_markers_and_key_ids_alone() -> None:
     text = '{"sessionToken": "<redacted>", "accessKeyId": "ASIAK1EXAMPLE0000001"}'
     assert scrub(text) == text
+
+
+def test_markdown_report_writes_png_figures_beside_it(
+    trace: Any, events: pd.DataFrame, tmp_path: Path
+) -> None:
+    report = render(trace, events=events, fmt="md", stem="inc")
+    for name in ("timeline", "lineage"):
+        png = report.assets[f"inc-{name}.png"]
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert f"](inc-{name}.png)" in report.text
+    written = {p.name for p in report.save(tmp_path / "inc.md")}
+    assert {"inc-timeline.png", "inc-lineage.png"} <= written
+
+
+def test_html_report_embeds_both_figures_and_plotly_once(trace: Any, events: pd.DataFrame) -> None:
+    from plotly.offline import get_plotlyjs
+
+    report = render(trace, events=events, fmt="html")
+    assert report.text.count(get_plotlyjs()[:300]) == 1
+    assert 'id="figure-timeline"' in report.text
+    assert 'id="figure-lineage"' in report.text
+    assert not [name for name in report.assets if name.endswith(".png")]

@@ -221,3 +221,86 @@ def test_report_cli_unknown_key_says_what_the_evidence_covers(
     assert code == 1
     assert "ASIAUNKNOWNEXAMPLE99" in err
     assert not (tmp_path / "r.md").exists()
+
+
+WALKTHROUGH = Path(__file__).resolve().parents[2] / "data" / "samples" / "walkthrough"
+
+
+def _walkthrough_tokens() -> set[str]:
+    found: set[str] = set()
+    for path in (WALKTHROUGH / "AWSLogs").rglob("*.json.gz"):
+        if "CloudTrail-Digest" in path.parts:
+            continue
+        with gzip.open(path, "rb") as fh:
+            found.update(tokens_in(json.load(fh)))
+    return found
+
+
+@pytest.fixture(scope="module")
+def walkthrough_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    answer = json.loads((WALKTHROUGH / "answer_key.json").read_text())
+    out = tmp_path_factory.mktemp("walkthrough") / "walkthrough.md"
+    argv = [
+        "report",
+        str(WALKTHROUGH),
+        "--key",
+        answer["leaked_access_key_id"],
+        "--now",
+        "2025-01-21T12:00:00Z",
+    ]
+    code = main([*argv, "--detected-at", "2025-01-20T11:50:00Z", "--out", str(out)])
+    assert code == 0
+    return out, answer
+
+
+def test_walkthrough_report_has_every_section_and_its_files(walkthrough_report: tuple[Path, dict]) -> None:
+    out, _ = walkthrough_report
+    text = out.read_text()
+    for heading in SECTIONS.values():
+        assert f"\n## {heading}\n" in text
+    for name in ("timeline.png", "lineage.png", "indicators.csv", "indicators.json", "evidence.csv"):
+        path = out.parent / f"walkthrough-{name}"
+        assert path.stat().st_size > 0, name
+        assert (
+            f"(walkthrough-{name})" in text
+            or name == "evidence.csv"
+            or name.endswith(".json")
+            or name.endswith(".csv")
+        )
+    assert (out.parent / "walkthrough-timeline.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_walkthrough_report_matches_the_answer_key(walkthrough_report: tuple[Path, dict]) -> None:
+    out, answer = walkthrough_report
+    text = out.read_text()
+    indicators = json.loads((out.parent / "walkthrough-indicators.json").read_text())["indicators"]
+    suspicious_ips = {i["value"] for i in indicators if i["type"] == "source_ip" and i["suspicious"]}
+    assert suspicious_ips == set(answer["attacker_ips"])
+    keys = {i["value"] for i in indicators if i["type"] == "access_key_id"}
+    assert {
+        answer["leaked_access_key_id"],
+        *answer["chained_access_key_ids"],
+        *answer["minted_access_key_ids"],
+    } <= keys
+    created = {i["value"] for i in indicators if i["type"] == "principal_created"}
+    assert set(answer["minted_user_arns"]) <= created
+    assert f"event `{answer['first_malicious_event_id']}`" in text  # first misuse
+    assert f"event `{answer['issuing_event_id']}`" in text  # issued
+    assert answer["issuer_arn"] in text
+    for event_id in answer["persistence_event_ids"]:
+        assert event_id in text  # key calls list them
+    assert "### Digest validation: valid" in text
+    assert answer["cutoff_event_id"] in text  # the deny seen in the logs
+    assert "**containment incomplete" in text  # backup-svc's key is still usable
+    remaining = text[text.index("### What remains to do") : text.index("## 8. Evidence")]
+    for key in answer["minted_access_key_ids"]:
+        assert key in remaining
+
+
+def test_walkthrough_report_holds_no_session_token(walkthrough_report: tuple[Path, dict]) -> None:
+    out, _ = walkthrough_report
+    secrets = _walkthrough_tokens()
+    assert secrets, "the walkthrough logs carry (fake) session tokens to redact"
+    for path in out.parent.iterdir():
+        blob = path.read_bytes()
+        assert not [s for s in secrets if s.encode() in blob], path
