@@ -129,7 +129,7 @@ class Sandbox:
         self.endpoint_url: str | None = None
         self.seed: SeedReport | None = None
         self._server: Any = None
-        self._key: tuple[str, str] | None = None
+        self._keys: dict[str, tuple[str, str]] = {}
 
     # lifecycle ---------------------------------------------------------------------------------
     @property
@@ -176,7 +176,7 @@ class Sandbox:
                 self._moto_api("reset", b"")
             self._server.stop()
             self._server = None
-            self._key = None
+            self._keys = {}
             if _ACTIVE is self:
                 _ACTIVE = None
         log.info("sandbox at %s stopped", self.endpoint_url)
@@ -191,16 +191,21 @@ class Sandbox:
         """Forget every change (moto reset) and seed the account again."""
         self._require()
         self._moto_api("reset", b"")
-        self._key = None
+        self._keys = {}
         self.seed = self._seed()
 
     # clients -----------------------------------------------------------------------------------
     @property
     def credentials(self) -> tuple[str, str]:
         """The administrator's (access key id, secret) in the seeded account."""
+        return self.credentials_for(self.account_id)
+
+    def credentials_for(self, account_id: str) -> tuple[str, str]:
+        """The administrator's key in the main account or one of its ``linked_accounts``."""
         self._require()
-        assert self._key is not None
-        return self._key
+        if account_id not in self._keys:
+            raise SandboxError(f"account {account_id} is not seeded here; seeded: {', '.join(self._keys)}")
+        return self._keys[account_id]
 
     def session(self, region: str = REGION) -> boto3.session.Session:
         """A boto3 session signed as the sandbox administrator (pass ``endpoint_url`` to its clients)."""
@@ -209,9 +214,17 @@ class Sandbox:
             aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
         )
 
-    def client(self, name: str, region: str = REGION, *, credentials: tuple[str, str] | None = None) -> Any:
-        """A boto3 client for service ``name`` on this sandbox, as the administrator (or ``credentials``)."""
-        key_id, secret = credentials or self.credentials
+    def client(
+        self,
+        name: str,
+        region: str = REGION,
+        *,
+        credentials: tuple[str, str] | None = None,
+        account_id: str | None = None,
+    ) -> Any:
+        """A boto3 client for service ``name`` on this sandbox, as the administrator of the main account
+        (or of ``account_id``, a linked account), or with ``credentials``."""
+        key_id, secret = credentials or self.credentials_for(account_id or self.account_id)
         return boto3.session.Session(
             aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region
         ).client(name, endpoint_url=self.endpoint_url, config=Config(retries={"mode": "standard"}))
@@ -240,44 +253,47 @@ class Sandbox:
         with urllib.request.urlopen(request, timeout=30) as response:
             response.read()
 
-    def _bootstrap_client(self, name: str) -> Any:
+    def _bootstrap_client(self, name: str, account_id: str) -> Any:
         client = boto3.session.Session(
             aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="bootstrap", region_name=REGION
         ).client(name, endpoint_url=self.endpoint_url)
 
         def add_account(request: Any, **_: Any) -> None:
-            request.headers["x-moto-account-id"] = self.account_id
+            request.headers["x-moto-account-id"] = account_id
 
         client.meta.events.register("before-sign.*.*", add_account)
         return client
 
     def _seed(self) -> SeedReport:
         self._moto_api("reset", b"")  # moto's state is per process: start from a clean account
-        iam = self._bootstrap_client("iam")
         report = SeedReport(account_id=self.account_id)
-        iam.create_user(UserName=ADMIN_USER)
-        iam.put_user_policy(
-            UserName=ADMIN_USER, PolicyName="SandboxAdministrator", PolicyDocument=json.dumps(_ADMIN_POLICY)
-        )
-        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
-        self._key = (key["AccessKeyId"], key["SecretAccessKey"])
-        for role in self.account.get("roles", []):
-            self._seed_role(iam, role, report)
-        for user in self.account.get("users", []):
-            self._seed_user(iam, user, report)
+        # the main account, then any linked account of a cross-account scenario, each with its admin key
+        for doc in (self.account, *(self.account.get("linked_accounts") or ())):
+            account_id = str(doc.get("account_id") or self.account_id)
+            iam = self._bootstrap_client("iam", account_id)
+            iam.create_user(UserName=ADMIN_USER)
+            iam.put_user_policy(
+                UserName=ADMIN_USER,
+                PolicyName="SandboxAdministrator",
+                PolicyDocument=json.dumps(_ADMIN_POLICY),
+            )
+            key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+            self._keys[account_id] = (key["AccessKeyId"], key["SecretAccessKey"])
+            for role in doc.get("roles", []):
+                self._seed_role(iam, role, report, account_id)
+            for user in doc.get("users", []):
+                self._seed_user(iam, user, report, account_id)
         if report.skipped:
             log.warning(
                 "sandbox seeding skipped %d item(s): %s", len(report.skipped), "; ".join(report.skipped)
             )
         return report
 
-    def _seed_role(self, iam: Any, role: Mapping[str, Any], report: SeedReport) -> None:
+    def _seed_role(self, iam: Any, role: Mapping[str, Any], report: SeedReport, account_id: str) -> None:
         name = role["name"]
         kwargs: dict[str, Any] = {
             "RoleName": name,
-            "AssumeRolePolicyDocument": json.dumps(
-                role.get("trust_policy") or _default_trust(self.account_id)
-            ),
+            "AssumeRolePolicyDocument": json.dumps(role.get("trust_policy") or _default_trust(account_id)),
             "Path": role.get("path") or "/",
             "MaxSessionDuration": int(role.get("max_session_duration") or 3600),
         }
@@ -302,23 +318,23 @@ class Sandbox:
         for policy_name, doc in (role.get("inline_policies") or {}).items():
             iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=json.dumps(doc))
         for arn in role.get("managed_policy_arns") or []:
-            self._attach(iam, "role", name, arn, report)
+            self._attach(iam, "role", name, arn, report, account_id)
 
-    def _seed_user(self, iam: Any, user: Mapping[str, Any], report: SeedReport) -> None:
+    def _seed_user(self, iam: Any, user: Mapping[str, Any], report: SeedReport, account_id: str) -> None:
         name = user["name"]
         iam.create_user(UserName=name)
         report.users.append(name)
         for policy_name, doc in (user.get("inline_policies") or {}).items():
             iam.put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=json.dumps(doc))
         for arn in user.get("managed_policy_arns") or []:
-            self._attach(iam, "user", name, arn, report)
+            self._attach(iam, "user", name, arn, report, account_id)
 
-    def _attach(self, iam: Any, kind: str, name: str, arn: str, report: SeedReport) -> None:
+    def _attach(self, iam: Any, kind: str, name: str, arn: str, report: SeedReport, account_id: str) -> None:
         account = arn.split(":")[4] if arn.count(":") >= 5 else ""
-        if account not in ("aws", self.account_id):
+        if account not in ("aws", account_id):
             report.skipped.append(f"{kind} {name}: policy {arn} belongs to another account")
             return
-        if account == self.account_id:
+        if account == account_id:
             try:
                 iam.get_policy(PolicyArn=arn)
             except ClientError:
@@ -335,7 +351,7 @@ class Sandbox:
                     f"{kind} {name}: {arn} created as a placeholder (account.json has no document)"
                 )
         if account == "aws":
-            self._ensure_aws_managed(arn)
+            self._ensure_aws_managed(arn, account_id)
         try:
             if kind == "role":
                 iam.attach_role_policy(RoleName=name, PolicyArn=arn)
@@ -344,22 +360,20 @@ class Sandbox:
         except ClientError as err:
             report.skipped.append(f"{kind} {name}: cannot attach {arn} ({err.response['Error']['Code']})")
 
-    def _ensure_aws_managed(self, arn: str) -> None:
+    def _ensure_aws_managed(self, arn: str, account_id: str) -> None:
         """Load one AWS-managed policy into the account (moto loads all ~1,400 only on request, slowly).
 
         The server runs in this process, so its IAM backend is moto's in-process one.
         """
         from moto.iam.models import AWSManagedPolicy, iam_backends
 
-        backend = iam_backends[self.account_id]["aws"]
+        backend = iam_backends[account_id]["aws"]
         if arn in backend.managed_policies:
             return
         data = _aws_managed_data().get(arn.rsplit("/", 1)[-1])
         if data is None:
             return  # attach then fails with NoSuchEntity and the seed report says so
-        policy = AWSManagedPolicy.from_data(
-            arn.rsplit("/", 1)[-1], self.account_id, backend.region_name, data
-        )
+        policy = AWSManagedPolicy.from_data(arn.rsplit("/", 1)[-1], account_id, backend.region_name, data)
         backend.managed_policies[policy.arn] = policy
         backend.aws_managed_policies.append(policy)
 

@@ -103,3 +103,34 @@ def test_load_account_reads_a_scenario_directory(tmp_path) -> None:
     empty.mkdir()
     with pytest.raises(SandboxError, match=r"no account\.json"):
         load_account(empty)
+
+
+def test_linked_accounts_of_a_cross_account_scenario_are_seeded_too() -> None:
+    other = "444455556666"
+    account = inc.account_json()
+    trust_main = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{inc.ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    account["linked_accounts"] = [
+        {
+            "account_id": other,
+            "users": [],
+            "roles": [{"name": "PartnerRole", "trust_policy": trust_main, "max_session_duration": 7200}],
+        }
+    ]
+    with start_sandbox(account) as sb:
+        assert sb.client("sts", account_id=other).get_caller_identity()["Account"] == other
+        role = sb.client("iam", account_id=other).get_role(RoleName="PartnerRole")["Role"]
+        assert role["Arn"] == f"arn:aws:iam::{other}:role/PartnerRole"
+        assert role["MaxSessionDuration"] == 7200
+        main_roles = {r["RoleName"] for r in sb.client("iam").list_roles()["Roles"]}
+        assert "PartnerRole" not in main_roles
+        with pytest.raises(SandboxError, match="not seeded"):
+            sb.credentials_for("999988887777")
