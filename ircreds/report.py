@@ -47,20 +47,29 @@ class Report:
     """A rendered report: ``text`` plus ``assets`` (file name -> bytes) to write beside it.
 
     ``data`` is the JSON-ready content the templates were filled from (summary, indicators, ...).
+    Asset names start with ``stem`` (``<stem>-timeline.png``); :meth:`save` renames them after the
+    file it writes, so ``save("out/incident.md")`` writes ``out/incident-timeline.png`` and links it.
     """
 
     text: str
     fmt: str
     assets: Mapping[str, bytes] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
+    stem: str = "report"
 
     def save(self, path: str | Path) -> list[Path]:
-        """Write the report to ``path`` and each asset beside it; return the paths written."""
+        """Write the report to ``path`` and each asset beside it; return the paths written (report first)."""
         path = Path(path)
+        text, assets = self.text, dict(self.assets)
+        if path.stem != self.stem:
+            renamed = {name: path.stem + name[len(self.stem) :] for name in assets}
+            for old, new in renamed.items():
+                text = text.replace(old, new)
+            assets = {renamed[name]: blob for name, blob in assets.items()}
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.text, encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         written = [path]
-        for name, blob in self.assets.items():
+        for name, blob in assets.items():
             target = path.parent / name
             target.write_bytes(blob)
             written.append(target)
@@ -76,7 +85,7 @@ def render(
     fmt: str = "html",
     command: str | None = None,
     now: datetime | None = None,
-    integrity: IntegrityResult | None = None,
+    integrity: IntegrityResult | bool | None = None,
     load_report: Mapping[str, Any] | None = None,
     detected_at: datetime | None = None,
     verification: Any = None,
@@ -95,7 +104,9 @@ def render(
         fmt: ``"html"`` (one self-contained file) or ``"md"`` (PNG figures as assets).
         command: the exact command line or notebook call, recorded in the evidence section.
         now: the time the report describes the current state at (default: the end of the evidence).
-        integrity: :func:`ircreds.integrity.check` of the evidence files.
+        integrity: :func:`ircreds.integrity.check` of the evidence files. ``None`` (the default)
+            checks the folders and files ``events`` was loaded from (hashes every file: about a
+            second per thousand files); ``False`` leaves the check out.
         load_report: overrides ``events.attrs["load_report"]``.
         detected_at: when the leak was detected, for the time to detect.
         verification: :func:`ircreds.verify` of the plan against the logs after the deny (the proof).
@@ -108,6 +119,10 @@ def render(
     for name, value in (("now", now), ("detected_at", detected_at)):
         if value is not None and value.tzinfo is None:
             raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+    if integrity is None:
+        integrity = _check_sources(events)
+    elif integrity is False or integrity is True:
+        integrity = _check_sources(events) if integrity else None
     data = build_data(
         trace,
         plan=plan,
@@ -152,7 +167,24 @@ def render(
     text = template.render(
         d=data, figures=fig_out, plotlyjs=plotlyjs, appendix=appendix, stem=stem, fig_names=list(figs)
     )
-    return Report(text=scrub(text), fmt=fmt, assets=assets, data=data)
+    return Report(text=scrub(text), fmt=fmt, assets=assets, data=data, stem=stem)
+
+
+def _check_sources(events: pd.DataFrame | None) -> IntegrityResult | None:
+    """Hash and digest-check the local files and folders ``events`` was loaded from, if any."""
+    if events is None:
+        return None
+    report = events.attrs.get("load_report") or {}
+    paths = [
+        str(src["input"])
+        for src in report.get("sources") or ()
+        if isinstance(src, Mapping) and src.get("kind") == "files" and src.get("input")
+    ]
+    if not paths or not all(Path(p).exists() for p in paths):
+        return None
+    from ircreds import integrity
+
+    return integrity.check(paths, events=events)
 
 
 def _environment(fmt: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Iterator
@@ -694,3 +695,33 @@ def test_html_report_embeds_both_figures_and_plotly_once(trace: Any, events: pd.
     assert 'id="figure-timeline"' in report.text
     assert 'id="figure-lineage"' in report.text
     assert not [name for name in report.assets if name.endswith(".png")]
+
+
+def test_save_renames_assets_after_the_file_it_writes(
+    trace: Any, events: pd.DataFrame, tmp_path: Path
+) -> None:
+    report = _render(trace, events, fmt="md")  # default stem "report"
+    written = report.save(tmp_path / "incident.md")
+    assert sorted(p.name for p in written) == [
+        "incident-evidence.csv",
+        "incident-indicators.csv",
+        "incident-indicators.json",
+        "incident.md",
+    ]
+    text = (tmp_path / "incident.md").read_text()
+    assert "(incident-indicators.csv)" in text
+    assert "report-indicators" not in text
+
+
+def test_render_checks_the_files_the_events_came_from(tmp_path: Path) -> None:
+    log_file = tmp_path / "logs" / "part.json"
+    log_file.parent.mkdir()
+    log_file.write_text(json.dumps({"Records": incident_records()}))
+    events = ircreds.load(tmp_path / "logs")
+    tr = ircreds.trace(events, K1)
+    checked = render(tr, events=events, fmt="md", figures=False)
+    files = checked.data["evidence"]["files"]
+    assert [f["path"] for f in files] == [str(log_file)]
+    assert files[0]["sha256"] == hashlib.sha256(log_file.read_bytes()).hexdigest()
+    unchecked = render(tr, events=events, fmt="md", figures=False, integrity=False)
+    assert unchecked.data["evidence"]["integrity"] is None
