@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ircreds.errors import PolicyError
@@ -339,3 +339,69 @@ def test_evaluate_cutoff_partitions_sessions() -> None:
         },
     ]
     assert [cut for _, cut in evaluate_cutoff(sessions, T0)] == [True, False, False]
+
+
+# the column-wise fast path must agree with the one-context-per-call reference path
+_KEYS = ["ASIAIOSFODNN7EXAMPLE", "ASIAI44QH8DHBEXAMPLE", "AKIAIOSFODNN7EXAMPLE", None, ""]
+_DATE_OPS = ["DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals", "DateEquals"]
+base = datetime(2025, 1, 20, 12, tzinfo=UTC)
+offsets = st.integers(min_value=-3, max_value=3).map(lambda m: base + timedelta(minutes=m))
+rows = st.fixed_dictionaries(
+    {
+        "key": st.sampled_from(_KEYS),
+        "created": st.one_of(st.none(), offsets),
+        "probe": st.booleans(),
+    }
+)
+conditions = st.lists(
+    st.tuples(st.sampled_from(_DATE_OPS), st.booleans(), st.lists(offsets, min_size=1, max_size=2)),
+    min_size=0,
+    max_size=2,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    records=st.lists(rows, min_size=1, max_size=8),
+    statements=st.lists(conditions, min_size=1, max_size=2),
+    mapped=st.one_of(st.none(), offsets),
+)
+def test_vectorized_cutoff_path_agrees_with_the_row_path(
+    records: list[dict], statements: list, mapped: datetime | None
+) -> None:
+    from ircreds.evaluate import _denied_calls_rowwise, _denied_cutoff_vectorized
+
+    doc = {"Statement": []}
+    for conds in statements:
+        block: dict = {}
+        for op, if_exists, values in conds:
+            block.setdefault(op + ("IfExists" if if_exists else ""), {})["aws:TokenIssueTime"] = [
+                v.strftime("%Y-%m-%dT%H:%M:%SZ") for v in values
+            ]
+        doc["Statement"].append({"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": block})
+    frame = pd.DataFrame(
+        {
+            "eventTime": pd.to_datetime([base] * len(records), utc=True),
+            "eventSource": ["sts.amazonaws.com" if r["probe"] else "s3.amazonaws.com" for r in records],
+            "eventName": ["GetCallerIdentity" if r["probe"] else "ListBuckets" for r in records],
+            "userIdentity.accessKeyId": pd.array([r["key"] for r in records], dtype="string"),
+            "userIdentity.sessionContext.attributes.creationDate": pd.to_datetime(
+                [r["created"] for r in records], utc=True
+            ),
+        }
+    )
+    compiled = compile_policy(doc)
+    issued = {"ASIAI44QH8DHBEXAMPLE": mapped} if mapped else {}
+    fast = _denied_cutoff_vectorized(compiled, frame, issued)
+    assert fast is not None
+    assert fast.tolist() == _denied_calls_rowwise(compiled, frame, issued).tolist()
+
+
+def test_vectorized_path_is_not_used_for_other_keys() -> None:
+    from ircreds.evaluate import _denied_cutoff_vectorized
+
+    frame = pd.DataFrame([_record()])
+    assert (
+        _denied_cutoff_vectorized(compile_policy(deny_source_ip_policy("203.0.113.0/24")), frame, {}) is None
+    )
+    assert denied_calls(deny_source_ip_policy("203.0.113.0/24"), frame).tolist() == [True]
