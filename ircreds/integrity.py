@@ -334,13 +334,15 @@ def evidence_files(
     *,
     events: Any = None,
     exclude: Iterable[str] = (),
+    errors: list[str] | None = None,
 ) -> tuple[EvidenceFile, ...]:
     """Hash every evidence file under ``paths``; take each file's time range from ``events``.
 
     ``events`` is the events frame of :func:`ircreds.load` (``evidence.file`` and ``eventTime``
     columns); without it, log files have no record count or time range. Digest files get their
     ``digestStartTime``..``digestEndTime`` window. ``exclude`` names files that are not evidence
-    (e.g. the ones the loader skipped as not CloudTrail).
+    (e.g. the ones the loader skipped as not CloudTrail). A file that cannot be read (removed or
+    unreadable since it was listed) is left out with a warning, and its message appended to ``errors``.
     """
     ranges = _ranges_by_file(events)
     excluded = {os.path.abspath(p) for p in exclude}
@@ -348,7 +350,13 @@ def evidence_files(
     for path in iter_evidence_paths(paths):
         if excluded and os.path.abspath(path) in excluded:
             continue
-        size, sha, plain = hash_file(path)
+        try:
+            size, sha, plain = hash_file(path)
+        except OSError as err:
+            log.warning("cannot read evidence file %s: %s", path, err.strerror or err)
+            if errors is not None:
+                errors.append(f"{path}: cannot be read ({err.strerror or err}); not hashed")
+            continue
         first = last = None
         records = None
         if is_digest(path):
@@ -418,6 +426,7 @@ def validate_digests(
     *,
     files: Sequence[EvidenceFile] | None = None,
     skipped: Sequence[tuple[str, str]] = (),
+    errors: Sequence[str] = (),
 ) -> IntegrityResult:
     """Check the CloudTrail-Digest files under ``paths`` against the log files there.
 
@@ -434,7 +443,7 @@ def validate_digests(
     digest_files = [f for f in files if f.kind == "digest"]
     log_index = _tail_index(f.path for f in logs)
     digest_index = _tail_index(f.path for f in digest_files)
-    errors: list[str] = []
+    errors = list(errors)
 
     parsed: list[tuple[EvidenceFile, Mapping[str, Any]]] = []
     for f in digest_files:
@@ -538,8 +547,9 @@ def check(
         for item in report.get("files_skipped") or ()
         if isinstance(item, Mapping) and item.get("reason") != "digest"
     ]
-    files = evidence_files(paths, events=events, exclude=[path for path, _ in skipped])
-    return validate_digests(paths, files=files, skipped=skipped)
+    errors: list[str] = []
+    files = evidence_files(paths, events=events, exclude=[path for path, _ in skipped], errors=errors)
+    return validate_digests(paths, files=files, skipped=skipped, errors=errors)
 
 
 def _gaps(checks: Sequence[DigestCheck]) -> tuple[ChainGap, ...]:

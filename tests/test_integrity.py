@@ -314,3 +314,23 @@ def test_files_the_loader_skipped_are_not_evidence(tmp_path: Path) -> None:
     assert {f.kind for f in result.files} == {"log", "digest"}
     log_file = next(f for f in result.files if f.kind == "log")
     assert (log_file.records, log_file.first_event) == (1, datetime(2025, 1, 20, 9, 1, tzinfo=UTC))
+
+
+def test_file_removed_while_checking_is_an_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ircreds.integrity as integrity
+
+    files = _build_trail(tmp_path, hours=(9, 10))
+    real = integrity.hash_file
+
+    def vanish_then_hash(path):  # the race: listed, then deleted before it is read
+        if Path(path) == files["log10"]:
+            Path(path).unlink()
+        return real(path)
+
+    monkeypatch.setattr(integrity, "hash_file", vanish_then_hash)
+    result = check([tmp_path])
+    assert [e.split(":")[0] for e in result.errors] == [str(files["log10"])]
+    assert [c.status for c in result.log_checks] == [Status.OK, Status.MISSING]
+    assert result.status == "incomplete"
