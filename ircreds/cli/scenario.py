@@ -56,6 +56,10 @@ def register(subparsers: Any) -> None:
     c.add_argument("answers", type=Path, help="the trainee's answer sheet")
     c.add_argument("--json", action="store_true", help="print the grades as JSON")
     c.set_defaults(func=_check)
+    q = esub.add_parser("questions", help="print the exercise's questions without their answers")
+    q.add_argument("dir", type=Path, help="the scenario folder (holds answer_key.json)")
+    q.add_argument("--json", action="store_true", help="print a blank answer sheet {question_id: null}")
+    q.set_defaults(func=_questions)
     e.set_defaults(func=lambda args: (e.print_help(), 2)[1])
 
 
@@ -101,6 +105,16 @@ def _read_json(path: Path, what: str) -> Any:
         raise ScenarioError(f"{what} {path} does not exist; check the path") from None
     except json.JSONDecodeError as err:
         raise ScenarioError(f"{what} {path} is not valid JSON (line {err.lineno}); fix the file") from None
+
+
+def _questions(args: argparse.Namespace) -> int:
+    key = _read_json(args.dir / "answer_key.json" if args.dir.is_dir() else args.dir, "answer key")
+    if args.json:
+        echo_json({q["id"]: None for q in key["questions"]})
+    else:
+        for q in key["questions"]:
+            echo(f"{q['id']}: {q['question']} ({q['kind']})")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

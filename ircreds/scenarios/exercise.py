@@ -129,6 +129,7 @@ def build_answer_key(inc: Incident, issued: Iterable[Cred], *, meta: Mapping[str
         "issuing_event_id": inc.issuing_record["eventID"],
         "issuing_event_name": inc.issuing_record["eventName"],
         "issuer_arn": issuer,
+        "issuer_type": inc.issuing_record["userIdentity"].get("type"),
         "issued_at": iso(k1.issued_at),
         "expires_at": iso(k1.expires_at),
         "attacker_ips": ips,

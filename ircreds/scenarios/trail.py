@@ -13,7 +13,7 @@ import logging
 import random
 from concurrent.futures import ProcessPoolExecutor
 from itertools import chain
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +68,9 @@ def write_parts(out: Path, build: _Build, events: int, parts: int, dup_rate: flo
     if parts == 1:
         results = [write_part(*args[0])]
     else:
-        with ProcessPoolExecutor(max_workers=parts, mp_context=get_context("spawn")) as pool:
+        # fork where the platform has it: spawn would re-run an unguarded benchmark script in each child
+        method = "fork" if "fork" in get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=parts, mp_context=get_context(method)) as pool:
             results = list(pool.map(write_part, *zip(*args, strict=True)))
     digest = TrailWriter(out, seed=f"{build.seed}:digest", fast=True)
     for files, _, _ in results:

@@ -87,3 +87,15 @@ def test_stream_writes_a_trail_with_the_incident_inside(
     key = json.loads((tmp_path / "answer_key.json").read_text())
     assert 2500 <= summary["events"] <= 3500
     assert key["issued_at"] == "2025-01-20T09:14:27Z"
+
+
+def test_exercise_questions_print_no_answers(exercise: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["exercise", "questions", str(exercise), "--json"]) == 0
+    blank = json.loads(capsys.readouterr().out)
+    assert blank == dict.fromkeys(right_answers(exercise))
+    assert main(["exercise", "questions", str(exercise)]) == 0
+    text = capsys.readouterr().out
+    key = json.loads((exercise / "answer_key.json").read_text())
+    assert key["leaked_access_key_id"] in text  # the key itself is given; its answers are not
+    assert key["issuing_event_id"] not in text
+    assert key["first_malicious_event_id"] not in text

@@ -75,6 +75,7 @@ def test_saml_root_is_issued_by_a_saml_user() -> None:
     assert rec["userIdentity"]["type"] == "SAMLUser"
     assert rec["userIdentity"]["principalId"].endswith(":" + rec["userIdentity"]["userName"])
     assert s.answer_key["issuer_arn"] == rec["requestParameters"]["principalArn"]
+    assert s.answer_key["issuer_type"] == "SAMLUser"
 
 
 def test_oidc_root_calls_carry_web_identity_federation_data() -> None:
@@ -82,7 +83,7 @@ def test_oidc_root_calls_carry_web_identity_federation_data() -> None:
     key = s.answer_key["leaked_access_key_id"]
     rec = issuing(s, key)
     assert rec["eventName"] == "AssumeRoleWithWebIdentity"
-    assert rec["userIdentity"]["type"] == "WebIdentityUser"
+    assert rec["userIdentity"]["type"] == s.answer_key["issuer_type"] == "WebIdentityUser"
     for r in calls_with(s, key):
         assert (
             r["userIdentity"]["sessionContext"]["webIdFederationData"]["federatedProvider"]
@@ -96,6 +97,7 @@ def test_ec2_exfil_key_is_an_instance_session_used_outside_aws() -> None:
     rec = issuing(s, key)
     assert rec["userIdentity"] == {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}
     assert rec["sharedEventID"]
+    assert s.answer_key["issuer_type"] == "AWSService"
     calls = calls_with(s, key)
     assert all(r["userIdentity"]["principalId"].split(":")[1].startswith("i-") for r in calls)
     assert {r["userIdentity"]["sessionContext"]["ec2RoleDelivery"] for r in calls} == {"1.0"}

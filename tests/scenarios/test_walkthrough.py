@@ -56,6 +56,7 @@ def test_walkthrough_is_the_design_story(story: Scenario) -> None:
     key = story.answer_key
     assert key["account_id"] == "111122223333"
     assert key["issuer_arn"] == "arn:aws:iam::111122223333:user/DevUser"
+    assert key["issuer_type"] == "IAMUser"
     assert key["role_arn"] == "arn:aws:iam::111122223333:role/ExampleRole"
     assert key["issued_at"] == "2025-01-20T09:14:27Z"
     assert key["expires_at"] == "2025-01-20T21:14:27Z"
