@@ -447,12 +447,18 @@ def apply(
     revs = _select(plan, targets)
     clients = _clients(session_or_client, endpoint_url=endpoint_url)
     who, account = _caller(clients)
-    for rev in revs:
-        if rev.account_id and rev.account_id != account:
-            raise PlanError(
-                f"the plan targets {rev.arn} in account {rev.account_id} but the credentials belong to account {account} "
-                f"({who}); use a profile for account {rev.account_id}"
-            )
+    foreign = [r for r in revs if r.account_id and r.account_id != account]
+    if foreign:
+        mine = [r.target for r in revs if not r.account_id or r.account_id == account]
+        hint = (
+            f"; apply targets={mine} with these credentials and the rest with a profile of their account"
+            if mine
+            else ""
+        )
+        raise PlanError(
+            f"the plan targets {foreign[0].arn} in account {foreign[0].account_id} but the credentials belong to "
+            f"account {account} ({who}): nothing was changed{hint}"
+        )
     changes = [_apply_one(clients.iam, rev, dry_run=dry_run) for rev in revs]
     record = ActionRecord(
         action="apply",

@@ -364,3 +364,17 @@ def test_verify_live_asks_the_simulator_with_token_issue_time(noon_plan: Plan) -
     assert all(c.agrees for c in checks)
     k5 = next(c for c in checks if inc.K5 in c.access_key_ids)
     assert not k5.expected_deny
+
+
+def test_a_cross_account_plan_names_what_these_credentials_can_apply(
+    sandbox: Sandbox, noon_plan: Plan
+) -> None:
+    data = json.loads(noon_plan.to_json())
+    data["revocations"][1] = json.loads(
+        json.dumps(data["revocations"][1]).replace(inc.ACCOUNT, "444455556666")
+    )
+    mixed = Plan.from_dict(data)
+    with pytest.raises(PlanError, match=r"targets=\['ExampleRole'\]"):
+        aws.apply(mixed, sandbox, now=NOW)
+    record = aws.apply(mixed, sandbox, now=NOW, targets=["ExampleRole"])
+    assert [c.target for c in record.changes] == ["ExampleRole"]
