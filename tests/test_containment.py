@@ -519,3 +519,21 @@ def test_impact_on_calls_marks_what_the_deny_blocks_after_the_apply(
     assert impact.loc[impact["access_key_id"] == inc.K4, "suspicious"].eq(False).all()
     everything = noon_plan.impact_on_calls(events)
     assert everything["denied"].sum() > denied.shape[0]  # without an apply time, earlier calls count too
+
+
+@pytest.mark.parametrize("module", ["policy", "evaluate", "containment", "aws", "sandbox"])
+def test_containment_modules_never_read_the_clock(module: str) -> None:
+    import ast
+
+    source = (Path(ircreds.__file__).parent / f"{module}.py").read_text()
+    clock = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
+    calls = [
+        node.func.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in clock
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"datetime", "date", "time", "pd", "Timestamp"}
+    ]
+    assert calls == []
