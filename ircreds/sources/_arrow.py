@@ -133,12 +133,25 @@ def _category(column: pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories, ordered=False))
 
 
-def table_to_frame(table: pa.Table) -> pd.DataFrame:
-    """A table with :data:`SCHEMA` -> the events frame with the canonical pandas dtypes."""
+def table_to_frame(table: pa.Table, order: np.ndarray | None = None) -> pd.DataFrame:
+    """A table with :data:`SCHEMA` -> the events frame with the canonical pandas dtypes.
+
+    With ``order``, rows are taken in that order (a sort and a filter in one pass). Columns are
+    converted one at a time and released from ``table`` as they go, so memory holds about one
+    copy of the data plus one column.
+    """
+    indices = None
+    if order is not None and (
+        len(order) != table.num_rows or (len(order) and not (np.diff(order) > 0).all())
+    ):
+        indices = pa.array(order, type=pa.int64())
     data: dict[str, Any] = {}
     for name in COLUMNS:
         dtype = DTYPES[name]
         column = table.column(name)
+        table = table.drop_columns([name])
+        if indices is not None:  # take on one contiguous array: far faster than across many chunks
+            column = pa.chunked_array([column.combine_chunks().take(indices)])
         if dtype == CATEGORY:
             data[name] = _category(column)
         elif dtype is STRING:
@@ -149,4 +162,5 @@ def table_to_frame(table: pa.Table) -> pd.DataFrame:
             data[name] = column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get).array
         else:
             data[name] = column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array
+        del column
     return pd.DataFrame(data)
