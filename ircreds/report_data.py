@@ -324,6 +324,9 @@ def _containment(
             "cuts": sessions(r.get("cuts")),
             "survives": sessions(r.get("survives")),
             "expired": sessions(r.get("expired")),
+            # the long lists of ordinary sessions are counted, the suspicious ones are listed
+            "survives_listed": [x for x in sessions(r.get("survives")) if x["status"] != "legitimate"],
+            "expired_listed": [x for x in sessions(r.get("expired")) if x["status"] != "legitimate"],
             "notes": [str(n) for n in r.get("notes") or ()],
         }
         for r in plan.get("revocations") or ()
@@ -411,12 +414,24 @@ def _verification(v: Mapping[str, Any]) -> dict[str, Any]:
         "counts": {name: len(v.get(name) or ()) for name in lists if name in v},
     }
     problems = []
-    for name in ("succeeded", "survivors_active"):
+    for name, what in (
+        ("succeeded", "succeeded after the cut-off"),
+        ("survivors_active", "active, not covered"),
+    ):
         for item in v.get(name) or ():
+            item = item if isinstance(item, Mapping) else {"event_id": str(item)}
             problems.append(
-                {"what": name, **item} if isinstance(item, Mapping) else {"what": name, "event_id": str(item)}
+                {
+                    "what": what,
+                    "time": item.get("event_time"),
+                    "access_key_id": item.get("access_key_id"),
+                    "event_name": item.get("event_name"),
+                    "error_code": item.get("error_code"),
+                    "event_id": item.get("event_id"),
+                }
             )
-    out["problems"] = problems[:50]
+    out["problems"] = problems[:30]
+    out["problems_total"] = len(problems)
     return out
 
 

@@ -78,8 +78,12 @@ def run(args: argparse.Namespace) -> int:
     if plan is not None and denies:
         from ircreds.containment import verify
 
+        # prove only what was applied: the targets whose deny the logs show, from the first put
         applied = min(_time(d["applied_at"], "applied_at") for d in denies)
-        verification = verify(plan, events, applied_at=applied)
+        planned = {name for r in plan.revocations for name in (r.target, r.arn)}
+        targets = sorted({d["target"] for d in denies} & planned)
+        if targets:
+            verification = verify(plan, events, applied_at=applied, targets=targets)
     checked = integrity.check(args.paths, events=events)
     report = render(
         trace,
