@@ -56,6 +56,7 @@ class Actor:
     renew_before: timedelta = timedelta(minutes=5)
     error_rate: float = 0.02
     invoked_by: str | None = None
+    vpc_endpoint: tuple[str, str] | None = None  # (private IP, vpce id) for S3 and DynamoDB calls
     issued: list[Cred] = field(default_factory=list)
 
 
@@ -189,12 +190,16 @@ def _window(actor: Actor, world: World, c: Cast, start: datetime, end: datetime)
         if rng.random() < actor.error_rate:
             error = _ERRORS.get(name, "denied") if rng.random() < 0.6 else "denied"
         identity = {**cred.identity, "invokedBy": actor.invoked_by} if actor.invoked_by else None
+        src_ip, extra = actor.invoked_by or ip, None
+        if actor.vpc_endpoint and name in _VPCE_CALLS:
+            src_ip, extra = actor.vpc_endpoint[0], {"vpcEndpointId": actor.vpc_endpoint[1]}
         rec = world.call(
             cred,
             t,
             name,
             region=region,
-            ip=actor.invoked_by or ip,
+            ip=src_ip,
+            extra=extra,
             ua=actor.invoked_by or actor.agents(name),
             error=error,
             identity=identity,
@@ -207,6 +212,7 @@ def _window(actor: Actor, world: World, c: Cast, start: datetime, end: datetime)
             cred = None
 
 
+_VPCE_CALLS = {"GetObject", "PutObject", "HeadObject", "ListObjects", "GetItem", "PutItem", "Query"}
 _GLOBAL = {
     "ListUsers",
     "ListRoles",

@@ -116,7 +116,7 @@ def denied_error(spec: Spec, arn: str, *, explicit: bool, resource: str | None =
     return "AccessDenied", text
 
 
-def default_params(name: str, region: str, rng: Any) -> Any:
+def default_params(name: str, region: str) -> Any:
     """Plausible ``requestParameters`` for calls that need no resource from the caller."""
     if name in ("DescribeInstances",):
         return {"instancesSet": {}, "filterSet": {}}

@@ -178,6 +178,10 @@ def build_actors(
                 ("CreateLogStream", 1),
             ],
             ips=(ec2_ip,),
+            vpc_endpoint=(
+                f"10.20.{rng.randrange(1, 4)}.{rng.randrange(10, 250)}",
+                "vpce-0" + world.ids.hex(16),
+            ),
             agents=lambda n: ua.BOTO_EC2,
             error_rate=0.015,
         ),

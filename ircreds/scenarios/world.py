@@ -18,8 +18,6 @@ from ircreds.errors import ScenarioError
 from ircreds.scenarios import catalog
 from ircreds.scenarios.records import Cred, Ids, base_record
 
-ASSUME_ACTIONS = ("sts:AssumeRole",)
-
 
 @dataclass(slots=True, kw_only=True)
 class Role:
@@ -230,7 +228,7 @@ class World:
         ident = identity or cred.identity
         arn = ident.get("arn", "")
         if params is ...:
-            params = catalog.default_params(name, region, self.rng)
+            params = catalog.default_params(name, region)
         err: tuple[str, str] | None
         if name != "GetCallerIdentity" and self.denied_by_cutoff(cred, t):
             err = catalog.denied_error(spec, arn, explicit=True, resource=resource_arn)
@@ -238,8 +236,6 @@ class World:
             err = catalog.denied_error(spec, arn, explicit=False, resource=resource_arn)
         else:
             err = error if isinstance(error, tuple) else None
-        if name == "GetCallerIdentity" and response is None and err is None:
-            response = None
         if spec.data and additional is None and spec.source == "s3.amazonaws.com":
             additional = {
                 "SignatureVersion": "SigV4",

@@ -202,3 +202,11 @@ def test_committed_sample_loads_with_no_rejects() -> None:
     assert report["duplicates"] >= 1
     assert report["events"] == key["scenario"]["events"] == len(df)
     assert len(report["regions"]) >= 3
+
+
+def test_vpc_endpoint_calls_show_a_private_ip_and_the_endpoint(story: Scenario) -> None:
+    via = [r for r in story.records if "vpcEndpointId" in r]
+    assert via
+    assert all(r["sourceIPAddress"].startswith("10.") for r in via)
+    assert {r["eventSource"] for r in via} == {"s3.amazonaws.com", "dynamodb.amazonaws.com"}
+    assert not any(r["sourceIPAddress"].startswith("10.") for r in story.records if "vpcEndpointId" not in r)
