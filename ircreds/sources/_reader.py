@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,8 +98,13 @@ def read_path(path: str, fast: bool = True) -> FileOutcome:
 
 
 def read_paths(paths: list[str], workers: int, fast: bool = True):
-    """Yield each file's outcome in order, reading in ``workers`` processes when it pays off."""
-    if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork"):
+    """Yield each file's outcome in order, reading in ``workers`` processes when it pays off.
+
+    Processes are used for 16 files or more, and only when this process runs a single thread.
+    """
+    # fork only from a single-threaded process: forking while other threads hold locks (a notebook
+    # kernel, a moto server thread) can deadlock the child, so those load serially
+    if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork") or threading.active_count() > 1:
         for path in paths:
             yield read_path(path, fast)
         return
