@@ -27,7 +27,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--events", type=int, default=None, help="approximate number of records")
     p.add_argument(
         "--twist",
-        action="append",
+        action="extend",
+        nargs="+",
         choices=sorted(TWISTS),
         dest="twists",
         metavar="NAME",

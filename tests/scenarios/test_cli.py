@@ -99,3 +99,12 @@ def test_exercise_questions_print_no_answers(exercise: Path, capsys: pytest.Capt
     assert key["leaked_access_key_id"] in text  # the key itself is given; its answers are not
     assert key["issuing_event_id"] not in text
     assert key["first_malicious_event_id"] not in text
+
+
+def test_twists_can_be_listed_after_one_flag_or_repeated() -> None:
+    from ircreds.cli import build_parser
+
+    parser = build_parser()
+    a = parser.parse_args(["scenario", "--out", "x", "--twist", "reassume", "session_token"])
+    b = parser.parse_args(["scenario", "--out", "x", "--twist", "reassume", "--twist", "session_token"])
+    assert a.twists == b.twists == ["reassume", "session_token"]
