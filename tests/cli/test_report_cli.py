@@ -292,6 +292,7 @@ def test_walkthrough_report_matches_the_answer_key(walkthrough_report: tuple[Pat
     assert "### Digest validation: valid" in text
     assert answer["cutoff_event_id"] in text  # the deny seen in the logs
     assert "**containment incomplete" in text  # backup-svc's key is still usable
+    assert "The cut-off holds (applied " + answer["cutoff"] in text  # verified on the role the logs show cut
     remaining = text[text.index("### What remains to do") : text.index("## 8. Evidence")]
     for key in answer["minted_access_key_ids"]:
         assert key in remaining
