@@ -217,6 +217,8 @@ class RevokePanel:
             layout=widgets.Layout(border="1px solid #ddd", padding="6px"),
         )
         self.widget.add_class("ircreds-revoke-panel")
+        for name in ("summary", "impact", "warnings", "policy", "status", "readback", "plot"):
+            getattr(self, name).add_class(f"ircreds-{name}")
         self._refresh()
 
     # -- display ---------------------------------------------------------------------------------
@@ -415,11 +417,11 @@ class RevokePanel:
         self.records.append(record)
         self.rollback_button.disabled = False
         rev = self.revocation
+        self._show(record)
         self.status.value = (
             f"<b>Applied</b>: {html.escape(rev.policy_name)} on {html.escape(rev.arn)} "
             f"in {html.escape(self._target_id())}. Read back from IAM:"
         )
-        self._show(record)
         return record
 
     def rollback(self) -> Any:

@@ -133,8 +133,29 @@ class JupyterLab:
         """Open ``notebook`` in ``page``, wait until its kernel is idle, and dismiss the news pop-up."""
         page.goto(self.url(notebook))
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout)
+        self.wait_kernel(notebook, timeout=timeout)
+        self.choose_kernel(page)
         self.wait_idle(page, timeout=timeout)
         self.dismiss_popups(page)
+
+    def wait_kernel(self, notebook: str, *, timeout: float = 60_000) -> None:
+        """Wait until the server runs an idle kernel for ``notebook`` (the page's status bar can say Idle earlier)."""
+        import time
+
+        deadline = time.monotonic() + timeout / 1000
+        while time.monotonic() < deadline:
+            for session in self.api("/api/sessions") or []:
+                kernel = session.get("kernel") or {}
+                if session.get("path") == notebook and kernel.get("execution_state") == "idle":
+                    return
+            time.sleep(0.25)
+        raise TimeoutError(f"no idle kernel for {notebook} after {timeout / 1000:.0f} s")
+
+    def choose_kernel(self, page: Any) -> None:
+        """Accept JupyterLab's "Select Kernel" dialog (the preselected Python kernel) if it shows up."""
+        dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+        if dialog.count():
+            dialog.locator("button", has_text=re.compile(r"^Select$")).click()
 
     def dismiss_popups(self, page: Any) -> None:
         """Close JupyterLab's "get notified about news" toast if it shows up (it steals clicks)."""
@@ -161,6 +182,8 @@ class JupyterLab:
         """Use the menu item matched exactly (Run ▸ Run All Cells), then wait for every cell to finish."""
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        page.wait_for_timeout(500)
+        self.choose_kernel(page)
         page.wait_for_function(
             """() => {
                 const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
