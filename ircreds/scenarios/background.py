@@ -87,10 +87,7 @@ def call_args(
     if name in ("ListObjects", "GetBucketLocation", "GetBucketAcl", "GetBucketPolicy"):
         bucket = bucket or rng.choice((c.data_bucket, c.assets_bucket, c.artifacts_bucket))
         params: dict[str, Any] = {"bucketName": bucket, "Host": f"{bucket}.s3.{region}.amazonaws.com"}
-        if name == "ListObjects":
-            params.update({"list-type": "2", "prefix": "", "encoding-type": "url"})
-        else:
-            params[name[9:].lower() if name != "GetBucketLocation" else "location"] = ""
+        params.update(_BUCKET_SUBRESOURCE[name])
         return {
             "params": params,
             "resource_arn": f"arn:aws:s3:::{bucket}",
@@ -212,6 +209,12 @@ def _window(actor: Actor, world: World, c: Cast, start: datetime, end: datetime)
             cred = None
 
 
+_BUCKET_SUBRESOURCE: dict[str, dict[str, str]] = {
+    "ListObjects": {"list-type": "2", "prefix": "", "encoding-type": "url"},
+    "GetBucketLocation": {"location": ""},
+    "GetBucketAcl": {"acl": ""},
+    "GetBucketPolicy": {"policy": ""},
+}
 _VPCE_CALLS = {"GetObject", "PutObject", "HeadObject", "ListObjects", "GetItem", "PutItem", "Query"}
 _GLOBAL = {
     "ListUsers",
