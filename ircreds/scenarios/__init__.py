@@ -125,10 +125,18 @@ class _Build:
             for a in self.actors:
                 a.rate *= scale
 
-    def stream(self) -> Iterator[dict[str, Any]]:
-        inc = sorted(chain(self.incident.records, self.incident.other_records), key=lambda r: r["eventTime"])
-        gens = [run(a, self.world, self.cast) for a in self.actors]
-        return heapq.merge(inc, *gens, key=lambda r: r["eventTime"])
+    def stream(
+        self, group: Sequence[int] | None = None, *, incident: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """Records in time order: the incident's and those of the actors in ``group`` (default all)."""
+        gens: list[Iterator[dict[str, Any]]] = [
+            run(self.actors[i], self.world, self.cast)
+            for i in (range(len(self.actors)) if group is None else group)
+        ]
+        if incident:
+            inc = chain(self.incident.records, self.incident.other_records)
+            gens.insert(0, iter(sorted(inc, key=lambda r: r["eventTime"])))
+        return heapq.merge(*gens, key=lambda r: r["eventTime"])
 
     def answer_key(self, meta: dict[str, Any]) -> dict[str, Any]:
         inc = self.incident

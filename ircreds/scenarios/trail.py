@@ -8,16 +8,13 @@ answer key. The output depends only on ``seed``, ``events`` and the number of pa
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
 from concurrent.futures import ProcessPoolExecutor
-from itertools import chain
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ircreds.scenarios.background import run
 from ircreds.scenarios.cast import Cast
 from ircreds.scenarios.writer import LogFile, TrailWriter
 
@@ -51,12 +48,8 @@ def write_part(
     # each part draws its own ids and timings after the shared world and incident are built
     b.world.ids.rng = random.Random(f"ids:{seed}:part{part}")
     b.world.rng = random.Random(f"world:{seed}:part{part}")
-    gens = [run(b.actors[i], b.world, cast) for i in group]
-    if part == 0:
-        inc = sorted(chain(b.incident.records, b.incident.other_records), key=lambda r: r["eventTime"])
-        gens.insert(0, iter(inc))
     writer = TrailWriter(out, seed=f"{seed}:part{part}", fast=True, duplicate_rate=dup_rate)
-    writer.add_all(heapq.merge(*gens, key=lambda r: r["eventTime"]))
+    writer.add_all(b.stream(group, incident=part == 0))
     writer.finish()
     issued = [c for i in group for c in b.actors[i].issued if c.role_arn == b.world.roles[cast.dev_role].arn]
     return writer.files, writer.records, issued
