@@ -31,7 +31,8 @@ import pandas as pd
 
 from ircreds.indicators import indicators_csv
 from ircreds.integrity import IntegrityResult
-from ircreds.report_data import _duration, _parse_time, build_data, evidence_csv, scrub
+from ircreds.report_containment import parse_time as _parse_time
+from ircreds.report_data import _duration, build_data, evidence_csv, scrub
 
 __all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
 

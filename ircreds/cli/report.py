@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds import integrity
     from ircreds.report import render
-    from ircreds.report_data import denies_in_logs
+    from ircreds.report_containment import denies_in_logs
 
     out = Path(args.out)
     fmt = _FORMATS.get(out.suffix.lower())

@@ -1,0 +1,326 @@
+"""Containment as the report tells it: the plan, the denies seen in the logs, the actions, the proof.
+
+Pure core. Reads a containment plan and action records as their JSON forms (``to_dict()``), finds every
+successful ``AWSRevokeOlderSessions`` put in the events frame with the cut-off it wrote, and lays out the
+``verify`` result; :mod:`ircreds.report_data` builds the rest of the report around it.
+
+Example:
+    >>> denies_in_logs(None), parse_time("2025-01-20T12:00:00Z").isoformat()
+    ([], '2025-01-20T12:00:00+00:00')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pandas as pd
+
+from ircreds.indicators import _iso, _json, _s
+
+
+def containment_view(
+    plan: Mapping[str, Any],
+    cutoff: datetime | None,
+    actions: list[dict[str, Any]],
+    applied: Mapping[str, tuple[datetime, datetime]],
+    events: pd.DataFrame | None,
+    verification: Any,
+) -> dict[str, Any]:
+    """The plan, the actions taken, the denies seen in the logs, the proof, and what remains."""
+
+    def sessions(items: Any) -> list[dict[str, Any]]:
+        rows = []
+        for item in items or ():
+            if not isinstance(item, Mapping):
+                item = {"access_key_id": str(item)}
+            status = item.get("status") or ("suspicious" if item.get("suspicious") else None)
+            rows.append(
+                {
+                    "access_key_id": item.get("access_key_id"),
+                    "principal": item.get("principal"),
+                    "issued_at": item.get("issued_at"),
+                    "expires_at": item.get("expires_at"),
+                    "last_activity": item.get("last_activity"),
+                    "status": status,
+                }
+            )
+        return rows
+
+    revocations = [
+        {
+            "target": r.get("target"),
+            "arn": r.get("arn") or r.get("target"),
+            "policy_name": r.get("policy_name") or "AWSRevokeOlderSessions",
+            "policy": r.get("policy"),
+            "cuts": sessions(r.get("cuts")),
+            "survives": sessions(r.get("survives")),
+            "expired": sessions(r.get("expired")),
+            # the long lists of ordinary sessions are counted, the suspicious ones are listed
+            "survives_listed": [x for x in sessions(r.get("survives")) if x["status"] != "legitimate"],
+            "expired_listed": [x for x in sessions(r.get("expired")) if x["status"] != "legitimate"],
+            "notes": [str(n) for n in r.get("notes") or ()],
+        }
+        for r in plan.get("revocations") or ()
+        if isinstance(r, Mapping)
+    ]
+    remaining = []
+    for u in plan.get("uncovered") or ():
+        u = u if isinstance(u, Mapping) else {"action": str(u)}
+        remaining.append(
+            {
+                "kind": u.get("kind"),
+                "target": u.get("target"),
+                "action": u.get("action") or json.dumps(u, default=str),
+                "detail": u.get("detail"),
+                "event_ids": list(u.get("event_ids") or ()),
+            }
+        )
+    verified = as_dict(verification) if verification is not None else None
+    return {
+        "has_plan": bool(plan),
+        "cutoff": _iso(cutoff),
+        "revocations": revocations,
+        "warnings": [
+            w.get("message", json.dumps(w)) if isinstance(w, Mapping) else str(w)
+            for w in plan.get("warnings") or ()
+        ],
+        "remaining": remaining,
+        "alternatives": list(plan.get("alternatives") or ()),
+        "deletion": list(plan.get("deletion") or ()),
+        "actions": [_action_view(a) for a in actions],
+        "applied": {k: _iso(at) for k, (at, _) in applied.items()},
+        "denies_in_logs": denies_in_logs(events),
+        "verification": _verification(verified) if verified else None,
+    }
+
+
+def _action_view(action: Mapping[str, Any]) -> dict[str, Any]:
+    """One action record (``ircreds.aws.apply``/``rollback``) laid out: header, then each change."""
+    where = action.get("where")
+    if isinstance(where, Mapping):
+        where = ", ".join(f"{k} {v}" for k, v in where.items() if v)
+    known = {"action", "dry_run", "who", "when", "where", "cutoff", "changes"}
+    changes = []
+    for change in action.get("changes") or ():
+        if not isinstance(change, Mapping):
+            continue
+        changes.append(
+            {
+                "arn": change.get("arn") or change.get("target"),
+                "policy_name": change.get("policy_name"),
+                "operation": change.get("operation"),
+                "readback_ok": change.get("readback_ok"),
+                "before": change.get("before"),
+                "after": change.get("after"),
+            }
+        )
+    return {
+        "header": {
+            "action": action.get("action"),
+            "dry run": action.get("dry_run"),
+            "who": action.get("who"),
+            "when": action.get("when"),
+            "where": where,
+            "cut-off": action.get("cutoff"),
+        },
+        "changes": changes,
+        "other": {k: v for k, v in action.items() if k not in known},
+    }
+
+
+def _verification(v: Mapping[str, Any]) -> dict[str, Any]:
+    lists = (
+        "denied",
+        "succeeded",
+        "within_allowance",
+        "exempt",
+        "implicit_denies",
+        "other_errors",
+        "survivors_active",
+    )
+    out: dict[str, Any] = {
+        "ok": v.get("ok"),
+        "applied_at": v.get("applied_at"),
+        "checked_keys": list(v.get("checked_keys") or ()),
+        "counts": {name: len(v.get(name) or ()) for name in lists if name in v},
+    }
+    problems = []
+    for name, what in (
+        ("succeeded", "succeeded after the cut-off"),
+        ("survivors_active", "active, not covered"),
+    ):
+        for item in v.get(name) or ():
+            item = item if isinstance(item, Mapping) else {"event_id": str(item)}
+            problems.append(
+                {
+                    "what": what,
+                    "time": item.get("event_time"),
+                    "access_key_id": item.get("access_key_id"),
+                    "event_name": item.get("event_name"),
+                    "error_code": item.get("error_code"),
+                    "event_id": item.get("event_id"),
+                }
+            )
+    out["problems"] = problems[:30]
+    out["problems_total"] = len(problems)
+    return out
+
+
+def applied_denies(
+    events: pd.DataFrame | None, actions: list[dict[str, Any]]
+) -> dict[str, tuple[datetime, datetime]]:
+    """Role or user (name and ARN) -> (when the cut-off deny went on, the cut-off it wrote).
+
+    From the action records (real applies only: not dry runs, not rollbacks) and from the logs.
+    """
+    out: dict[str, tuple[datetime, datetime]] = {}
+
+    def add(target: str, when: datetime, cutoff: datetime | None) -> None:
+        entry = (when, cutoff or when)
+        if target not in out or entry[0] < out[target][0]:
+            out[target] = entry
+
+    for action in actions:
+        if action.get("dry_run") is True or action.get("action") == "rollback":
+            continue
+        when = parse_time(action.get("when") or action.get("time") or action.get("at"))
+        if when is None:
+            continue
+        for target in _targets(action):
+            add(target, when, parse_time(action.get("cutoff")))
+    for deny in denies_in_logs(events):
+        when = parse_time(deny["applied_at"])
+        if when is not None:
+            add(deny["target"], when, parse_time(deny["cutoff"]))
+    return out
+
+
+def denies_in_logs(events: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Every successful ``AWSRevokeOlderSessions`` put in the logs: target, when, the cut-off it wrote.
+
+    Example:
+        >>> denies_in_logs(None)
+        []
+    """
+    if events is None or not len(events) or "eventName" not in events.columns:
+        return []
+    mask = events["eventName"].astype(object).isin({"PutRolePolicy", "PutUserPolicy"})
+    if "errorCode" in events.columns:
+        mask &= events["errorCode"].isna()
+    found = []
+    for _, row in events[mask].iterrows():
+        params = _json(row.get("requestParameters"))
+        name = params.get("roleName") or params.get("userName")
+        if params.get("policyName") != "AWSRevokeOlderSessions" or not name:
+            continue
+        found.append(
+            {
+                "target": str(name),
+                "kind": "role" if params.get("roleName") else "user",
+                "applied_at": _iso(row["eventTime"]),
+                "cutoff": _iso(_token_issue_time(params.get("policyDocument"))),
+                "event_id": _s(row.get("eventID")),
+                "by": _s(row.get("userIdentity.arn")),
+            }
+        )
+    return found
+
+
+def _token_issue_time(document: Any) -> datetime | None:
+    """The ``aws:TokenIssueTime`` of a cut-off deny (CloudTrail may URL-encode the document)."""
+    if isinstance(document, str):
+        text = document if document.lstrip().startswith("{") else unquote_plus(document)
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+    if not isinstance(document, Mapping):
+        return None
+    statements = document.get("Statement") or []
+    for st in statements if isinstance(statements, list) else [statements]:
+        condition = (st or {}).get("Condition") or {}
+        for op in ("DateLessThan", "DateLessThanEquals"):
+            value = (condition.get(op) or {}).get("aws:TokenIssueTime")
+            if value:
+                return parse_time(value[0] if isinstance(value, list) else value)
+    return None
+
+
+def _targets(action: Mapping[str, Any]) -> list[str]:
+    found = []
+    for key in ("arn", "target", "role_arn", "role", "role_name", "user", "user_name"):
+        value = action.get(key)
+        if isinstance(value, str) and value:
+            found.append(value)
+            if value.startswith("arn:"):
+                found.append(value.rsplit("/", 1)[-1])
+    for nested in ("actions", "changes", "what"):
+        items = action.get(nested)
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, Mapping):
+                    found += _targets(item)
+    return found
+
+
+def deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
+    if events is None or not len(events) or "eventName" not in events.columns:
+        return {}
+    mask = events["eventName"].astype(object).isin({"DeleteAccessKey", "UpdateAccessKey", "DeleteUser"})
+    if "errorCode" in events.columns:
+        mask &= events["errorCode"].isna()
+    out: dict[str, datetime] = {}
+    for _, row in events[mask].iterrows():
+        params = _json(row.get("requestParameters"))
+        key = params.get("accessKeyId")
+        if row["eventName"] == "DeleteUser":
+            key = f"user:{params.get('userName')}" if params.get("userName") else None
+        if not key or (row["eventName"] == "UpdateAccessKey" and params.get("status") != "Inactive"):
+            continue
+        out.setdefault(key, row["eventTime"].to_pydatetime())
+    return out
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        obj = obj.to_dict()
+    if isinstance(obj, str | Path) and Path(obj).is_file():
+        obj = json.loads(Path(obj).read_text())
+    return json.loads(json.dumps(obj, default=_default))
+
+
+def action_list(actions: Any) -> list[dict[str, Any]]:
+    if actions is None:
+        return []
+    if isinstance(actions, list | tuple):
+        return [as_dict(a) for a in actions]
+    return [as_dict(actions)]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    return str(value)
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
