@@ -49,7 +49,8 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_opens_with_a_parameters_cell(path: Path) -> None:
-    first = _code_cells(path)[0]
+    first = _cells(path)[0]
+    assert first["cell_type"] == "code", path.name
     assert "parameters" in first.get("metadata", {}).get("tags", []), path.name
     # the parameters cell only assigns values (papermill replaces it), it computes nothing
     tree = ast.parse(_source(first))
