@@ -89,8 +89,6 @@ def columns_to_table(
             array, bad = parse_time_array(values)
             if name == "eventTime":
                 bad_time = bad
-        elif values.count(None) == len(values):  # common: a field no record of this file has
-            array = pa.nulls(len(values), type=_arrow_type(dtype))
         else:
             array = pa.array(values, type=_arrow_type(dtype))
         arrays.append(array)
