@@ -210,7 +210,9 @@ class Collector:
             times = table.column("eventTime").cast(pa.int64()).to_numpy()
             order = keep[np.argsort(times[keep], kind="stable")]
             duplicates = int(drop.sum())
-            frame = table_to_frame(table, order=order)
+            holder = [table]
+            del table, times, keep, drop
+            frame = table_to_frame(holder, order=order)
         frame.attrs["load_report"] = self.report(frame, duplicates, collisions)
         return frame
 

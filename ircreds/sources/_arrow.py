@@ -131,13 +131,15 @@ def _category(column: pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories, ordered=False))
 
 
-def table_to_frame(table: pa.Table, order: np.ndarray | None = None) -> pd.DataFrame:
+def table_to_frame(table: pa.Table | list[pa.Table], order: np.ndarray | None = None) -> pd.DataFrame:
     """A table with :data:`SCHEMA` -> the events frame with the canonical pandas dtypes.
 
     With ``order``, rows are taken in that order (a sort and a filter in one pass). Columns are
-    converted one at a time and released from ``table`` as they go, so memory holds about one
-    copy of the data plus one column.
+    converted one at a time and released as they go; pass the table inside a one-item list (which
+    is emptied) so that this function holds its only reference and memory stays near one copy.
     """
+    if isinstance(table, list):
+        table = table.pop()
     indices = None
     if order is not None and (
         len(order) != table.num_rows or (len(order) and not (np.diff(order) > 0).all())
