@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as widgets
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ircreds.errors import IrcredsError
 from ircreds.model import iso_z
@@ -114,9 +115,9 @@ class RevokePanel:
         target: ``"sandbox"`` (default) or the name of an AWS profile.
         sandbox_port: the port the sandbox binds (0: a free one).
         record_dir: where action records are written (default: the apply layer's default).
-        now: passed through to the plan's warnings; the panel itself never reads the clock.
         apply_fn / rollback_fn: the apply layer (default :func:`ircreds.aws.apply` / ``rollback``).
-        clock: the time stamped on action records (default: the machine's UTC clock; this is the edge).
+        clock: the time stamped on action records (default: the machine's UTC clock, read only when
+            applying or rolling back; the plan's own "now" stays whatever the notebook passed to it).
     """
 
     def __init__(
@@ -128,7 +129,6 @@ class RevokePanel:
         target: str = SANDBOX,
         sandbox_port: int = 0,
         record_dir: Any = None,
-        now: datetime | None = None,
         apply_fn: Callable[..., Any] | None = None,
         rollback_fn: Callable[..., Any] | None = None,
         clock: Callable[[], datetime] | None = None,
@@ -143,7 +143,6 @@ class RevokePanel:
         self.account = account
         self.sandbox_port = sandbox_port
         self.record_dir = record_dir
-        self.now = now
         self._apply_fn = apply_fn
         self._rollback_fn = rollback_fn
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -366,7 +365,7 @@ class RevokePanel:
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except (IrcredsError, ValueError) as err:
+        except (IrcredsError, ValueError, BotoCoreError, ClientError) as err:
             self.status.value = (
                 f'<span style="color:#b00">{html.escape(what)} failed: {html.escape(str(err))}</span>'
             )
