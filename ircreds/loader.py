@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from ircreds import sources as _sources
 from ircreds.errors import LogFormatError, SourceError
-from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, empty_events
+from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, coerce_events, empty_events
 from ircreds.sources import _reader, cloudtrail_files, parquet
 from ircreds.sources._arrow import columns_to_table, frame_to_table, table_to_frame
 from ircreds.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
@@ -379,6 +379,9 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
                 s3.load_into(collector, os.fspath(source), **_pick(options, s3.OPTIONS))
             elif kind == "lookup_api":
                 _load_lookup(collector, source, options)
+            elif kind == "frame":
+                collector.sources.append({"input": "<DataFrame>", "kind": "frame"})
+                collector.add_frame(_events_frame(source))
             elif kind == "document":
                 collector.sources.append({"input": "<document>", "kind": "document"})
                 if isinstance(source, bytes | bytearray | memoryview):
@@ -393,6 +396,16 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
         if gc_was_enabled:
             gc.enable()
         close()
+
+
+def _events_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in ("eventTime", "eventName") if c not in frame.columns]
+    if missing:
+        raise SourceError(
+            f"this DataFrame is not an events frame (no {', '.join(missing)} column); pass raw records "
+            "as an iterable of dicts, or a frame made by ircreds.load"
+        )
+    return coerce_events(frame)[list(COLUMNS)]
 
 
 def _pick(options: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:

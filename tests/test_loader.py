@@ -363,3 +363,15 @@ def test_progress_true_draws_a_tqdm_bar_on_stderr(tmp_path: Path, capsys: pytest
 def test_progress_must_be_a_callable_or_flag() -> None:
     with pytest.raises(TypeError, match="progress must be"):
         ircreds.load([record()], progress="yes")
+
+
+def test_an_events_frame_can_be_loaded_again_with_more_evidence() -> None:
+    first = ircreds.load([record("a")])
+    both = ircreds.load(first, [record("a"), record("b", time="2025-01-20T10:00:00Z")])
+    assert list(both["eventID"]) == ["a", "b"]
+    assert both.attrs["load_report"]["duplicates"] == 1
+
+
+def test_a_frame_that_is_not_an_events_frame_is_refused() -> None:
+    with pytest.raises(SourceError, match="not an events frame"):
+        ircreds.load(pd.DataFrame({"x": [1]}))

@@ -43,7 +43,7 @@ def module(name: str) -> ModuleType:
 
 
 def detect(source: Any) -> str:
-    """Which source reads ``source``: ``files``, ``s3``, ``lookup_api``, ``records`` or ``document``.
+    """Which source reads ``source``: ``files``, ``s3``, ``lookup_api``, ``records``, ``document`` or ``frame``.
 
     Paths are told apart by their content later (``files`` covers parquet too); ``document``
     is one already-parsed JSON document (a dict such as ``{"Records": [...]}``) or raw bytes.
@@ -58,6 +58,8 @@ def detect(source: Any) -> str:
         return "files"
     if isinstance(source, bytes | bytearray | memoryview | Mapping):
         return "document"
+    if hasattr(source, "columns") and hasattr(source, "dtypes"):  # a pandas DataFrame
+        return "frame"
     if callable(getattr(source, "lookup_events", None)):
         return "lookup_api"
     if isinstance(source, Iterable):
