@@ -17,10 +17,11 @@ Edge module: imports plotly (and kaleido for PNG), never boto3.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
-import warnings
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from ircreds.errors import IrcredsError
 from ircreds.indicators import indicators_csv
 from ircreds.integrity import IntegrityResult
 from ircreds.report_containment import parse_time as _parse_time
@@ -238,27 +240,45 @@ def _fig_html(fig: Any, name: str) -> str:
     )
 
 
-def _pngs(figs: Mapping[str, Any]) -> dict[str, bytes]:
-    """PNG bytes of each figure, through one kaleido browser (started here unless already running)."""
+def _pngs(figs: Mapping[str, Any], *, timeout: float = 180.0) -> dict[str, bytes]:
+    """PNG bytes of each figure, drawn by one kaleido browser session in a thread of its own.
+
+    The thread has its own event loop, so this works inside Jupyter's running loop too, and a
+    browser that cannot start becomes one :class:`IrcredsError` instead of a hang.
+    """
     if not figs:
         return {}
     import kaleido
 
-    server = getattr(kaleido, "_global_server", None)
-    started = False
-    if server is not None and not server.is_running():
-        kaleido.start_sync_server(silence_warnings=True)
-        started = True
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+    async def draw() -> dict[str, bytes]:
+        async with kaleido.Kaleido(n=1) as k:
             return {
-                name: fig.to_image(format="png", width=1200, height=_height(fig), scale=1)
+                name: await k.calc_fig(
+                    fig, opts={"format": "png", "width": 1200, "height": _height(fig), "scale": 1}
+                )
                 for name, fig in figs.items()
             }
-    finally:
-        if started:
-            kaleido.stop_sync_server(silence_warnings=True)
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["pngs"] = asyncio.run(draw())
+        except BaseException as err:  # handed to the caller's thread below
+            outcome["error"] = err
+
+    worker = threading.Thread(target=run, name="ircreds-kaleido", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    hint = "install Debian's chromium (or set BROWSER_PATH), or leave the figures out (--no-figures)"
+    if worker.is_alive():
+        raise IrcredsError(f"kaleido did not draw the report's PNG figures within {timeout:.0f} s; {hint}")
+    if "error" in outcome:
+        err = outcome["error"]
+        raise IrcredsError(
+            f"cannot draw the Markdown report's PNG figures with kaleido ({type(err).__name__}: {err}); {hint}"
+        ) from err
+    return outcome["pngs"]
 
 
 def _height(fig: Any) -> int:

@@ -725,3 +725,13 @@ def test_render_checks_the_files_the_events_came_from(tmp_path: Path) -> None:
     assert files[0]["sha256"] == hashlib.sha256(log_file.read_bytes()).hexdigest()
     unchecked = render(tr, events=events, fmt="md", figures=False, integrity=False)
     assert unchecked.data["evidence"]["integrity"] is None
+
+
+def test_markdown_figures_without_a_browser_fail_with_one_clear_error(
+    trace: Any, events: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ircreds.errors import IrcredsError
+
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    with pytest.raises(IrcredsError, match="--no-figures"):
+        render(trace, events=events, fmt="md")
