@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         targets = sorted({d["target"] for d in denies} & planned)
         if targets:
             verification = verify(plan, events, applied_at=applied, targets=targets)
-    checked = integrity.check(args.paths, events=events)
+    local = [p for p in args.paths if "://" not in p]  # s3:// evidence is not on this disk to hash
+    checked = integrity.check(local, events=events) if local else None
     report = render(
         trace,
         plan=plan,
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         fmt=fmt,
         command=_command(args),
         now=now,
-        integrity=checked,
+        integrity=checked if checked is not None else False,
         detected_at=detected,
         verification=verification,
         figures=not args.no_figures,
@@ -106,8 +107,12 @@ def run(args: argparse.Namespace) -> int:
         echo(f"  beside it: {path}")
     echo(
         f"{trace.key}: {summary['credentials']} credential(s), {summary['calls']} call(s), "
-        f"{len(report.data['findings'])} finding(s); evidence {checked.status} "
-        f"({checked.counts['files']} files, {checked.counts['digests']} digests)"
+        f"{len(report.data['findings'])} finding(s); "
+        + (
+            f"evidence {checked.status} ({checked.counts['files']} files, {checked.counts['digests']} digests)"
+            if checked is not None
+            else "evidence read remotely: files not hashed (download them to check the digests)"
+        )
     )
     return 0
 

@@ -305,3 +305,36 @@ def test_walkthrough_report_holds_no_session_token(walkthrough_report: tuple[Pat
     for path in out.parent.iterdir():
         blob = path.read_bytes()
         assert not [s for s in secrets if s.encode() in blob], path
+
+
+def test_report_cli_on_s3_evidence_says_the_files_were_not_hashed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, aws_credentials: None
+) -> None:
+    import logging
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")  # boto3 clients made by the loader
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="example-trail")
+        key = f"AWSLogs/{ACCT}/CloudTrail/us-east-1/2025/01/20/{ACCT}_CloudTrail_us-east-1_20250120T1205Z_x.json.gz"
+        body = gzip.compress(json.dumps({"Records": incident_records()}).encode(), mtime=0)
+        client.put_object(Bucket="example-trail", Key=key, Body=body)
+        out = tmp_path / "r.md"
+        code, stdout, err = _run(
+            capsys, "report", "s3://example-trail/", "--key", K1, "--no-figures", "--out", str(out)
+        )
+    finally:
+        server.stop()
+    assert code == 0, err
+    assert "files not hashed" in stdout
+    text = out.read_text()
+    assert "Digest validation was not run." in text
+    assert "The digest files were not checked for this report" in text
+    assert "(4 files" not in stdout
