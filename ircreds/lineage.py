@@ -122,6 +122,9 @@ class LineageIndex:
     accounts: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
     data_event_count: int = 0
+    codes: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    times_ns: np.ndarray | None = None
+    errors: np.ndarray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -697,7 +700,18 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
     end = _ts(times.max()) if n else None
     accounts = sorted({str(a) for a in _col(events, "recipientAccountId").dropna().unique() if str(a)})
     regions = sorted({str(a) for a in _col(events, "awsRegion").dropna().unique() if str(a)})
+    # Integer codes of the columns a trace summarises, so each hop is numpy work, not a frame copy.
+    codes: dict[str, tuple[np.ndarray, list[str]]] = {}
+    for name in ("sourceIPAddress", "userAgent", "awsRegion", "eventSource"):
+        if name in events.columns and n:
+            c, uniques = pd.factorize(events[name], use_na_sentinel=True)
+            codes[name] = (np.asarray(c), [str(u) for u in uniques])
+    times_ns = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if n else None
+    errors = _col(events, "errorCode").notna().to_numpy(dtype=bool) if n else None
     return LineageIndex(
+        codes=codes,
+        times_ns=times_ns,
+        errors=errors,
         sessions=frame,
         calls_by_key=calls_by_key,
         rows_by_key=rows_by_key,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -89,6 +88,7 @@ def trace(
     )
     builder = _Builder(_view(events, index), index, evidence)
     root = builder.root_of(key)
+    builder.prefetch(builder.lineage_keys(key))
     node = builder.node(key, root, depth=0, seen=set())
     if findings:
         from ircreds.findings import run_findings
@@ -183,11 +183,60 @@ class _Builder:
             return _root_from_row(row)
         return Root(type=RootType.UNKNOWN)
 
+    def prefetch(self, keys: list[str]) -> None:
+        """Take every call of the lineage in one go; each node's calls are then a cheap slice."""
+        self.spans: dict[str, tuple[int, int]] = {}
+        start = 0
+        for k in keys:
+            idx = self.index.calls_by_key.get(k)
+            if idx is not None and k not in self.spans:
+                self.spans[k] = (start, start + len(idx))
+                start += len(idx)
+        if self.spans:
+            taken = np.concatenate([self.index.calls_by_key[k] for k in self.spans])
+            self.lineage_calls = self.events.iloc[taken].reset_index(drop=True)
+        else:
+            self.lineage_calls = self.events.iloc[0:0]
+
     def calls(self, key: str) -> pd.DataFrame:
-        idx = self.index.calls_by_key.get(key)
-        if idx is None:
-            return self.events.iloc[0:0].copy()
-        return self.events.iloc[idx].reset_index(drop=True)
+        span = getattr(self, "spans", {}).get(key)
+        if span is None:
+            idx = self.index.calls_by_key.get(key)
+            if idx is None:
+                return self.events.iloc[0:0].copy()
+            return self.events.iloc[idx].reset_index(drop=True)
+        return self.lineage_calls.iloc[span[0] : span[1]].reset_index(drop=True)
+
+    def lineage_keys(self, key: str) -> list[str]:
+        """The keys of the lineage below ``key``, depth-first, as node() will visit them."""
+        out: list[str] = []
+
+        def visit(k: str, depth: int, seen: frozenset[str]) -> None:
+            out.append(k)
+            if depth >= MAX_DEPTH:
+                return
+            for child in self.index.children_by_key.get(k, ()):
+                if child not in seen and child in self.index.rows_by_key:
+                    visit(child, depth + 1, seen | {child})
+
+        visit(key, 0, frozenset({key}))
+        return out
+
+    def key_history(self, key: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The source IPs and user agents of one key's calls, computed once per frame."""
+        cache = self.index.extra.setdefault("history_by_key", {})
+        hit = cache.get(key)
+        if hit is None:
+            idx = self.index.calls_by_key.get(key)
+            found = []
+            for name in ("sourceIPAddress", "userAgent"):
+                values: frozenset[str] = frozenset()
+                if idx is not None and name in self.index.codes:
+                    codes, uniques = self.index.codes[name]
+                    values = frozenset(uniques[c] for c in np.unique(codes[idx]) if c >= 0)
+                found.append(values)
+            hit = cache[key] = (found[0], found[1])
+        return hit
 
     def issuer_history(self, cred: Credential) -> tuple[set[str], set[str]]:
         ips: set[str] = set()
@@ -196,22 +245,15 @@ class _Builder:
             ips.add(cred.issuer.source_ip)
         if cred.issuer.user_agent:
             agents.add(cred.issuer.user_agent)
-        keys = [cred.issuer.access_key_id] if cred.issuer.access_key_id else []
-        if cred.kind in (CredentialKind.OBSERVED, CredentialKind.CONSOLE_LOGIN) and not keys:
-            return ips, agents
-        for k in keys:
-            idx = self.index.calls_by_key.get(k)
-            if idx is None or k == cred.access_key_id:
-                continue
-            sub = self.events.iloc[idx]
-            ips.update(
-                str(v) for v in sub["sourceIPAddress"].dropna().unique()
-            ) if "sourceIPAddress" in sub else None
-            agents.update(str(v) for v in sub["userAgent"].dropna().unique()) if "userAgent" in sub else None
+        key = cred.issuer.access_key_id
+        if key and key != cred.access_key_id:
+            key_ips, key_agents = self.key_history(key)
+            ips |= key_ips
+            agents |= key_agents
         return ips, agents
 
     def peer_ips(self, cred: Credential) -> tuple[str, ...]:
-        """Source IPs of the other credentials of the same role (a baseline for instance credentials)."""
+        """Source IPs of the other credentials of the same role (a baseline for workload credentials)."""
         if not cred.role_arn:
             return ()
         by_role = self.index.extra.get("keys_by_role")
@@ -222,18 +264,62 @@ class _Builder:
                 if isinstance(r, str):
                     by_role.setdefault(r, []).append(k)
             self.index.extra["keys_by_role"] = by_role
-        peers = [k for k in by_role.get(cred.role_arn, ()) if k != cred.access_key_id][:PEER_LIMIT]
-        idx = [self.index.calls_by_key[k] for k in peers if k in self.index.calls_by_key]
-        if not idx or "sourceIPAddress" not in self.events.columns:
-            return ()
-        ips = self.events["sourceIPAddress"].iloc[np.concatenate(idx)].dropna().unique()
-        return tuple(sorted(str(ip) for ip in ips))
+        counts_by_role = self.index.extra.setdefault("ip_counts_by_role", {})
+        hit = counts_by_role.get(cred.role_arn)
+        if hit is None:
+            # how many of the role's sessions used each IP (the first PEER_LIMIT sessions)
+            counted = by_role.get(cred.role_arn, [])[:PEER_LIMIT]
+            counts: dict[str, int] = {}
+            for k in counted:
+                for ip in self.key_history(k)[0]:
+                    counts[ip] = counts.get(ip, 0) + 1
+            hit = counts_by_role[cred.role_arn] = (counts, frozenset(counted))
+        counts, counted_keys = hit
+        own = self.key_history(cred.access_key_id)[0] if cred.access_key_id in counted_keys else frozenset()
+        return tuple(sorted(ip for ip, n in counts.items() if n > (1 if ip in own else 0)))
+
+    def summary(
+        self, key: str, issuer_ips: set[str], issuer_agents: set[str], cred: Credential
+    ) -> CallSummary:
+        idx = self.index.calls_by_key.get(key)
+        issuer_agents = {_ua(a) for a in issuer_agents}
+        if idx is None or not len(idx) or self.index.times_ns is None:
+            return CallSummary(
+                issuer_source_ips=tuple(sorted(issuer_ips)), issuer_user_agents=tuple(sorted(issuer_agents))
+            )
+        times = self.index.times_ns[idx]
+        ips = [
+            (ip, _ts(pd.Timestamp(times[pos], tz="UTC")))
+            for ip, pos in _uniques(self.index, "sourceIPAddress", idx)
+        ]
+        # S3 writes user agents inside brackets ("[aws-cli/2 ...]"): compare and list them without.
+        agents = tuple(dict.fromkeys(_ua(a) for a, _ in _uniques(self.index, "userAgent", idx)))
+        regions = tuple(sorted(v for v, _ in _uniques(self.index, "awsRegion", idx)))
+        services = tuple(sorted(v for v, _ in _uniques(self.index, "eventSource", idx)))
+        errors = int(self.index.errors[idx].sum()) if self.index.errors is not None else 0
+        have_history = bool(issuer_ips) and cred.kind not in (CredentialKind.SERVICE,)
+        new_ips = tuple(ip for ip, _ in ips if have_history and ip not in issuer_ips and not _internal(ip))
+        new_agents = tuple(a for a in agents if issuer_agents and a not in issuer_agents and not _internal(a))
+        return CallSummary(
+            count=len(idx),
+            first=_ts(pd.Timestamp(times.min(), tz="UTC")),
+            last=_ts(pd.Timestamp(times.max(), tz="UTC")),
+            source_ips=tuple(ips),
+            user_agents=agents,
+            regions=regions,
+            services=services,
+            error_count=errors,
+            issuer_source_ips=tuple(sorted(issuer_ips)),
+            issuer_user_agents=tuple(sorted(issuer_agents)),
+            new_source_ips=new_ips,
+            new_user_agents=new_agents,
+        )
 
     def node(self, key: str, root: Root, *, depth: int, seen: set[str]) -> Trace:
         seen = seen | {key}
         cred = self.credential(key)
         calls = self.calls(key)
-        summary = _summary(calls, *self.issuer_history(cred), cred)
+        summary = self.summary(key, *self.issuer_history(cred), cred)
         peers = self.peer_ips(cred)
         summary = replace(summary, peer_source_ips=peers)
         if peers and _workload(cred):
@@ -258,6 +344,18 @@ class _Builder:
             evidence=self.evidence,
             depth=depth,
         )
+
+
+def _uniques(index: LineageIndex, name: str, idx: np.ndarray) -> list[tuple[str, int]]:
+    """(value, first position in idx) for each distinct non-null value of column ``name``."""
+    if name not in index.codes:
+        return []
+    codes, uniques = index.codes[name]
+    sub = codes[idx]
+    values, first = np.unique(sub, return_index=True)
+    return sorted(
+        ((uniques[v], int(f)) for v, f in zip(values, first, strict=True) if v >= 0), key=lambda p: p[1]
+    )
 
 
 def _s(value: Any) -> str | None:
@@ -312,55 +410,6 @@ def _root_from_row(row: dict[str, Any]) -> Root:
     if itype in (None, "Unknown"):
         return Root(type=RootType.UNKNOWN, arn=arn or _s(row.get("principal_arn")), name=name)
     return Root(type=_ROOT_TYPES.get(itype, RootType.UNKNOWN), arn=arn, name=name)
-
-
-def _unique_in_order(values: pd.Series) -> tuple[str, ...]:
-    return tuple(str(v) for v in pd.unique(values.dropna()) if str(v))
-
-
-def _summary(
-    calls: pd.DataFrame, issuer_ips: set[str], issuer_agents: set[str], cred: Credential
-) -> CallSummary:
-    if calls.empty:
-        return CallSummary(
-            issuer_source_ips=tuple(sorted(issuer_ips)), issuer_user_agents=tuple(sorted(issuer_agents))
-        )
-    times = calls["eventTime"]
-    ips: list[tuple[str, datetime]] = []
-    if "sourceIPAddress" in calls.columns:
-        firsts = (
-            calls.dropna(subset=["sourceIPAddress"])
-            .groupby("sourceIPAddress", sort=False, observed=True)["eventTime"]
-            .min()
-        )
-        ips = sorted(((str(ip), _ts(t)) for ip, t in firsts.items()), key=lambda p: p[1])
-    # S3 writes user agents inside brackets ("[aws-cli/2 ...]"): compare and list them without.
-    agents = (
-        tuple(dict.fromkeys(_ua(a) for a in _unique_in_order(calls["userAgent"])))
-        if "userAgent" in calls.columns
-        else ()
-    )
-    issuer_agents = {_ua(a) for a in issuer_agents}
-    regions = tuple(sorted(_unique_in_order(calls["awsRegion"]))) if "awsRegion" in calls.columns else ()
-    services = tuple(sorted(_unique_in_order(calls["eventSource"]))) if "eventSource" in calls.columns else ()
-    errors = int(calls["errorCode"].notna().sum()) if "errorCode" in calls.columns else 0
-    have_history = bool(issuer_ips) and cred.kind not in (CredentialKind.SERVICE,)
-    new_ips = tuple(ip for ip, _ in ips if have_history and ip not in issuer_ips and not _internal(ip))
-    new_agents = tuple(a for a in agents if issuer_agents and a not in issuer_agents and not _internal(a))
-    return CallSummary(
-        count=len(calls),
-        first=_ts(times.min()),
-        last=_ts(times.max()),
-        source_ips=tuple(ips),
-        user_agents=agents,
-        regions=regions,
-        services=services,
-        error_count=errors,
-        issuer_source_ips=tuple(sorted(issuer_ips)),
-        issuer_user_agents=tuple(sorted(issuer_agents)),
-        new_source_ips=new_ips,
-        new_user_agents=new_agents,
-    )
 
 
 def _workload(cred: Credential) -> bool:
