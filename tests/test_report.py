@@ -735,3 +735,16 @@ def test_markdown_figures_without_a_browser_fail_with_one_clear_error(
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     with pytest.raises(IrcredsError, match="--no-figures"):
         render(trace, events=events, fmt="md")
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_attacker_controlled_strings_cannot_break_out_of_the_report(fmt: str) -> None:
+    evil = "</script><img src=x onerror=alert(1)>"
+    records = incident_records()
+    for record in records:
+        if record["userAgent"] == PACU:
+            record["userAgent"] = evil
+    events = ircreds.load(records)
+    text = render(ircreds.trace(events, K1), events=events, fmt=fmt, figures=fmt == "html").text
+    assert evil not in text
+    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;" in text  # shown, escaped
