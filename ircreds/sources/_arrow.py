@@ -37,6 +37,8 @@ def _arrow_type(dtype: Any) -> pa.DataType:
 #: The Arrow schema every chunk has (categoricals travel as strings and are encoded once at the end).
 SCHEMA = pa.schema([pa.field(name, _arrow_type(dtype)) for name, dtype in DTYPES.items()])
 _ISO_FORMATS = ("%Y-%m-%dT%H:%M:%SZ",)
+# (column, Arrow type or None for a time to parse), computed once: comparing pandas dtypes is slow
+_CONTENT_TYPES = [(c, None if DTYPES[c] is TIME else _arrow_type(DTYPES[c])) for c in CONTENT_COLUMNS]
 
 
 def parse_time_array(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
@@ -53,6 +55,8 @@ def parse_time_array(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         parsed, bad = parse_times(values)
         return pa.array(parsed, type=TIMESTAMP), bad
+    if raw.null_count == n:
+        return pa.nulls(n, type=TIMESTAMP), np.zeros(n, dtype=bool)
     parsed = pc.strptime(raw, format=_ISO_FORMATS[0], unit="ns", error_is_null=True).cast(TIMESTAMP)
     missing = np.asarray(pc.and_(pc.is_null(parsed), pc.is_valid(raw)).to_numpy(zero_copy_only=False))
     if not missing.any():
@@ -82,15 +86,14 @@ def columns_to_table(
     """One chunk: column lists (times raw) -> an Arrow table with :data:`SCHEMA`, plus bad-eventTime mask."""
     arrays = []
     bad_time = np.zeros(len(lines), dtype=bool)
-    for name in CONTENT_COLUMNS:
-        dtype = DTYPES[name]
+    for name, arrow_type in _CONTENT_TYPES:
         values = columns[name]
-        if dtype is TIME:
+        if arrow_type is None:
             array, bad = parse_time_array(values)
             if name == "eventTime":
                 bad_time = bad
         else:
-            array = pa.array(values, type=_arrow_type(dtype))
+            array = pa.array(values, type=arrow_type)
         arrays.append(array)
     if isinstance(files, str) or files is None:
         arrays.append(pa.array([files] * len(lines), type=pa.large_string()))
