@@ -335,6 +335,7 @@ def evidence_files(
     events: Any = None,
     exclude: Iterable[str] = (),
     errors: list[str] | None = None,
+    _docs: dict[str, Any] | None = None,
 ) -> tuple[EvidenceFile, ...]:
     """Hash every evidence file under ``paths``; take each file's time range from ``events``.
 
@@ -362,6 +363,8 @@ def evidence_files(
         if is_digest(path):
             kind = "digest"
             doc = _read_json(path)
+            if _docs is not None:  # parsed once, reused by validate_digests
+                _docs[str(path)] = doc
             if isinstance(doc, Mapping):
                 first, last = _parse_time(doc.get("digestStartTime")), _parse_time(doc.get("digestEndTime"))
         else:
@@ -427,6 +430,7 @@ def validate_digests(
     files: Sequence[EvidenceFile] | None = None,
     skipped: Sequence[tuple[str, str]] = (),
     errors: Sequence[str] = (),
+    _docs: Mapping[str, Any] | None = None,
 ) -> IntegrityResult:
     """Check the CloudTrail-Digest files under ``paths`` against the log files there.
 
@@ -447,7 +451,7 @@ def validate_digests(
 
     parsed: list[tuple[EvidenceFile, Mapping[str, Any]]] = []
     for f in digest_files:
-        doc = _read_json(Path(f.path))
+        doc = _docs[f.path] if _docs is not None and f.path in _docs else _read_json(Path(f.path))
         if not isinstance(doc, Mapping) or "logFiles" not in doc:
             errors.append(f"{f.path}: not a CloudTrail digest (no logFiles); not checked")
             continue
@@ -548,8 +552,9 @@ def check(
         if isinstance(item, Mapping) and item.get("reason") != "digest"
     ]
     errors: list[str] = []
-    files = evidence_files(paths, events=events, exclude=[path for path, _ in skipped], errors=errors)
-    return validate_digests(paths, files=files, skipped=skipped, errors=errors)
+    docs: dict[str, Any] = {}
+    files = evidence_files(paths, events=events, exclude=[p for p, _ in skipped], errors=errors, _docs=docs)
+    return validate_digests(paths, files=files, skipped=skipped, errors=errors, _docs=docs)
 
 
 def _gaps(checks: Sequence[DigestCheck]) -> tuple[ChainGap, ...]:

@@ -209,7 +209,7 @@ def denies_in_logs(events: pd.DataFrame | None) -> list[dict[str, Any]]:
     """
     if events is None or not len(events) or "eventName" not in events.columns:
         return []
-    mask = events["eventName"].astype(object).isin({"PutRolePolicy", "PutUserPolicy"})
+    mask = events["eventName"].isin(["PutRolePolicy", "PutUserPolicy"])
     if "errorCode" in events.columns:
         mask &= events["errorCode"].isna()
     found = []
@@ -271,7 +271,7 @@ def _targets(action: Mapping[str, Any]) -> list[str]:
 def deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
     if events is None or not len(events) or "eventName" not in events.columns:
         return {}
-    mask = events["eventName"].astype(object).isin({"DeleteAccessKey", "UpdateAccessKey", "DeleteUser"})
+    mask = events["eventName"].isin(["DeleteAccessKey", "UpdateAccessKey", "DeleteUser"])
     if "errorCode" in events.columns:
         mask &= events["errorCode"].isna()
     out: dict[str, datetime] = {}
