@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ipywidgets as widgets
@@ -37,6 +37,7 @@ from ircreds.policy import canonical
 log = logging.getLogger(__name__)
 
 SANDBOX = "sandbox"
+NUDGE_MINUTES = 180
 
 # (target id, policy target ARN, canonical document) -> action record: what this kernel already applied.
 _APPLIED: dict[tuple[str, str, str], Any] = {}
@@ -166,6 +167,17 @@ class RevokePanel:
         self.recommended = widgets.Button(
             description="Recommended", tooltip=iso_z(plan.recommended_cutoff) or ""
         )
+        # Move the cut-off by minutes around the recommendation (the text box stays the exact value).
+        self.nudge = widgets.IntSlider(
+            value=0,
+            min=-NUDGE_MINUTES,
+            max=NUDGE_MINUTES,
+            step=1,
+            description="± minutes",
+            continuous_update=False,
+            readout=True,
+            layout=widgets.Layout(width="480px"),
+        )
         self.target = widgets.Dropdown(
             options=self._targets(target),
             value=target,
@@ -193,6 +205,7 @@ class RevokePanel:
         self.show_expired.observe(self._refresh, names="value")
         self.confirm.observe(self._on_confirm, names="value")
         self.recommended.on_click(self._on_recommended)
+        self.nudge.observe(self._on_nudge, names="value")
         self.dry_run_button.on_click(lambda _b: self.dry_run())
         self.apply_button.on_click(lambda _b: self.apply())
         self.rollback_button.on_click(lambda _b: self.rollback())
@@ -201,6 +214,7 @@ class RevokePanel:
             [
                 widgets.HTML(_STYLE + "<h3>Revoke older sessions (cut-off deny on aws:TokenIssueTime)</h3>"),
                 widgets.HBox([self.role, self.cutoff, self.recommended]),
+                self.nudge,
                 self.summary,
                 self.plot,
                 widgets.HBox([widgets.HTML("<b>Sessions of this role</b>"), self.show_expired]),
@@ -258,7 +272,16 @@ class RevokePanel:
 
     # -- callbacks -------------------------------------------------------------------------------
     def _on_recommended(self, _button: Any = None) -> None:
-        self.cutoff.value = iso_z(self.base_plan.recommended_cutoff) or self.cutoff.value
+        self.cutoff.value = iso_z(self._anchor()) or self.cutoff.value
+        self.nudge.value = 0
+
+    def _anchor(self) -> datetime | None:
+        return self.base_plan.recommended_cutoff or self.base_plan.cutoff
+
+    def _on_nudge(self, change: Any = None) -> None:
+        anchor = self._anchor()
+        if anchor is not None:
+            self.cutoff.value = iso_z(anchor + timedelta(minutes=self.nudge.value)) or self.cutoff.value
 
     def _on_confirm(self, change: Any = None) -> None:
         self.apply_button.disabled = not self.confirm.value

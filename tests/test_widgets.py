@@ -105,6 +105,15 @@ def test_a_cutoff_before_the_chained_session_warns_about_it(panel, answer_key) -
     assert any(w.access_key_id == chained for w in panel.plan.warnings)
 
 
+def test_the_slider_moves_the_cutoff_in_minutes_around_the_recommendation(panel, plan, answer_key) -> None:
+    panel.nudge.value = -60
+    assert panel.cutoff.value == "2025-01-20T11:00:00Z"
+    assert answer_key["chained_access_key_ids"][0] in panel.warnings.value
+    panel.recommended.click()
+    assert panel.nudge.value == 0
+    assert panel.cutoff.value == ircreds.model.iso_z(plan.recommended_cutoff)
+
+
 def test_an_unreadable_cutoff_is_reported_and_locks_apply(panel) -> None:
     panel.confirm.value = True
     panel.cutoff.value = "noon tomorrow"
