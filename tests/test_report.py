@@ -17,6 +17,7 @@ import pytest
 import ircreds
 from ircreds import integrity
 from ircreds.report import Report, render, scrub
+from ircreds.scenarios import TWISTS
 
 ACCT = "111122223333"
 USER_ARN = f"arn:aws:iam::{ACCT}:user/DevUser"
@@ -750,3 +751,24 @@ def test_attacker_controlled_strings_cannot_break_out_of_the_report(fmt: str) ->
     assert "<img src=x" not in text.replace("<\\/script><img src=x", "")  # only inside inert JSON
     shown = {"html": "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;", "md": "&lt;/script>&lt;img src=x"}
     assert shown[fmt] in text  # shown, escaped
+
+
+@pytest.mark.parametrize("twist", sorted(TWISTS))
+def test_report_renders_every_scenario_twist_without_secrets(twist: str) -> None:
+    from ircreds import scenarios
+    from ircreds.containment import plan
+
+    scenario = scenarios.generate(1, events=2000, twists=[twist])
+    events = ircreds.load(scenario.records)
+    key = scenario.answer_key["leaked_access_key_id"]
+    tr = ircreds.trace(events, key)
+    end = events["eventTime"].max().to_pydatetime()
+    report = render(tr, plan=plan(tr, now=end, events=events), events=events, fmt="md", figures=False)
+    for heading in SECTIONS.values():
+        assert f"\n## {heading}\n" in report.text
+    assert report.data["summary"]["leaked"]["access_key_id"] == key
+    assert report.data["summary"]["first_misuse"] is not None
+    secrets = set(tokens_in(scenario.records))
+    assert secrets
+    blobs = [report.text.encode(), *report.assets.values()]
+    assert not [s for s in secrets for blob in blobs if s.encode() in blob]
