@@ -24,6 +24,12 @@ def answer_key() -> dict:
 
 
 @pytest.fixture(scope="module")
+def cutoff(answer_key) -> datetime:
+    """The cut-off recorded in the incident (what the plan recommends at NOW)."""
+    return datetime.fromisoformat(answer_key["cutoff"].replace("Z", "+00:00"))
+
+
+@pytest.fixture(scope="module")
 def events():
     return ircreds.load(WALKTHROUGH)
 
@@ -69,16 +75,18 @@ def _row(panel: RevokePanel, key: str) -> str:
     return html[start : html.index("</tr>", start)]
 
 
-def test_panel_starts_on_the_recommended_cutoff_in_the_sandbox_with_apply_locked(panel, plan) -> None:
-    assert panel.cutoff.value == ircreds.model.iso_z(plan.cutoff) == "2025-01-20T12:00:00Z"
+def test_panel_starts_on_the_recommended_cutoff_in_the_sandbox_with_apply_locked(
+    panel, plan, answer_key
+) -> None:
+    assert panel.cutoff.value == ircreds.model.iso_z(plan.cutoff) == answer_key["cutoff"]
     assert panel.target.value == "sandbox"
     assert panel.role.options[0][1] == "ExampleRole"
     assert panel.apply_button.disabled
     assert not panel.confirm.value
 
 
-def test_panel_shows_the_exact_policy_document(panel) -> None:
-    expected = json.dumps(cutoff_policy(datetime(2025, 1, 20, 12, tzinfo=UTC)), indent=2)
+def test_panel_shows_the_exact_policy_document(panel, cutoff) -> None:
+    expected = json.dumps(cutoff_policy(cutoff), indent=2)
     assert widgets._pre(expected) == panel.policy.value
 
 
@@ -135,16 +143,18 @@ def test_apply_without_confirmation_writes_nothing(panel, iam) -> None:
     assert POLICY_NAME not in _inline(iam, "ExampleRole")
 
 
-def test_confirmed_apply_puts_the_cutoff_deny_on_the_role_and_reads_it_back(panel, iam, tmp_path) -> None:
+def test_confirmed_apply_puts_the_cutoff_deny_on_the_role_and_reads_it_back(
+    panel, iam, tmp_path, cutoff
+) -> None:
     panel.confirm.value = True
     assert not panel.apply_button.disabled
     panel.apply_button.click()
     stored = iam.get_role_policy(RoleName="ExampleRole", PolicyName=POLICY_NAME)["PolicyDocument"]
-    assert canonical(stored) == canonical(cutoff_policy(datetime(2025, 1, 20, 12, tzinfo=UTC)))
+    assert canonical(stored) == canonical(cutoff_policy(cutoff))
     assert "DevAccess" in _inline(iam, "ExampleRole")  # merge, not clobber
     assert POLICY_NAME not in _inline(iam, "DataPipelineRole")  # only the selected role
     assert "Applied" in panel.status.value
-    assert "2025-01-20T12:00:00Z" in panel.readback.value
+    assert ircreds.model.iso_z(cutoff) in panel.readback.value
     assert canonical(panel.last_readback) == canonical(stored)
     assert len(list((tmp_path / "records").glob("*.json"))) == 1
     assert not panel.confirm.value  # a second apply needs a fresh confirmation

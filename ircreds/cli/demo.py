@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     survivors = sorted({c.access_key_id for c in result.survivors_active})
     if survivors:
         echo(
-            f"         still active after it: {', '.join(survivors)} (the chained session and the minted key: the plan's second cut-off and its clean-up list cover them)"
+            f"         still active after it: {', '.join(survivors)} (out of that role's reach: the plan's other revocations and its clean-up list cover them)"
         )
 
     rendered = report.render(
