@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,7 +101,10 @@ def test_impact_table_marks_leaked_and_legitimate_sessions_cut(panel, answer_key
 def test_moving_the_cutoff_into_the_issue_second_spares_the_leaked_session(panel, answer_key) -> None:
     panel.cutoff.value = answer_key["issued_at"]  # DateLessThan is strict
     assert "<td>survives</td>" in _row(panel, answer_key["leaked_access_key_id"])
-    panel.cutoff.value = "2025-01-20T09:14:28Z"
+    one_second_later = datetime.fromisoformat(answer_key["issued_at"].replace("Z", "+00:00")) + timedelta(
+        seconds=1
+    )
+    panel.cutoff.value = ircreds.model.iso_z(one_second_later)
     assert "<td>cut</td>" in _row(panel, answer_key["leaked_access_key_id"])
 
 
