@@ -153,16 +153,16 @@ class _Builder:
         self.events = events
         self.index = index
         self.evidence = evidence
-        self.rows = index.sessions.to_dict("index") if len(index.sessions) < 64 else None
+        rows = index.extra.get("session_rows")
+        if rows is None:  # the sessions table as plain dicts, once per frame
+            rows = index.extra["session_rows"] = index.sessions.to_dict("records")
+        self.rows = rows
 
     def row(self, key: str) -> dict[str, Any] | None:
         positions = self.index.rows_by_key.get(key)
         if not positions:
             return None
-        pos = positions[0]
-        if self.rows is not None:
-            return self.rows[pos]
-        return self.index.sessions.iloc[pos].to_dict()
+        return self.rows[positions[0]]
 
     def credential(self, key: str) -> Credential:
         row = self.row(key)
@@ -205,7 +205,8 @@ class _Builder:
             if idx is None:
                 return self.events.iloc[0:0].copy()
             return self.events.iloc[idx].reset_index(drop=True)
-        return self.lineage_calls.iloc[span[0] : span[1]].reset_index(drop=True)
+        # a slice (no copy); its index counts from the slice's place in the lineage
+        return self.lineage_calls.iloc[span[0] : span[1]]
 
     def lineage_keys(self, key: str) -> list[str]:
         """The keys of the lineage below ``key``, depth-first, as node() will visit them."""

@@ -119,3 +119,15 @@ def is_public_ip(value: str) -> bool:
 def plural(n: int, word: str) -> str:
     """``1 call`` / ``3 calls``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def ids_where(calls: pd.DataFrame, mask: Iterable[bool]) -> list[str]:
+    """The eventIDs of the calls where ``mask`` is true (no frame copy)."""
+    if "eventID" not in calls.columns:
+        return []
+    values = calls["eventID"].to_numpy(dtype=object)[pd.array(mask, dtype=bool).to_numpy(dtype=bool)]
+    return [v for v in values[: MAX_EVENT_IDS * 2] if isinstance(v, str)]
+
+
+#: At most this many per-IP / per-agent findings; the rest are summed up in one more.
+MAX_PER_VALUE = 5

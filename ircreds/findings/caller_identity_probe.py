@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, make, when
+from ircreds.findings._util import MAX_PER_VALUE, col, make, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 SPEC = FindingSpec(
@@ -27,21 +27,22 @@ SPEC = FindingSpec(
 def detect(trace: Trace) -> list[Finding]:
     """A finding for each new IP whose first call with this key is GetCallerIdentity."""
     calls = trace.calls
-    if calls.empty:
+    new = set(trace.summary.new_source_ips)
+    if calls.empty or not new:
         return []
-    ips = col(calls, "sourceIPAddress")
-    names = col(calls, "eventName")
+    ips = col(calls, "sourceIPAddress").reset_index(drop=True)
+    firsts = ips[ips.isin(sorted(new)).fillna(False)].drop_duplicates()  # first call from each new IP
+    names = col(calls, "eventName").to_numpy(dtype=object)
+    event_ids = col(calls, "eventID").to_numpy(dtype=object)
     found = []
-    for ip in trace.summary.new_source_ips:
-        mask = (ips == ip).fillna(False).to_numpy()
-        if not mask.any():
-            continue
-        first = calls.loc[mask].iloc[:1]
-        if names.loc[first.index].iloc[0] != "GetCallerIdentity":
+    for pos, ip in firsts.items():
+        if names[pos] != "GetCallerIdentity":
             continue
         summary = (
             f"the first call from {ip} with {trace.key} was sts:GetCallerIdentity at "
-            f"{when(first['eventTime'].iloc[0])}: someone checked whose key it is"
+            f"{when(calls['eventTime'].iloc[pos])}: someone checked whose key it is"
         )
-        found.append(make(SPEC, trace, summary, ids(first)))
+        found.append(make(SPEC, trace, summary, [event_ids[pos]]))
+        if len(found) >= MAX_PER_VALUE * 2:
+            break
     return found

@@ -30,7 +30,7 @@ SPEC = FindingSpec(
 def detect(trace: Trace) -> list[Finding]:
     """A finding when discovery calls with this key touch MIN_REGIONS regions or more."""
     calls = trace.calls
-    if calls.empty:
+    if calls.empty or len(trace.summary.regions) < MIN_REGIONS:
         return []
     names = col(calls, "eventName")
     mask = names.str.startswith(_PREFIXES).fillna(False).to_numpy()

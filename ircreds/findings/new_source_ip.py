@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, issuer_label, make, plural, when
+import numpy as np
+
+from ircreds.findings._util import MAX_PER_VALUE, col, ids_where, issuer_label, make, plural, when
 from ircreds.model import CredentialKind, Finding, FindingSpec, Severity, Trace
 
 SPEC = FindingSpec(
@@ -25,21 +27,28 @@ SPEC = FindingSpec(
 
 
 def detect(trace: Trace) -> list[Finding]:
-    """One finding per source IP of this credential that its issuer never used."""
-    found = []
-    ips = col(trace.calls, "sourceIPAddress")
+    """One finding per source IP of this credential that its issuer never used (the busiest first)."""
+    new = trace.summary.new_source_ips
+    if not new:
+        return []
+    ips = col(trace.calls, "sourceIPAddress").to_numpy(dtype=object)
     seen = ", ".join(trace.summary.issuer_source_ips[:5]) or "none recorded"
-    for ip, first in trace.summary.source_ips:
-        if ip not in trace.summary.new_source_ips:
-            continue
-        calls = trace.calls.loc[(ips == ip).fillna(False).to_numpy()]
-        if trace.session.kind == CredentialKind.SERVICE or not trace.summary.issuer_source_ips:
-            peers = len(trace.summary.peer_source_ips)
-            why = f"an IP none of the role's other sessions used ({peers} known)"
-        else:
-            why = f"an IP its issuer {issuer_label(trace)} never used (issuer IPs: {seen})"
-        summary = (
-            f"{trace.key} was used from {ip} ({plural(len(calls), 'call')}, first at {when(first)}), {why}"
-        )
-        found.append(make(SPEC, trace, summary, ids(calls)))
+    if trace.session.kind == CredentialKind.SERVICE or not trace.summary.issuer_source_ips:
+        why = f"an IP none of the role's other sessions used ({len(trace.summary.peer_source_ips)} known)"
+    else:
+        why = f"an IP its issuer {issuer_label(trace)} never used (issuer IPs: {seen})"
+    first_seen = dict(trace.summary.source_ips)
+    masks = {ip: ips == ip for ip in new}
+    ranked = sorted(new, key=lambda ip: -int(masks[ip].sum()))
+    found = []
+    for ip in ranked[:MAX_PER_VALUE]:
+        n = int(masks[ip].sum())
+        summary = f"{trace.key} was used from {ip} ({plural(n, 'call')}, first at {when(first_seen.get(ip))}), {why}"
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, masks[ip])))
+    rest = ranked[MAX_PER_VALUE:]
+    if rest:
+        mask = np.logical_or.reduce([masks[ip] for ip in rest])
+        listed = ", ".join(rest[:10]) + (" …" if len(rest) > 10 else "")
+        summary = f"{trace.key} was also used from {len(rest)} more IPs its issuer never used ({listed})"
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask)))
     return found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, issuer_label, make, plural, when
+import numpy as np
+
+from ircreds.findings._util import MAX_PER_VALUE, col, ids_where, issuer_label, make, plural, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 SPEC = FindingSpec(
@@ -25,16 +27,26 @@ SPEC = FindingSpec(
 
 
 def detect(trace: Trace) -> list[Finding]:
-    """One finding per user agent of this credential that its issuer never used."""
+    """One finding per user agent of this credential that its issuer never used (the busiest first)."""
+    new = trace.summary.new_user_agents
+    if not new:
+        return []
+    agents = col(trace.calls, "userAgent").str.strip("[]").to_numpy(dtype=object)
+    times = trace.calls["eventTime"]
+    masks = {agent: agents == agent for agent in new}
+    ranked = sorted(new, key=lambda a: -int(masks[a].sum()))
     found = []
-    agents = col(trace.calls, "userAgent").str.strip("[]")
-    for agent in trace.summary.new_user_agents:
-        mask = (agents == agent).fillna(False).to_numpy()
-        calls = trace.calls.loc[mask]
-        first = calls["eventTime"].min() if "eventTime" in calls else None
+    for agent in ranked[:MAX_PER_VALUE]:
+        mask = masks[agent]
+        first = times.iloc[int(mask.argmax())] if mask.any() else None
         summary = (
-            f"{trace.key} was used with user agent {agent!r} ({plural(len(calls), 'call')}, first at "
+            f"{trace.key} was used with user agent {agent!r} ({plural(int(mask.sum()), 'call')}, first at "
             f"{when(first)}), which its issuer {issuer_label(trace)} never used"
         )
-        found.append(make(SPEC, trace, summary, ids(calls)))
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask)))
+    if len(ranked) > MAX_PER_VALUE:
+        rest = ranked[MAX_PER_VALUE:]
+        mask = np.logical_or.reduce([masks[a] for a in rest])
+        summary = f"{trace.key} was also used with {len(rest)} more user agents its issuer never used"
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask)))
     return found

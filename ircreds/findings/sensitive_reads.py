@@ -68,8 +68,10 @@ def detect(trace: Trace) -> list[Finding]:
     calls = trace.calls
     if calls.empty:
         return []
-    ok = succeeded(calls)
     names = col(calls, "eventName")
+    if not names.isin(sorted(SECRET_READS | OBJECT_READS)).any():
+        return []
+    ok = succeeded(calls)
     found = []
     secret = calls.loc[(names.isin(sorted(SECRET_READS)).fillna(False) & ok).to_numpy()]
     if len(secret):
