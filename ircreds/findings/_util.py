@@ -131,3 +131,24 @@ def ids_where(calls: pd.DataFrame, mask: Iterable[bool]) -> list[str]:
 
 #: At most this many per-IP / per-agent findings; the rest are summed up in one more.
 MAX_PER_VALUE = 5
+
+
+#: The columns the detectors read; taking rows of these only is much cheaper than of the whole frame.
+_SLIM = (
+    "eventTime",
+    "eventName",
+    "eventSource",
+    "eventID",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "requestParameters",
+    "vpcEndpointId",
+    "userIdentity.sessionContext.ec2RoleDelivery",
+)
+
+
+def slim(calls: pd.DataFrame) -> pd.DataFrame:
+    """``calls`` with only the columns the detectors read."""
+    return calls[[c for c in _SLIM if c in calls.columns]]

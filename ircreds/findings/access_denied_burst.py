@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ircreds.findings._util import col, denied, ids, make, when
+from ircreds.findings._util import col, denied, ids, make, slim, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 # At least this many denied calls within WINDOW make a burst.
@@ -31,7 +31,7 @@ SPEC = FindingSpec(
 
 def detect(trace: Trace) -> list[Finding]:
     """One finding per window of at least THRESHOLD denied calls within WINDOW."""
-    calls = trace.calls
+    calls = slim(trace.calls)
     if calls.empty:
         return []
     bad = calls.loc[denied(calls).to_numpy()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, make, succeeded, when
+from ircreds.findings._util import col, ids, make, slim, succeeded, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 ACTIONS = frozenset(
@@ -63,7 +63,7 @@ def _target(text: str | None) -> str:
 
 def detect(trace: Trace) -> list[Finding]:
     """One finding listing the successful persistence calls made with this credential."""
-    calls = trace.calls
+    calls = slim(trace.calls)
     if calls.empty:
         return []
     names = col(calls, "eventName")

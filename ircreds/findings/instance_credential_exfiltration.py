@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ircreds.findings._util import col, ids, is_public_ip, make, plural, when
+from ircreds.findings._util import col, ids, is_public_ip, make, plural, slim, when
 from ircreds.model import CredentialKind, Finding, FindingSpec, Severity, Trace
 
 _INSTANCE_SESSION = re.compile(r"^i-[0-9a-f]{8,17}$")
@@ -43,7 +43,7 @@ def is_instance_credential(trace: Trace) -> bool:
 
 def detect(trace: Trace) -> list[Finding]:
     """A finding for each public IP, unknown to the role's other sessions, that used instance credentials."""
-    calls = trace.calls
+    calls = slim(trace.calls)
     if calls.empty or not is_instance_credential(trace):
         return []
     ips = col(calls, "sourceIPAddress")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, make, when
+from ircreds.findings._util import col, ids, make, slim, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 # Discovery calls in at least this many regions make a sweep.
@@ -29,7 +29,7 @@ SPEC = FindingSpec(
 
 def detect(trace: Trace) -> list[Finding]:
     """A finding when discovery calls with this key touch MIN_REGIONS regions or more."""
-    calls = trace.calls
+    calls = slim(trace.calls)
     if calls.empty or len(trace.summary.regions) < MIN_REGIONS:
         return []
     names = col(calls, "eventName")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from ircreds.findings._util import col, ids, make, succeeded, when
+from ircreds.findings._util import col, ids, make, slim, succeeded, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 POLICY_ACTIONS = frozenset(
@@ -70,7 +70,7 @@ def _passes_role(name: str, params: str | None) -> bool:
 
 def detect(trace: Trace) -> list[Finding]:
     """One finding listing the successful escalation calls made with this credential."""
-    calls = trace.calls
+    calls = slim(trace.calls)
     if calls.empty:
         return []
     names = col(calls, "eventName")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, make, succeeded, when
+from ircreds.findings._util import col, ids, make, slim, succeeded, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 SECRET_READS = frozenset(
@@ -65,7 +65,7 @@ def _targets(calls, field: str) -> list[str]:
 
 def detect(trace: Trace) -> list[Finding]:
     """A finding for successful secret/decrypt reads, and one for an object-read spree."""
-    calls = trace.calls
+    calls = slim(trace.calls)
     if calls.empty:
         return []
     names = col(calls, "eventName")
