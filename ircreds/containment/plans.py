@@ -1,0 +1,156 @@
+"""The :class:`Plan` record: revocations, warnings, uncovered items, alternatives, deletion impact."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ircreds.containment.cutoff import DEFAULT_MARGIN, _dynamic_warnings, _evaluate_revocation
+from ircreds.containment.records import (
+    _DYNAMIC,
+    Alternative,
+    PlanWarning,
+    Revocation,
+    RoleDeletion,
+    Uncovered,
+    _iso,
+    _parse_time,
+)
+from ircreds.errors import PlanError
+from ircreds.policy import TargetKind, normalize_cutoff
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The containment plan: revocations, warnings, uncovered items, alternatives, deletion impact."""
+
+    key: str
+    account_id: str | None
+    cutoff: datetime | None
+    recommended_cutoff: datetime | None = None
+    now: datetime | None = None
+    margin: timedelta = DEFAULT_MARGIN
+    revocations: tuple[Revocation, ...] = ()
+    warnings: tuple[PlanWarning, ...] = ()
+    uncovered: tuple[Uncovered, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+    deletion: tuple[RoleDeletion, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("cutoff", "recommended_cutoff", "now"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware, got {value!r}")
+
+    def revocation(self, target: str) -> Revocation:
+        """The revocation for a role/user name or ARN."""
+        for rev in self.revocations:
+            if target in (rev.target, rev.arn):
+                return rev
+        raise KeyError(
+            f"no revocation for {target!r}; targets: {', '.join(r.target for r in self.revocations)}"
+        )
+
+    def cut_keys(self) -> tuple[str, ...]:
+        """Access key ids of every session the plan cuts."""
+        return tuple(s.access_key_id for r in self.revocations for s in r.cuts)
+
+    def with_cutoff(self, cutoff: datetime) -> Plan:
+        """The same plan at another cut-off: re-evaluates every stored session (cheap, no evidence needed)."""
+        cutoff = normalize_cutoff(cutoff)
+        revocations = tuple(_evaluate_revocation(r, cutoff) for r in self.revocations)
+        static = tuple(w for w in self.warnings if w.code not in _DYNAMIC)
+        warnings = _dynamic_warnings(revocations, cutoff, self.now) + static
+        return replace(self, cutoff=cutoff, revocations=revocations, warnings=warnings)
+
+    def impact_on_calls(self, events: pd.DataFrame, applied_at: datetime | None = None) -> pd.DataFrame:
+        """Every logged call by a session of a planned target, and whether its deny blocks it.
+
+        One row per call (``eventID``, ``eventTime``, ``eventName``, ``access_key_id``, ``target``,
+        ``suspicious``, ``denied``); with ``applied_at``, calls before it are not denied (the deny was
+        not in place yet). ``GetCallerIdentity`` is never denied.
+        """
+        from ircreds.evaluate import denied_calls
+
+        columns = ["eventID", "eventTime", "eventName", "access_key_id", "target", "suspicious", "denied"]
+        frames = []
+        issuer = "userIdentity.sessionContext.sessionIssuer.arn"
+        suspicious = {s.access_key_id for r in self.revocations for s in r.sessions if s.suspicious}
+        issued = {s.access_key_id: s.issued_at for r in self.revocations for s in r.sessions if s.issued_at}
+        for rev in self.revocations:
+            if not rev.policy or not len(events):
+                continue
+            mask = pd.Series(False, index=events.index)
+            for col in (issuer, "userIdentity.arn") if rev.target_kind is TargetKind.USER else (issuer,):
+                if col in events.columns:
+                    mask |= (events[col].astype("string") == rev.arn).fillna(False)
+            calls = events[mask.to_numpy(dtype=bool)]
+            if not len(calls):
+                continue
+            keys = calls["userIdentity.accessKeyId"].astype("string")
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "eventID": calls["eventID"].astype("string"),
+                        "eventTime": calls["eventTime"],
+                        "eventName": calls["eventName"].astype("string"),
+                        "access_key_id": keys,
+                        "target": rev.target,
+                        "suspicious": keys.isin(suspicious).fillna(False).astype(bool),
+                        "denied": denied_calls(rev.policy, calls, issued_at=issued, after=applied_at),
+                    }
+                )
+            )
+        if not frames:
+            return pd.DataFrame({c: [] for c in columns})
+        return pd.concat(frames).sort_values("eventTime", kind="stable", ignore_index=True)[columns]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract: ``{"cutoff", "revocations", "warnings", "uncovered", ...}``."""
+        return {
+            "key": self.key,
+            "account_id": self.account_id,
+            "cutoff": _iso(self.cutoff),
+            "recommended_cutoff": _iso(self.recommended_cutoff),
+            "now": _iso(self.now),
+            "margin_seconds": int(self.margin.total_seconds()),
+            "revocations": [r.to_dict() for r in self.revocations],
+            "warnings": [w.to_dict() for w in self.warnings],
+            "uncovered": [u.to_dict() for u in self.uncovered],
+            "alternatives": [a.to_dict() for a in self.alternatives],
+            "deletion": [d.to_dict() for d in self.deletion],
+        }
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as indented JSON text."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        """Read a plan back from :meth:`to_dict` (what ``ircreds apply PLAN.json`` does).
+
+        Only what apply, verify and :meth:`with_cutoff` need is rebuilt; alternatives and the
+        deletion section are informational and stay out.
+        """
+        try:
+            revocations = tuple(Revocation.from_dict(r) for r in data.get("revocations") or ())
+            return cls(
+                key=data.get("key") or "",
+                account_id=data.get("account_id"),
+                cutoff=_parse_time(data.get("cutoff")),
+                recommended_cutoff=_parse_time(data.get("recommended_cutoff")),
+                now=_parse_time(data.get("now")),
+                margin=timedelta(seconds=int(data.get("margin_seconds", DEFAULT_MARGIN.total_seconds()))),
+                revocations=revocations,
+                warnings=tuple(PlanWarning.from_dict(w) for w in data.get("warnings") or ()),
+                uncovered=tuple(Uncovered.from_dict(u) for u in data.get("uncovered") or ()),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise PlanError(
+                f"not an ircreds plan ({type(err).__name__}: {err}); write one with `ircreds plan --out`"
+            ) from None

@@ -1,0 +1,169 @@
+"""The check after the apply: :func:`verify` reads the logs and lists what the cut sessions still did."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from ircreds.containment.plans import Plan
+from ircreds.containment.records import _iso, _s
+from ircreds.errors import PlanError
+
+DEFAULT_ALLOWANCE = timedelta(minutes=5)
+"""How long after the apply a cut session's call may still succeed before :func:`verify` flags it."""
+
+DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "Client.UnauthorizedOperation",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallOutcome:
+    """One call by a cut session after the apply."""
+
+    event_id: str | None
+    event_time: datetime
+    access_key_id: str
+    event_name: str
+    error_code: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "event_id": self.event_id,
+            "event_time": _iso(self.event_time),
+            "access_key_id": self.access_key_id,
+            "event_name": self.event_name,
+            "error_code": self.error_code,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifyResult:
+    """What the logs after the apply say about the cut-off."""
+
+    applied_at: datetime
+    allowance: timedelta
+    checked_keys: tuple[str, ...]
+    denied: tuple[CallOutcome, ...] = ()
+    succeeded: tuple[CallOutcome, ...] = ()
+    within_allowance: tuple[CallOutcome, ...] = ()
+    implicit_denies: tuple[CallOutcome, ...] = ()
+    other_errors: tuple[CallOutcome, ...] = ()
+    exempt: tuple[CallOutcome, ...] = ()
+    survivors_active: tuple[CallOutcome, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no cut session's call succeeded past the propagation allowance."""
+        return not self.succeeded
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "applied_at": _iso(self.applied_at),
+            "allowance_seconds": int(self.allowance.total_seconds()),
+            "checked_keys": list(self.checked_keys),
+        }
+        for name in (
+            "denied",
+            "succeeded",
+            "within_allowance",
+            "implicit_denies",
+            "other_errors",
+            "exempt",
+            "survivors_active",
+        ):
+            out[name] = [c.to_dict() for c in getattr(self, name)]
+        return out
+
+
+def verify(
+    plan: Plan,
+    events: pd.DataFrame,
+    *,
+    applied_at: datetime | None = None,
+    allowance: timedelta = DEFAULT_ALLOWANCE,
+    targets: Iterable[str] | None = None,
+) -> VerifyResult:
+    """Check the logs after the apply: every call by a cut session should fail with an explicit deny.
+
+    ``applied_at`` defaults to the plan's cut-off. Calls within ``allowance`` of it may still succeed
+    (IAM propagation) and are listed apart; ``GetCallerIdentity`` is never blocked and is listed as
+    exempt; a denial whose message does not say "explicit deny" proves nothing about the cut-off and is
+    listed as ``implicit_denies``. Calls after the apply by attacker sessions the plan spares are listed
+    in ``survivors_active``. ``targets`` (role/user names or ARNs) limits the check to the revocations
+    actually applied; the sessions of the others then count as survivors.
+    """
+    applied = applied_at or plan.cutoff
+    if applied is None:
+        raise PlanError("the plan has no cut-off; pass applied_at=")
+    if applied.tzinfo is None:
+        raise PlanError("applied_at must be timezone-aware (UTC)")
+    wanted = None if targets is None else set(targets)
+    applied_revs = [r for r in plan.revocations if wanted is None or wanted & {r.target, r.arn}]
+    if wanted is not None and not applied_revs:
+        raise PlanError(
+            f"none of {sorted(wanted)} is a target of the plan; targets: {[r.target for r in plan.revocations]}"
+        )
+    cut = {s.access_key_id for r in applied_revs for s in r.cuts}
+    spared = {s.access_key_id for r in plan.revocations for s in r.sessions if s.suspicious} - cut
+    spared |= {u.access_key_id for u in plan.uncovered if u.access_key_id}
+    key_col = "userIdentity.accessKeyId"
+    if not len(events) or key_col not in events.columns:
+        return VerifyResult(applied_at=applied, allowance=allowance, checked_keys=tuple(sorted(cut)))
+    keys = events[key_col].astype("string")
+    after = events["eventTime"] >= pd.Timestamp(applied)
+    frame = events[after & keys.isin(cut | spared).fillna(False).to_numpy(dtype=bool)]
+    buckets: dict[str, list[CallOutcome]] = {
+        n: [] for n in ("denied", "succeeded", "within", "implicit", "other", "exempt", "survivors")
+    }
+    deadline = applied + allowance
+    cols = ["eventTime", "eventName", "eventSource", "errorCode", "errorMessage", "eventID", key_col]
+    for rec in frame[[c for c in cols if c in frame.columns]].to_dict("records"):
+        outcome = CallOutcome(
+            event_id=_s(rec.get("eventID")),
+            event_time=rec["eventTime"].to_pydatetime(),
+            access_key_id=str(rec[key_col]),
+            event_name=_s(rec.get("eventName")) or "",
+            error_code=_s(rec.get("errorCode")),
+        )
+        if outcome.access_key_id not in cut:
+            buckets["survivors"].append(outcome)
+            continue
+        if outcome.event_name == "GetCallerIdentity":
+            buckets["exempt"].append(outcome)
+        elif outcome.error_code is None:
+            buckets["within" if outcome.event_time < deadline else "succeeded"].append(outcome)
+        elif (
+            outcome.error_code in DENIED_CODES
+            or "Unauthorized" in outcome.error_code
+            or "AccessDenied" in outcome.error_code
+        ):
+            message = (_s(rec.get("errorMessage")) or "").lower()
+            buckets["denied" if "explicit deny" in message else "implicit"].append(outcome)
+        else:
+            buckets["other"].append(outcome)
+    return VerifyResult(
+        applied_at=applied,
+        allowance=allowance,
+        checked_keys=tuple(sorted(cut)),
+        denied=tuple(buckets["denied"]),
+        succeeded=tuple(buckets["succeeded"]),
+        within_allowance=tuple(buckets["within"]),
+        implicit_denies=tuple(buckets["implicit"]),
+        other_errors=tuple(buckets["other"]),
+        exempt=tuple(buckets["exempt"]),
+        survivors_active=tuple(buckets["survivors"]),
+    )
