@@ -60,8 +60,28 @@ def spec(finding_id: str) -> FindingSpec:
 
 def run_findings(trace: Trace) -> list[Finding]:
     """Run every registered finding on one node of a trace (not its children), most severe first."""
+    view = _prepared(trace)
     found: list[Finding] = []
     for name in FINDINGS:
-        found.extend(_module(name).detect(trace))
+        found.extend(_module(name).detect(view))
     found.sort(key=lambda f: -f.severity.rank)
     return found
+
+
+def _prepared(trace: Trace) -> Trace:
+    """The node with only the columns detectors read, categoricals turned to strings once."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from ircreds.findings._util import slim
+
+    calls = slim(trace.calls)
+    strings = {
+        name: calls[name].astype("string")
+        for name in calls.columns
+        if isinstance(calls[name].dtype, pd.CategoricalDtype)
+    }
+    if strings:
+        calls = calls.assign(**strings)
+    return replace(trace, calls=calls)

@@ -50,7 +50,8 @@ def make(
 def col(calls: pd.DataFrame, name: str) -> pd.Series:
     """A column as nullable strings (all NA when missing)."""
     if name in calls.columns:
-        return calls[name].astype("string")
+        column = calls[name]
+        return column if isinstance(column.dtype, pd.StringDtype) else column.astype("string")
     return pd.Series(pd.NA, index=calls.index, dtype="string")
 
 
