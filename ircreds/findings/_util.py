@@ -151,5 +151,10 @@ _SLIM = (
 
 
 def slim(calls: pd.DataFrame) -> pd.DataFrame:
-    """``calls`` with only the columns the detectors read."""
+    """``calls`` with only the columns the detectors read (itself when it has no others)."""
+    if all(c in _SLIM_SET for c in calls.columns):
+        return calls
     return calls[[c for c in _SLIM if c in calls.columns]]
+
+
+_SLIM_SET = frozenset(_SLIM)
