@@ -8,12 +8,17 @@ draws one node per credential, however many calls it made.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import threading
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from ircreds.errors import IrcredsError
 
 if TYPE_CHECKING:
     from ircreds.model import Trace
@@ -222,3 +227,69 @@ def _hover(node: Trace) -> str:
         lines.append("new IPs: " + ", ".join(node.summary.new_source_ips))
     lines += [f"{f.severity}: {f.id}" for f in node.findings[:6]]
     return "<br>".join(lines)
+
+
+# Export helpers for the report (plotly.js inlined once, kaleido PNGs).
+
+
+def plotlyjs() -> str:
+    """The plotly.js bundle, to inline once in a self-contained HTML file."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def figure_html(fig: go.Figure, name: str) -> str:
+    """A figure as an HTML fragment (no plotly.js: inline :func:`plotlyjs` once per page)."""
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"figure-{name}",
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def figures_png(figs: Mapping[str, go.Figure], *, timeout: float = 180.0) -> dict[str, bytes]:
+    """PNG bytes of each figure, drawn by one kaleido browser session in a thread of its own.
+
+    The thread has its own event loop, so this works inside Jupyter's running loop too, and a
+    browser that cannot start becomes one :class:`IrcredsError` instead of a hang.
+    """
+    if not figs:
+        return {}
+    import kaleido
+
+    async def draw() -> dict[str, bytes]:
+        async with kaleido.Kaleido(n=1) as k:
+            return {
+                name: await k.calc_fig(
+                    fig, opts={"format": "png", "width": 1200, "height": _height(fig), "scale": 1}
+                )
+                for name, fig in figs.items()
+            }
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["pngs"] = asyncio.run(draw())
+        except BaseException as err:  # handed to the caller's thread below
+            outcome["error"] = err
+
+    worker = threading.Thread(target=run, name="ircreds-kaleido", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    hint = "install Debian's chromium (or set BROWSER_PATH), or leave the figures out (--no-figures)"
+    if worker.is_alive():
+        raise IrcredsError(f"kaleido did not draw the report's PNG figures within {timeout:.0f} s; {hint}")
+    if "error" in outcome:
+        err = outcome["error"]
+        raise IrcredsError(
+            f"cannot draw the Markdown report's PNG figures with kaleido ({type(err).__name__}: {err}); {hint}"
+        ) from err
+    return outcome["pngs"]
+
+
+def _height(fig: Any) -> int:
+    height = getattr(fig.layout, "height", None)
+    return int(height) if height else 550

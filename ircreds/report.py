@@ -12,16 +12,14 @@ renders on GitHub, with figures as PNG made by kaleido with Debian's Chromium. S
 secret keys never appear: the loader redacts them, and every text written passes through
 :func:`scrub` once more.
 
-Edge module: imports plotly (and kaleido for PNG), never boto3.
+Edge module: draws its figures through :mod:`ircreds.plots` (plotly, kaleido for PNG), never boto3.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from ircreds.errors import IrcredsError
+from ircreds import plots
 from ircreds.indicators import indicators_csv
 from ircreds.integrity import IntegrityResult
 from ircreds.report_containment import parse_time as _parse_time
@@ -150,8 +148,8 @@ def render(
     fig_out: dict[str, dict[str, str] | None] = {"timeline": None, "lineage": None}
     if fmt == "html":
         for name, fig in figs.items():
-            fig_out[name] = {"html": _fig_html(fig, name)}
-        plotlyjs = _plotlyjs() if figs else ""
+            fig_out[name] = {"html": plots.figure_html(fig, name)}
+        plotlyjs = plots.plotlyjs() if figs else ""
         appendix = {
             "csv_uri": "data:text/csv;base64," + base64.b64encode(assets[f"{stem}-indicators.csv"]).decode(),
             "json_uri": "data:application/json;base64,"
@@ -161,7 +159,7 @@ def render(
     else:
         plotlyjs = ""
         appendix = {}
-        for name, png in _pngs(figs).items():
+        for name, png in plots.figures_png(figs).items():
             file = f"{stem}-{name}.png"
             assets[file] = png
             fig_out[name] = {"png": file}
@@ -217,70 +215,4 @@ def _md_cell(value: Any) -> str:
 
 
 def _figures(trace: Any, cutoff: datetime | None) -> dict[str, Any]:
-    try:
-        from ircreds import plots
-    except ImportError as err:  # the plots module is another helper's; say so rather than fail
-        log.warning("figures skipped: ircreds.plots is not available (%s)", err)
-        return {}
     return {"timeline": plots.timeline(trace, cutoff=cutoff), "lineage": plots.lineage(trace)}
-
-
-def _plotlyjs() -> str:
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
-
-
-def _fig_html(fig: Any, name: str) -> str:
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"figure-{name}",
-        config={"displaylogo": False, "responsive": True},
-    )
-
-
-def _pngs(figs: Mapping[str, Any], *, timeout: float = 180.0) -> dict[str, bytes]:
-    """PNG bytes of each figure, drawn by one kaleido browser session in a thread of its own.
-
-    The thread has its own event loop, so this works inside Jupyter's running loop too, and a
-    browser that cannot start becomes one :class:`IrcredsError` instead of a hang.
-    """
-    if not figs:
-        return {}
-    import kaleido
-
-    async def draw() -> dict[str, bytes]:
-        async with kaleido.Kaleido(n=1) as k:
-            return {
-                name: await k.calc_fig(
-                    fig, opts={"format": "png", "width": 1200, "height": _height(fig), "scale": 1}
-                )
-                for name, fig in figs.items()
-            }
-
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["pngs"] = asyncio.run(draw())
-        except BaseException as err:  # handed to the caller's thread below
-            outcome["error"] = err
-
-    worker = threading.Thread(target=run, name="ircreds-kaleido", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    hint = "install Debian's chromium (or set BROWSER_PATH), or leave the figures out (--no-figures)"
-    if worker.is_alive():
-        raise IrcredsError(f"kaleido did not draw the report's PNG figures within {timeout:.0f} s; {hint}")
-    if "error" in outcome:
-        err = outcome["error"]
-        raise IrcredsError(
-            f"cannot draw the Markdown report's PNG figures with kaleido ({type(err).__name__}: {err}); {hint}"
-        ) from err
-    return outcome["pngs"]
-
-
-def _height(fig: Any) -> int:
-    height = getattr(fig.layout, "height", None)
-    return int(height) if height else 550
