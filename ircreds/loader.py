@@ -35,7 +35,7 @@ import pyarrow as pa
 from ircreds import sources as _sources
 from ircreds.errors import LogFormatError, SourceError
 from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, coerce_events, empty_events
-from ircreds.sources import _reader, cloudtrail_files, parquet
+from ircreds.sources import _duckdb, _reader, cloudtrail_files, parquet
 from ircreds.sources._arrow import columns_to_table, frame_to_table, table_to_frame
 from ircreds.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
 
@@ -422,7 +422,7 @@ def _size(path: Path) -> int:
 def _load_paths(collector: Collector, source: Any, files: list[Path]) -> None:
     counts: dict[str, int] = {}
     is_parquet = [cloudtrail_files.sniff(p) == "parquet" for p in files]
-    outcomes = _reader.read_paths(
+    outcomes = _duckdb.read_paths(
         [str(p) for p, pq in zip(files, is_parquet, strict=True) if not pq], PROCESSES, collector.fast
     )
     for path, pq in zip(files, is_parquet, strict=True):

@@ -1,0 +1,631 @@
+"""The DuckDB path for S3 delivery files: many files parsed by DuckDB's JSON reader into one Arrow table.
+
+It gives exactly the frame of the general path (:mod:`ircreds.sources._normalize`), or declines a
+file, which then goes through the existing readers (:mod:`ircreds.sources._reader`: the msgspec
+fast path, else the general path). Correctness never depends on this module: it only keeps a file
+when every check below holds for every record of it.
+
+How a batch of files is read:
+
+1. Python reads and gunzips each file (isal) and keeps the ones that start like a compact
+   ``{"Records":[`` document.
+2. DuckDB, per file, infers the merged JSON structure of its records (``json_structure``): every
+   top-level and ``userIdentity`` key must be one a column holds (so ``extra`` only ever holds the
+   known top-level fields, which SQL can rebuild in the general path's order), and every string
+   column must hold only strings. An extra field that is JSON ``null`` somewhere (which SQL cannot
+   tell from a missing one) declines the file too.
+3. DuckDB extracts the columns (``from_json`` with a fixed structure, ``unnest``), compact JSON text
+   for the nested fields (yyjson writes the same compact text as orjson, key order kept), and flags
+   records it cannot be sure of (a nested field held as a JSON string, an odd flag value, an odd
+   issued credential).
+4. Python parses the times with Arrow (the general path's own parser) and declines files with
+   any odd ``eventTime``; the few text ``expiration`` dates go through the general parser. JSON text
+   whose numbers or escapes yyjson writes differently from orjson declines its file; JSON text that
+   may hold a secret is redone by :func:`ircreds.sources._normalize.json_text` (redaction).
+
+Known limit shared with the msgspec path: a JSON object with a repeated key (never seen in
+CloudTrail) keeps both copies in the JSON text where the general path keeps the last.
+
+Example:
+    >>> import gzip, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> doc = b'{"Records":[{"eventTime":"2025-01-20T09:14:27Z","eventName":"ListUsers","eventID":"a"}]}'
+    >>> with open(os.path.join(folder, "f.json.gz"), "wb") as fh:
+    ...     _ = fh.write(gzip.compress(doc))
+    >>> [o] = read_paths([os.path.join(folder, "f.json.gz")], workers=1)
+    >>> o.kind, o.records_read, o.table.column("eventName").to_pylist()
+    ('cloudtrail_s3', 1, ['ListUsers'])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ircreds.schema import COLUMNS
+from ircreds.sources import _reader
+from ircreds.sources._arrow import SCHEMA, TIMESTAMP
+from ircreds.sources._normalize import _TEXT_DATE, json_text, loads, parse_time_one
+from ircreds.sources.cloudtrail_files import FileError, gunzip
+
+log = logging.getLogger(__name__)
+
+#: Decompressed bytes handed to DuckDB in one query (bounds memory; about 45,000 records).
+BATCH_BYTES = 64_000_000
+#: Files per Arrow record batch handed to DuckDB (its unit of parallel work).
+DOCS_PER_CHUNK = 8
+#: DuckDB threads.
+THREADS = max(1, min(os.cpu_count() or 1, 4))
+
+_HEAD = b'{"Records":['
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+_STRINGS_TOP = (
+    "eventVersion",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestID",
+    "eventID",
+    "eventType",
+    "recipientAccountId",
+    "sharedEventID",
+    "vpcEndpointId",
+    "eventCategory",
+)
+_BOOLS_TOP = ("readOnly", "managementEvent", "sessionCredentialFromConsole")
+_JSON_TOP = (
+    "requestParameters",
+    "responseElements",
+    "resources",
+    "additionalEventData",
+    "serviceEventDetails",
+)
+#: Top-level fields kept in ``extra``, in the general path's order (``userIdentity`` excepted).
+_EXTRAS = (
+    "tlsDetails",
+    "apiVersion",
+    "addendum",
+    "vpcEndpointAccountId",
+    "edgeDeviceDetails",
+    "insightDetails",
+    "eventContext",
+)
+_UI_STRINGS = (
+    "type",
+    "principalId",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "userName",
+    "invokedBy",
+    "identityProvider",
+)
+_SI_STRINGS = ("type", "principalId", "arn", "accountId", "userName")
+
+
+def _struct(fields: dict[str, Any]) -> str:
+    return orjson.dumps(fields).decode().replace("'", "''")
+
+
+_REC: dict[str, Any] = {
+    **dict.fromkeys(_STRINGS_TOP, "VARCHAR"),
+    **dict.fromkeys(_BOOLS_TOP, "VARCHAR"),
+    **dict.fromkeys(_JSON_TOP, "JSON"),
+    **dict.fromkeys(_EXTRAS, "JSON"),
+    "userIdentity": {
+        **dict.fromkeys(_UI_STRINGS, "VARCHAR"),
+        "sessionContext": {
+            "sessionIssuer": dict.fromkeys(_SI_STRINGS, "VARCHAR"),
+            "webIdFederationData": "JSON",
+            "attributes": {"creationDate": "VARCHAR", "mfaAuthenticated": "VARCHAR"},
+            "sourceIdentity": "VARCHAR",
+            "ec2RoleDelivery": "VARCHAR",
+        },
+        "inScopeOf": {"issuerType": "VARCHAR", "credentialsIssuedTo": "VARCHAR"},
+    },
+}
+
+_NULL_EXTRA = "|".join(_EXTRAS)
+
+
+def _bool(expr: str) -> str:
+    return f"CASE {expr} WHEN 'true' THEN true WHEN 'false' THEN false END"
+
+
+def _bool_odd(expr: str) -> str:
+    return f"({expr} IS NOT NULL AND {expr} NOT IN ('true', 'false'))"
+
+
+def _key(expr: str) -> str:
+    return f"CASE WHEN {expr} IN ('', 'Unknown') THEN NULL ELSE {expr} END"
+
+
+def _json_odd(expr: str) -> str:
+    # a nested field stored as JSON text: the general path parses it back
+    return f"(left({expr}, 2) IN ('\"{{', '\"['))"
+
+
+_UI = "r.userIdentity"
+_SC = "r.userIdentity.sessionContext"
+_SI = "r.userIdentity.sessionContext.sessionIssuer"
+
+_SELECT: dict[str, str] = {
+    "eventTime": "r.eventTime",
+    "eventName": "r.eventName",
+    "eventSource": "r.eventSource",
+    "awsRegion": "r.awsRegion",
+    "sourceIPAddress": "r.sourceIPAddress",
+    "userAgent": "r.userAgent",
+    "errorCode": "r.errorCode",
+    "errorMessage": "r.errorMessage",
+    "userIdentity.type": f"{_UI}.type",
+    "userIdentity.arn": f"{_UI}.arn",
+    "userIdentity.accountId": f"{_UI}.accountId",
+    "userIdentity.accessKeyId": _key(f"{_UI}.accessKeyId"),
+    "userIdentity.principalId": f"{_UI}.principalId",
+    "userIdentity.userName": f"{_UI}.userName",
+    "userIdentity.invokedBy": f"{_UI}.invokedBy",
+    "userIdentity.sessionContext.sessionIssuer.arn": f"{_SI}.arn",
+    "userIdentity.sessionContext.attributes.creationDate": f"{_SC}.attributes.creationDate",
+    "userIdentity.sessionContext.attributes.mfaAuthenticated": _bool(f"{_SC}.attributes.mfaAuthenticated"),
+    "userIdentity.sessionContext.sourceIdentity": f"{_SC}.sourceIdentity",
+    "recipientAccountId": "r.recipientAccountId",
+    "eventID": "r.eventID",
+    "requestID": "r.requestID",
+    "sharedEventID": "r.sharedEventID",
+    "eventType": "r.eventType",
+    "readOnly": _bool("r.readOnly"),
+    "vpcEndpointId": "r.vpcEndpointId",
+    "requestParameters": "r.requestParameters::VARCHAR",
+    "responseElements": "re",
+    "resources": "r.resources::VARCHAR",
+    "additionalEventData": "r.additionalEventData::VARCHAR",
+    "issued.accessKeyId": _key("json_extract_string(ik, '$')"),
+    "issued.expiration": "json_extract_string(ie, '$')",
+    "eventVersion": "r.eventVersion",
+    "eventCategory": "r.eventCategory",
+    "managementEvent": _bool("r.managementEvent"),
+    "userIdentity.sessionContext.sessionIssuer.type": f"{_SI}.type",
+    "userIdentity.sessionContext.sessionIssuer.userName": f"{_SI}.userName",
+    "userIdentity.sessionContext.sessionIssuer.principalId": f"{_SI}.principalId",
+    "userIdentity.sessionContext.sessionIssuer.accountId": f"{_SI}.accountId",
+    "userIdentity.sessionContext.ec2RoleDelivery": f"{_SC}.ec2RoleDelivery",
+    "userIdentity.inScopeOf.issuerType": f"{_UI}.inScopeOf.issuerType",
+    "userIdentity.inScopeOf.credentialsIssuedTo": f"{_UI}.inScopeOf.credentialsIssuedTo",
+    "userIdentity.identityProvider": f"{_UI}.identityProvider",
+    "userIdentity.sessionContext.webIdFederationData.federatedProvider": (
+        "CASE WHEN wi IS NULL OR wi = '{}' THEN NULL ELSE json_extract_string(wi, '$.federatedProvider') END"
+    ),
+    "sessionCredentialFromConsole": _bool("r.sessionCredentialFromConsole"),
+    "serviceEventDetails": "r.serviceEventDetails::VARCHAR",
+    "extra": (
+        "CASE WHEN coalesce(wa, "
+        + ", ".join(f"r.{e}::VARCHAR" for e in _EXTRAS)
+        + ") IS NULL THEN NULL ELSE '{' || concat_ws(',', "
+        + """'"userIdentity":{"sessionContext":{"webIdFederationData":{"attributes":' || wa || '}}}', """
+        + ", ".join(f"""'"{e}":' || r.{e}::VARCHAR""" for e in _EXTRAS)
+        + ") || '}' END"
+    ),
+}
+
+_ODD = " OR ".join(
+    [
+        *(_bool_odd(f"r.{b}") for b in _BOOLS_TOP),
+        _bool_odd(f"{_SC}.attributes.mfaAuthenticated"),
+        *(_json_odd(f"r.{j}::VARCHAR") for j in _JSON_TOP),
+        "(wi IS NOT NULL AND wi <> '{}' AND json_type(wi) <> 'OBJECT')",
+        "(ik IS NOT NULL AND json_type(ik) NOT IN ('VARCHAR', 'NULL'))",
+        "(ie IS NOT NULL AND json_type(ie) NOT IN ('VARCHAR', 'NULL'))",
+    ]
+)
+
+_QUERY = f"""
+WITH d AS (
+    SELECT file_idx, from_json(json, '{_struct({"Records": [_REC]})}').Records AS recs FROM docs
+), u AS (
+    SELECT file_idx, unnest(recs) AS r, unnest(range(len(recs))) AS line FROM d
+), v AS (
+    SELECT file_idx, line, r,
+        r.responseElements::VARCHAR AS re,
+        r.userIdentity.sessionContext.webIdFederationData::VARCHAR AS wi,
+        CASE WHEN wi IS NOT NULL AND wi <> '{{}}' AND json_type(wi) = 'OBJECT'
+                  AND json_type(wi, '$.attributes') IS NOT NULL
+             THEN json_extract(wi, '$.attributes')::VARCHAR END AS wa,
+        CASE WHEN r.responseElements IS NOT NULL
+                  AND (contains(r.responseElements::VARCHAR, '"credentials"') OR r.eventName = 'CreateAccessKey')
+                  AND json_type(r.responseElements) = 'OBJECT'
+             THEN json_type(r.responseElements, '$.credentials') END AS ct
+    FROM u
+), w AS (
+    SELECT *,
+        CASE WHEN ct = 'OBJECT' THEN json_extract(re, '$.credentials.accessKeyId')
+             WHEN ct IS NOT NULL OR (r.eventName = 'CreateAccessKey' AND json_type(re) = 'OBJECT') THEN
+                 CASE WHEN r.eventName = 'CreateAccessKey' AND json_type(re, '$.accessKey') = 'OBJECT'
+                      THEN json_extract(re, '$.accessKey.accessKeyId') END
+        END AS ik,
+        CASE WHEN ct = 'OBJECT' THEN json_extract(re, '$.credentials.expiration') END AS ie
+    FROM v
+)
+SELECT file_idx, line,
+    {", ".join(f'{expr} AS "{name}"' for name, expr in _SELECT.items())},
+    ({_ODD}) AS odd,
+    (wi IS NOT NULL AND wi <> '{{}}') AS wi_set
+FROM w
+"""
+
+_CHECK = f"""
+SELECT file_idx, json_structure(json) AS s,
+    regexp_matches(json, '"(?:{_NULL_EXTRA})"\\s*:\\s*null') AS null_extra
+FROM docs
+"""
+
+#: JSON text that yyjson (DuckDB) writes differently from orjson: upper-case ``\\u00XX`` escapes,
+#: big or exponent numbers (floats of 17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``).
+_UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]"
+_SECRET = r"(?i)sessiontoken|secretaccesskey|security-?token"
+_JSON_COLUMNS = (
+    "requestParameters",
+    "responseElements",
+    "resources",
+    "additionalEventData",
+    "serviceEventDetails",
+    "extra",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structure checks (per file)
+
+_STR = {"VARCHAR", "NULL"}
+_UI_KEYS = {*_UI_STRINGS, "sessionContext", "inScopeOf"}
+_TOP_KEYS = {*_STRINGS_TOP, *_BOOLS_TOP, *_JSON_TOP, *_EXTRAS, "userIdentity"}
+
+
+def _strings_ok(node: dict, names: Any) -> bool:
+    return all(node.get(n, "NULL") in _STR for n in names)
+
+
+def _container(node: Any, keys: set[str]) -> dict | None:
+    """The structure of a nested object whose keys must be within ``keys`` (None: not acceptable)."""
+    if node is None or node == "NULL":
+        return {}
+    if not isinstance(node, dict) or not set(node) <= keys:
+        return None
+    return node
+
+
+def structure_ok(structure: Any) -> tuple[bool, bool]:
+    """Whether a file's merged record structure is one the SQL path reproduces exactly.
+
+    Returns ``(ok, webid_may_be_empty_only)``: the second is True when ``webIdFederationData``
+    is typed ``JSON`` (empty objects, or mixed), so each record's value must be ``{}`` or null.
+    """
+    if not isinstance(structure, dict) or set(structure) != {"Records"}:
+        return False, False
+    records = structure["Records"]
+    if not isinstance(records, list) or len(records) != 1 or not isinstance(records[0], dict):
+        return False, False
+    rec = records[0]
+    if not set(rec) <= _TOP_KEYS or not _strings_ok(rec, _STRINGS_TOP):
+        return False, False
+    ui = _container(rec.get("userIdentity"), _UI_KEYS)
+    if ui is None or not _strings_ok(ui, _UI_STRINGS):
+        return False, False
+    scope = _container(ui.get("inScopeOf"), {"issuerType", "credentialsIssuedTo"})
+    if scope is None or not _strings_ok(scope, scope.keys()):
+        return False, False
+    sc = _container(
+        ui.get("sessionContext"),
+        {"sessionIssuer", "webIdFederationData", "attributes", "sourceIdentity", "ec2RoleDelivery"},
+    )
+    if sc is None or not _strings_ok(sc, ("sourceIdentity", "ec2RoleDelivery")):
+        return False, False
+    si = _container(sc.get("sessionIssuer"), set(_SI_STRINGS))
+    if si is None or not _strings_ok(si, si.keys()):
+        return False, False
+    at = _container(sc.get("attributes"), {"creationDate", "mfaAuthenticated"})
+    if at is None or at.get("creationDate", "NULL") not in _STR:
+        return False, False
+    webid = sc.get("webIdFederationData")
+    if webid == "JSON":
+        return True, True
+    wi = _container(webid, {"federatedProvider", "attributes"})
+    if wi is None or not _strings_ok(wi, ("federatedProvider",)):
+        return False, False
+    return True, False
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+@dataclass(slots=True)
+class _Doc:
+    index: int  # position in the caller's path list
+    name: str
+    data: bytes
+
+
+def _connect() -> Any:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"SET threads = {THREADS}")
+    con.execute("SET arrow_large_buffer_size = true")
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def _docs_table(docs: list[_Doc]) -> pa.Table:
+    lengths = np.fromiter((len(d.data) for d in docs), dtype=np.int64, count=len(docs))
+    offsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = b"".join(d.data for d in docs)
+    array = pa.LargeStringArray.from_buffers(len(docs), pa.py_buffer(offsets), pa.py_buffer(data))
+    array.validate(full=True)  # UTF-8; raises for a file that is not
+    table = pa.table({"file_idx": pa.array(np.arange(len(docs), dtype=np.int32)), "json": array})
+    # small record batches: DuckDB scans an Arrow table in parallel batch by batch
+    return pa.Table.from_batches(table.to_batches(max_chunksize=DOCS_PER_CHUNK))
+
+
+def _parse_times(column: pa.ChunkedArray | pa.Array, *, text_dates: bool) -> tuple[pa.Array, np.ndarray]:
+    """Parse ISO ``...Z`` times with Arrow; return the times and the rows that did not parse.
+
+    With ``text_dates``, values like ``Jan 20, 2025, 9:14:27 PM`` are parsed as the general path does.
+    """
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    parsed = pc.strptime(column, format=_ISO, unit="ns", error_is_null=True).cast(TIMESTAMP)
+    bad = np.asarray(pc.and_(pc.is_null(parsed), pc.is_valid(column)).to_numpy(zero_copy_only=False))
+    if not bad.any() or not text_dates:
+        return parsed, bad
+    idx = np.flatnonzero(bad)
+    values = column.take(pa.array(idx)).to_pylist()
+    fixed: list[Any] = []
+    still = np.zeros(len(bad), dtype=bool)
+    for i, value in zip(idx, values, strict=True):
+        stamp = parse_time_one(value) if _TEXT_DATE.match(value) else None
+        if stamp is None:
+            still[i] = True
+        fixed.append(stamp)
+    if still.any():
+        return parsed, still
+    stamps = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+    mask = ~np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
+    stamps[idx] = np.array([np.datetime64(f.replace(tzinfo=None), "ns") for f in fixed])
+    mask[idx] = False
+    return pa.array(stamps, type=pa.timestamp("ns"), mask=mask).cast(TIMESTAMP), still
+
+
+def _flags(column: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _declined_files(mask: np.ndarray, file_idx: np.ndarray) -> set[int]:
+    return set(np.unique(file_idx[mask]).tolist()) if mask.any() else set()
+
+
+def _redact(column: pa.Array) -> pa.Array:
+    """Redo the JSON text that may hold a secret with the general path's ``json_text``."""
+    hits = pc.match_substring_regex(column, _SECRET).fill_null(False)
+    if not pc.any(hits).as_py():
+        return column
+    idx = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+    fixed = [json_text(loads(t)) for t in column.take(pa.array(idx)).to_pylist()]
+    return pc.replace_with_mask(column, hits, pa.array(fixed, type=column.type))
+
+
+def _read_batch(con: Any, docs: list[_Doc]) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
+    """Read a batch with DuckDB: outcomes by doc position, and the docs it declines."""
+    con.register("docs", _docs_table(docs))
+    try:
+        checks = con.sql(_CHECK).fetchall()
+        table = con.sql(_QUERY).to_arrow_table()
+    finally:
+        con.unregister("docs")
+    n_docs = len(docs)
+    declined: set[int] = set()
+    webid_empty_only = np.zeros(n_docs, dtype=bool)
+    for file_idx, structure, null_extra in checks:
+        ok, empty_only = structure_ok(orjson.loads(structure)) if not null_extra else (False, False)
+        if not ok:
+            declined.add(file_idx)
+        webid_empty_only[file_idx] = empty_only
+    table = table.combine_chunks()
+    file_idx = table.column("file_idx").to_numpy()
+    line = table.column("line").to_numpy()
+    if len(file_idx) > 1:
+        key = file_idx.astype(np.int64) * (1 << 32) + line
+        if not (np.diff(key) > 0).all():  # DuckDB kept the order so far; never rely on it
+            order = np.argsort(key, kind="stable")
+            table = table.take(pa.array(order))
+            file_idx, line = file_idx[order], line[order]
+    odd = _flags(table.column("odd")) | (_flags(table.column("wi_set")) & webid_empty_only[file_idx])
+    declined |= _declined_files(odd, file_idx)
+    event_time = table.column("eventTime").combine_chunks()
+    no_time = np.asarray(pc.fill_null(pc.equal(event_time, ""), True).to_numpy(zero_copy_only=False))
+    times, bad = _parse_times(event_time, text_dates=False)
+    declined |= _declined_files(bad & ~no_time, file_idx)
+    creation, bad = _parse_times(
+        table.column("userIdentity.sessionContext.attributes.creationDate"), text_dates=True
+    )
+    declined |= _declined_files(bad, file_idx)
+    expiration, bad = _parse_times(table.column("issued.expiration"), text_dates=True)
+    declined |= _declined_files(bad, file_idx)
+    unsure = np.zeros(len(file_idx), dtype=bool)
+    for name in _JSON_COLUMNS:
+        hit = pc.match_substring_regex(table.column(name), _UNSURE).fill_null(False)
+        unsure |= hit.to_numpy(zero_copy_only=False)
+    declined |= _declined_files(unsure, file_idx)
+
+    keep_file = np.ones(n_docs, dtype=bool)
+    if declined:
+        keep_file[list(declined)] = False
+    row_file_kept = keep_file[file_idx]
+    keep = row_file_kept & ~no_time
+    arrays = {}
+    for name in COLUMNS:
+        if name == "eventTime":
+            arrays[name] = times
+        elif name == "userIdentity.sessionContext.attributes.creationDate":
+            arrays[name] = creation
+        elif name == "issued.expiration":
+            arrays[name] = expiration
+        elif name == "evidence.line":
+            arrays[name] = pa.array(line, type=pa.int64())
+        elif name == "evidence.file":
+            arrays[name] = pa.array(file_idx)  # replaced per file below
+        else:
+            arrays[name] = table.column(name).combine_chunks()
+    del table
+    take = None if keep.all() else pa.array(np.flatnonzero(keep))
+    out = []
+    for name in COLUMNS:
+        array = arrays.pop(name)
+        if take is not None:
+            array = array.take(take)
+        if name in _JSON_COLUMNS:
+            array = _redact(array)
+        out.append(array)
+    kept_files = file_idx[keep]
+    names = pa.array([d.name for d in docs], type=pa.large_string())
+    out[COLUMNS.index("evidence.file")] = names.take(pa.array(kept_files))
+    result = pa.Table.from_arrays(
+        [a if a.type == f.type else a.cast(f.type) for a, f in zip(out, SCHEMA, strict=True)], schema=SCHEMA
+    )
+
+    # one outcome per accepted file, in order, each with its slice of the table
+    counts = np.bincount(file_idx, minlength=n_docs)
+    kept_counts = np.bincount(kept_files, minlength=n_docs)
+    starts = np.concatenate([[0], np.cumsum(kept_counts)])
+    missing_rows = np.flatnonzero(no_time & row_file_kept)
+    outcomes: dict[int, _reader.FileOutcome] = {}
+    for i, doc in enumerate(docs):
+        if not keep_file[i]:
+            continue
+        rejects = [(int(line[j]), "record has no eventTime") for j in missing_rows if file_idx[j] == i]
+        outcomes[doc.index] = _reader.FileOutcome(
+            name=doc.name,
+            kind="cloudtrail_s3",
+            records_read=int(counts[i]),
+            rejects=rejects,
+            table=result.slice(int(starts[i]), int(kept_counts[i])),
+            nbytes=0,
+        )
+    return outcomes, [docs[i] for i in sorted(declined)]
+
+
+def _read_batch_safely(con: Any, docs: list[_Doc]) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
+    """A batch that DuckDB cannot read (invalid UTF-8, a lone surrogate...) is retried file by file."""
+    try:
+        return _read_batch(con, docs)
+    except Exception as err:  # any DuckDB/Arrow failure only means "not this path"
+        if len(docs) == 1:
+            log.debug("DuckDB path declined %s (%s)", docs[0].name, err)
+            return {}, docs
+    outcomes: dict[int, _reader.FileOutcome] = {}
+    declined: list[_Doc] = []
+    for doc in docs:
+        got, no = _read_batch_safely(con, [doc])
+        outcomes.update(got)
+        declined.extend(no)
+    return outcomes, declined
+
+
+def _load(path: str) -> tuple[bytes | None, int]:
+    """The decompressed content of a candidate file, or None when it is for the other readers."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        data = gunzip(raw)
+    except (OSError, FileError):
+        return None, 0
+    if not data.startswith(_HEAD):
+        return None, len(raw)
+    return data, len(raw)
+
+
+def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_reader.FileOutcome]:
+    """Yield each file's outcome in order, like :func:`ircreds.sources._reader.read_paths`.
+
+    Compact S3 delivery files are read by DuckDB in batches; the others (and any file DuckDB
+    declines) by the general path, in worker processes when there are many.
+    """
+    if not fast:
+        yield from _reader.read_paths(paths, workers, fast)
+        return
+    outcomes: list[_reader.FileOutcome | None] = [None] * len(paths)
+    sizes = [0] * len(paths)
+    others: list[int] = []
+    con = _connect()
+    try:
+        batch: list[_Doc] = []
+        size = 0
+        for i, path in enumerate(paths):
+            data, sizes[i] = _load(path)
+            if data is None:
+                others.append(i)
+                continue
+            batch.append(_Doc(index=i, name=path, data=data))
+            size += len(data)
+            if size >= BATCH_BYTES:
+                got, declined = _read_batch_safely(con, batch)
+                _take(outcomes, got, others, declined)
+                batch, size = [], 0
+        if batch:
+            got, declined = _read_batch_safely(con, batch)
+            _take(outcomes, got, others, declined)
+        del batch
+    finally:
+        con.close()
+    rest = sorted(others)
+    # the general path, not the msgspec one: that one keeps raw JSON text (escapes such as \\u00e9)
+    for i, outcome in zip(rest, _read_others([paths[i] for i in rest], workers, False), strict=True):
+        outcomes[i] = outcome
+    for i, outcome in enumerate(outcomes):
+        assert outcome is not None
+        if outcome.nbytes == 0:
+            outcome.nbytes = sizes[i]
+        outcomes[i] = None
+        yield outcome
+
+
+def _take(
+    outcomes: list[_reader.FileOutcome | None],
+    got: dict[int, _reader.FileOutcome],
+    others: list[int],
+    declined: list[_Doc],
+) -> None:
+    for index, outcome in got.items():
+        outcomes[index] = outcome
+    others.extend(d.index for d in declined)
+    if declined:
+        log.debug("DuckDB path declined %d file(s), e.g. %s", len(declined), declined[0].name)
+
+
+def _read_others(paths: list[str], workers: int, fast: bool) -> Iterator[_reader.FileOutcome]:
+    """The existing per-file readers, one outcome per file (no merging: file order must hold)."""
+    if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork") or threading.active_count() > 1:
+        for path in paths:
+            yield _reader.read_path(path, fast)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_reader.read_path, paths, [fast] * len(paths), chunksize=8)
