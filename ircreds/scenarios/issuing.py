@@ -67,6 +67,73 @@ def _sts_record(
     )
 
 
+def _assumed_role_user(role: Role, session_name: str) -> dict[str, str]:
+    """``responseElements.assumedRoleUser`` of an AssumeRole* call."""
+    return {
+        "assumedRoleId": f"{role.role_id}:{session_name}",
+        "arn": f"arn:aws:sts::{role.account}:assumed-role/{role.name}/{session_name}",
+    }
+
+
+def _federated_session(
+    world: World,
+    t: datetime,
+    role: Role,
+    *,
+    name: str,
+    identity: dict[str, Any],
+    session_name: str,
+    key: str,
+    expires: datetime,
+    params: dict[str, Any],
+    response: dict[str, Any],
+    region: str,
+    ip: str,
+    ua: str,
+    label: str,
+    provider_arn: str,
+    web_id: dict[str, Any] | None = None,
+) -> Issued:
+    """The record and role session of a federated ``AssumeRoleWith*`` call (SAML or OIDC)."""
+    acct = role.account
+    rec = _sts_record(
+        world,
+        identity=identity,
+        t=t,
+        name=name,
+        region=region,
+        ip=ip,
+        ua=ua,
+        params=params,
+        response=response,
+        recipient=acct,
+        resources=role_resource(acct, role.arn),
+    )
+    ident = role_session_identity(
+        account=acct,
+        role_name=role.name,
+        role_id=role.role_id,
+        session_name=session_name,
+        key_id=key,
+        created=t,
+        web_id=web_id,
+        role_arn=role.arn,
+    )
+    cred = Cred(
+        key_id=key,
+        identity=ident,
+        kind=name,
+        label=label,
+        account=acct,
+        issued_at=t,
+        expires_at=expires,
+        role_arn=role.arn,
+        issuing_event_id=rec["eventID"],
+        extra={"provider_arn": provider_arn, "issuer": provider_arn},
+    )
+    return [rec], cred
+
+
 def assume_role(
     world: World,
     caller: Cred | str,
@@ -114,23 +181,13 @@ def assume_role(
         params["sourceIdentity"] = source_identity
     shared = world.ids.uuid() if (service or acct != caller_account) else None
     request_id = world.ids.uuid()
+    call = dict(t=t, name="AssumeRole", region=region, ip=ip, ua=ua, params=params, request_id=request_id)
     if not service and world.denied_by_cutoff(caller, t):
         from ircreds.scenarios.catalog import SPECS, denied_error
 
         err = denied_error(SPECS["AssumeRole"], identity.get("arn", ""), explicit=True, resource=role.arn)
         rec = _sts_record(
-            world,
-            identity=identity,
-            t=t,
-            name="AssumeRole",
-            region=region,
-            ip=ip,
-            ua=ua,
-            params=params,
-            response=None,
-            recipient=caller_account,
-            error=err,
-            request_id=request_id,
+            world, identity=identity, **call, response=None, recipient=caller_account, error=err
         )
         if caller.console:
             rec["sessionCredentialFromConsole"] = "true"
@@ -139,30 +196,12 @@ def assume_role(
     expires = t + timedelta(seconds=duration)
     response: dict[str, Any] = {
         "credentials": credentials_block(world.ids, key, expires),
-        "assumedRoleUser": {
-            "assumedRoleId": f"{role.role_id}:{session_name}",
-            "arn": f"arn:aws:sts::{acct}:assumed-role/{role.name}/{session_name}",
-        },
+        "assumedRoleUser": _assumed_role_user(role, session_name),
     }
     if source_identity:
         response["sourceIdentity"] = source_identity
-    records = [
-        _sts_record(
-            world,
-            identity=identity,
-            t=t,
-            name="AssumeRole",
-            region=region,
-            ip=ip,
-            ua=ua,
-            params=params,
-            response=response,
-            recipient=caller_account,
-            resources=role_resource(acct, role.arn),
-            shared=shared,
-            request_id=request_id,
-        )
-    ]
+    call.update(response=response, resources=role_resource(acct, role.arn), shared=shared)
+    records = [_sts_record(world, identity=identity, **call, recipient=caller_account)]
     if not service and caller.console:
         records[0]["sessionCredentialFromConsole"] = "true"
     if acct != caller_account and not service:
@@ -171,23 +210,7 @@ def assume_role(
             "principalId": identity["principalId"],
             "accountId": caller_account,
         }
-        records.append(
-            _sts_record(
-                world,
-                identity=owner_identity,
-                t=t,
-                name="AssumeRole",
-                region=region,
-                ip=ip,
-                ua=ua,
-                params=params,
-                response=response,
-                recipient=acct,
-                resources=role_resource(acct, role.arn),
-                shared=shared,
-                request_id=request_id,
-            )
-        )
+        records.append(_sts_record(world, identity=owner_identity, **call, recipient=acct))
     in_scope = None
     delivery = None
     kind = "AssumeRole"
@@ -272,51 +295,30 @@ def assume_role_with_saml(
     }
     response = {
         "credentials": credentials_block(world.ids, key, expires),
-        "assumedRoleUser": {
-            "assumedRoleId": f"{role.role_id}:{subject}",
-            "arn": f"arn:aws:sts::{acct}:assumed-role/{role.name}/{subject}",
-        },
+        "assumedRoleUser": _assumed_role_user(role, subject),
         "subject": subject,
         "subjectType": "persistent",
         "issuer": f"http://www.okta.com/{world.ids.hex(20)}",
         "audience": "https://signin.aws.amazon.com/saml",
         "nameQualifier": qualifier,
     }
-    rec = _sts_record(
+    return _federated_session(
         world,
-        identity=identity,
-        t=t,
+        t,
+        role,
         name="AssumeRoleWithSAML",
+        identity=identity,
+        session_name=subject,
+        key=key,
+        expires=expires,
+        params=params,
+        response=response,
         region=region,
         ip=ip,
         ua=ua,
-        params=params,
-        response=response,
-        recipient=acct,
-        resources=role_resource(acct, role.arn),
-    )
-    ident = role_session_identity(
-        account=acct,
-        role_name=role.name,
-        role_id=role.role_id,
-        session_name=subject,
-        key_id=key,
-        created=t,
-        role_arn=role.arn,
-    )
-    cred = Cred(
-        key_id=key,
-        identity=ident,
-        kind="AssumeRoleWithSAML",
         label=f"{qualifier}:{subject}",
-        account=acct,
-        issued_at=t,
-        expires_at=expires,
-        role_arn=role.arn,
-        issuing_event_id=rec["eventID"],
-        extra={"provider_arn": provider_arn, "issuer": provider_arn},
+        provider_arn=provider_arn,
     )
-    return [rec], cred
 
 
 def assume_role_with_web_identity(
@@ -347,46 +349,25 @@ def assume_role_with_web_identity(
     response = {
         "credentials": credentials_block(world.ids, key, expires),
         "subjectFromWebIdentityToken": subject,
-        "assumedRoleUser": {
-            "assumedRoleId": f"{role.role_id}:{session_name}",
-            "arn": f"arn:aws:sts::{acct}:assumed-role/{role.name}/{session_name}",
-        },
+        "assumedRoleUser": _assumed_role_user(role, session_name),
         "provider": provider_arn,
         "audience": "sts.amazonaws.com",
     }
-    rec = _sts_record(
+    return _federated_session(
         world,
-        identity=identity,
-        t=t,
+        t,
+        role,
         name="AssumeRoleWithWebIdentity",
+        identity=identity,
+        session_name=session_name,
+        key=key,
+        expires=expires,
+        params=params,
+        response=response,
         region=region,
         ip=ip,
         ua=ua,
-        params=params,
-        response=response,
-        recipient=acct,
-        resources=role_resource(acct, role.arn),
-    )
-    ident = role_session_identity(
-        account=acct,
-        role_name=role.name,
-        role_id=role.role_id,
-        session_name=session_name,
-        key_id=key,
-        created=t,
-        web_id={"federatedProvider": provider_arn, "attributes": {}},
-        role_arn=role.arn,
-    )
-    cred = Cred(
-        key_id=key,
-        identity=ident,
-        kind="AssumeRoleWithWebIdentity",
         label=identity["principalId"],
-        account=acct,
-        issued_at=t,
-        expires_at=expires,
-        role_arn=role.arn,
-        issuing_event_id=rec["eventID"],
-        extra={"provider_arn": provider_arn, "issuer": provider_arn},
+        provider_arn=provider_arn,
+        web_id={"federatedProvider": provider_arn, "attributes": {}},
     )
-    return [rec], cred
