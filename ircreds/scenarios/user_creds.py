@@ -13,11 +13,11 @@ from typing import Any
 from ircreds.scenarios.issuing import Issued, _sts_record, assume_role
 from ircreds.scenarios.records import (
     Cred,
+    _attributes,
     base_record,
     credentials_block,
     expiration_text,
     iam_user_identity,
-    iso,
 )
 from ircreds.scenarios.world import Role, User, World
 
@@ -27,9 +27,86 @@ def _user_session_identity(user: User, key: str, t: datetime, mfa: bool) -> dict
     ident["sessionContext"] = {
         "sessionIssuer": {},
         "webIdFederationData": {},
-        "attributes": {"creationDate": iso(t), "mfaAuthenticated": "true" if mfa else "false"},
+        "attributes": _attributes(t, mfa),
     }
     return ident
+
+
+def _user_token(
+    world: World,
+    caller: Cred,
+    user: User,
+    t: datetime,
+    *,
+    name: str,
+    key: str,
+    expires: datetime,
+    params: dict[str, Any],
+    response: dict[str, Any],
+    identity: dict[str, Any],
+    label: str,
+    ip: str,
+    ua: str,
+) -> Issued:
+    """The record and credential of a user's ``GetSessionToken``/``GetFederationToken`` call."""
+    rec = _sts_record(
+        world,
+        identity=caller.identity,
+        t=t,
+        name=name,
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params=params,
+        response=response,
+        recipient=user.account,
+    )
+    cred = Cred(
+        key_id=key,
+        identity=identity,
+        kind=name,
+        label=label,
+        account=user.account,
+        issued_at=t,
+        expires_at=expires,
+        user_arn=user.arn,
+        issuing_event_id=rec["eventID"],
+        parent_key_id=caller.key_id,
+    )
+    return [rec], cred
+
+
+def _signin_record(
+    world: World,
+    *,
+    identity: dict[str, Any],
+    t: datetime,
+    name: str,
+    ip: str,
+    ua: str,
+    recipient: str,
+    read_only: bool | None,
+    additional: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A ``signin.amazonaws.com`` console event (``ConsoleLogin``, ``SwitchRole``) that succeeded."""
+    return base_record(
+        world.ids,
+        identity=identity,
+        t=t,
+        source="signin.amazonaws.com",
+        name=name,
+        region="us-east-1",
+        ip=ip,
+        ua=ua,
+        params=None,
+        response={name: "Success"},
+        recipient=recipient,
+        read_only=read_only,
+        event_type="AwsConsoleSignIn",
+        additional=additional,
+        extra=extra,
+    )
 
 
 def get_session_token(
@@ -50,31 +127,21 @@ def get_session_token(
     if mfa_serial:
         params["serialNumber"] = mfa_serial
         params["tokenCode"] = "HIDDEN_DUE_TO_SECURITY_REASONS"
-    rec = _sts_record(
+    return _user_token(
         world,
-        identity=caller.identity,
-        t=t,
+        caller,
+        user,
+        t,
         name="GetSessionToken",
-        region="us-east-1",
-        ip=ip,
-        ua=ua,
+        key=key,
+        expires=expires,
         params=params,
         response={"credentials": credentials_block(world.ids, key, expires)},
-        recipient=user.account,
-    )
-    cred = Cred(
-        key_id=key,
         identity=_user_session_identity(user, key, t, bool(mfa_serial)),
-        kind="GetSessionToken",
         label=user.arn,
-        account=user.account,
-        issued_at=t,
-        expires_at=expires,
-        user_arn=user.arn,
-        issuing_event_id=rec["eventID"],
-        parent_key_id=caller.key_id,
+        ip=ip,
+        ua=ua,
     )
-    return [rec], cred
 
 
 def get_federation_token(
@@ -92,18 +159,6 @@ def get_federation_token(
         "federatedUser": {"federatedUserId": f"{acct}:{name}", "arn": fed_arn},
         "packedPolicySize": 6,
     }
-    rec = _sts_record(
-        world,
-        identity=caller.identity,
-        t=t,
-        name="GetFederationToken",
-        region="us-east-1",
-        ip=ip,
-        ua=ua,
-        params=params,
-        response=response,
-        recipient=acct,
-    )
     ident = {
         "type": "FederatedUser",
         "principalId": f"{acct}:{name}",
@@ -119,22 +174,24 @@ def get_federation_token(
                 "userName": user.name,
             },
             "webIdFederationData": {},
-            "attributes": {"creationDate": iso(t), "mfaAuthenticated": "false"},
+            "attributes": _attributes(t, False),
         },
     }
-    cred = Cred(
-        key_id=key,
+    return _user_token(
+        world,
+        caller,
+        user,
+        t,
+        name="GetFederationToken",
+        key=key,
+        expires=expires,
+        params=params,
+        response=response,
         identity=ident,
-        kind="GetFederationToken",
         label=fed_arn,
-        account=acct,
-        issued_at=t,
-        expires_at=expires,
-        user_arn=user.arn,
-        issuing_event_id=rec["eventID"],
-        parent_key_id=caller.key_id,
+        ip=ip,
+        ua=ua,
     )
-    return [rec], cred
 
 
 def console_login(
@@ -148,20 +205,15 @@ def console_login(
         "accountId": user.account,
         "userName": user.name,
     }
-    rec = base_record(
-        world.ids,
+    rec = _signin_record(
+        world,
         identity=identity,
         t=t,
-        source="signin.amazonaws.com",
         name="ConsoleLogin",
-        region="us-east-1",
         ip=ip,
         ua=ua,
-        params=None,
-        response={"ConsoleLogin": "Success"},
         recipient=user.account,
         read_only=False,
-        event_type="AwsConsoleSignIn",
         additional={
             "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
             "MobileVersion": "No",
@@ -194,20 +246,15 @@ def switch_role(
     records, cred = assume_role(world, console, t, role, user.name, duration=3600, console_switch=True)
     if cred is None:
         return records, None
-    switch = base_record(
-        world.ids,
+    switch = _signin_record(
+        world,
         identity=cred.identity,
         t=t,
-        source="signin.amazonaws.com",
         name="SwitchRole",
-        region="us-east-1",
         ip=ip,
         ua=ua,
-        params=None,
-        response={"SwitchRole": "Success"},
         recipient=role.account,
         read_only=None,
-        event_type="AwsConsoleSignIn",
         additional={"SwitchFrom": user.arn, "RedirectTo": "https://console.aws.amazon.com/console/home"},
         extra={"sessionCredentialFromConsole": "true"},
     )
