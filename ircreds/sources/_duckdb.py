@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -213,15 +214,17 @@ _SELECT: dict[str, str] = {
     ),
     "sessionCredentialFromConsole": _bool("r.sessionCredentialFromConsole"),
     "serviceEventDetails": "r.serviceEventDetails::VARCHAR",
-    "extra": (
-        "CASE WHEN coalesce(wa, "
-        + ", ".join(f"r.{e}::VARCHAR" for e in _EXTRAS)
-        + ") IS NULL THEN NULL ELSE '{' || concat_ws(',', "
-        + """'"userIdentity":{"sessionContext":{"webIdFederationData":{"attributes":' || wa || '}}}', """
-        + ", ".join(f"""'"{e}":' || r.{e}::VARCHAR""" for e in _EXTRAS)
-        + ") || '}' END"
-    ),
+    "extra": "ex",
 }
+
+_EXTRA_SQL = (
+    "CASE WHEN coalesce(wa, "
+    + ", ".join(f"r.{e}::VARCHAR" for e in _EXTRAS)
+    + ") IS NULL THEN NULL ELSE '{' || concat_ws(',', "
+    + """'"userIdentity":{"sessionContext":{"webIdFederationData":{"attributes":' || wa || '}}}', """
+    + ", ".join(f"""'"{e}":' || r.{e}::VARCHAR""" for e in _EXTRAS)
+    + ") || '}' END"
+)
 
 _ODD = " OR ".join(
     [
@@ -232,6 +235,40 @@ _ODD = " OR ".join(
         "(ik IS NOT NULL AND json_type(ik) NOT IN ('VARCHAR', 'NULL'))",
         "(ie IS NOT NULL AND json_type(ie) NOT IN ('VARCHAR', 'NULL'))",
     ]
+)
+
+#: JSON text that yyjson (DuckDB) writes differently from orjson: upper-case ``\\u00XX`` escapes,
+#: big or exponent numbers (floats of 17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``).
+_UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]"
+_SECRET = r"(?i)sessiontoken|secretaccesskey|security-?token"  # the general path's hint
+_UNSURE_RE = re.compile(_UNSURE)
+_SECRET_RE = re.compile(_SECRET)
+_JSON_COLUMNS = (
+    "requestParameters",
+    "responseElements",
+    "resources",
+    "additionalEventData",
+    "serviceEventDetails",
+    "extra",
+)
+
+
+# rows whose JSON text needs a second look in Python (RE2 in DuckDB, in parallel)
+_LOOK_PATTERN = (_UNSURE + "|" + _SECRET.replace("(?i)", "(?i:") + ")").replace("'", "''")
+_LOOK = (
+    "coalesce("
+    + " OR ".join(
+        f"regexp_matches({expr}, '{_LOOK_PATTERN}')"
+        for expr in (
+            "r.requestParameters::VARCHAR",
+            "re",
+            "r.resources::VARCHAR",
+            "r.additionalEventData::VARCHAR",
+            "r.serviceEventDetails::VARCHAR",
+            "ex",
+        )
+    )
+    + ", false)"
 )
 
 _QUERY = f"""
@@ -258,13 +295,15 @@ WITH d AS (
                  CASE WHEN r.eventName = 'CreateAccessKey' AND json_type(re, '$.accessKey') = 'OBJECT'
                       THEN json_extract(re, '$.accessKey.accessKeyId') END
         END AS ik,
-        CASE WHEN ct = 'OBJECT' THEN json_extract(re, '$.credentials.expiration') END AS ie
+        CASE WHEN ct = 'OBJECT' THEN json_extract(re, '$.credentials.expiration') END AS ie,
+        {_EXTRA_SQL} AS ex
     FROM v
 )
 SELECT file_idx, line,
     {", ".join(f'{expr} AS "{name}"' for name, expr in _SELECT.items())},
     ({_ODD}) AS odd,
-    (wi IS NOT NULL AND wi <> '{{}}') AS wi_set
+    (wi IS NOT NULL AND wi <> '{{}}') AS wi_set,
+    ({_LOOK}) AS look
 FROM w
 """
 
@@ -273,20 +312,6 @@ SELECT file_idx, json_structure(json) AS s,
     regexp_matches(json, '"(?:{_NULL_EXTRA})"\\s*:\\s*null') AS null_extra
 FROM docs
 """
-
-#: JSON text that yyjson (DuckDB) writes differently from orjson: upper-case ``\\u00XX`` escapes,
-#: big or exponent numbers (floats of 17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``).
-_UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]"
-_SECRET = r"(?i)sessiontoken|secretaccesskey|security-?token"
-_JSON_COLUMNS = (
-    "requestParameters",
-    "responseElements",
-    "resources",
-    "additionalEventData",
-    "serviceEventDetails",
-    "extra",
-)
-
 
 # ---------------------------------------------------------------------------------------------
 # Structure checks (per file)
@@ -419,14 +444,34 @@ def _declined_files(mask: np.ndarray, file_idx: np.ndarray) -> set[int]:
     return set(np.unique(file_idx[mask]).tolist()) if mask.any() else set()
 
 
-def _redact(column: pa.Array) -> pa.Array:
-    """Redo the JSON text that may hold a secret with the general path's ``json_text``."""
-    hits = pc.match_substring_regex(column, _SECRET).fill_null(False)
-    if not pc.any(hits).as_py():
-        return column
-    idx = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
-    fixed = [json_text(loads(t)) for t in column.take(pa.array(idx)).to_pylist()]
-    return pc.replace_with_mask(column, hits, pa.array(fixed, type=column.type))
+def _second_look(
+    columns: dict[str, pa.ChunkedArray], rows: np.ndarray
+) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, list[str | None]]]]:
+    """For the rows DuckDB flagged: which must be declined, and the redacted JSON text of the others."""
+    unsure = np.zeros(len(rows), dtype=bool)
+    texts = {}
+    for name in _JSON_COLUMNS:
+        values = columns[name].take(pa.array(rows)).to_pylist()
+        texts[name] = values
+        for k, value in enumerate(values):
+            if value is not None and _UNSURE_RE.search(value):
+                unsure[k] = True
+    fixes: dict[str, tuple[np.ndarray, list[str | None]]] = {}
+    for name, values in texts.items():
+        where, fixed = [], []
+        for k, value in enumerate(values):
+            if value is not None and not unsure[k] and _SECRET_RE.search(value):
+                where.append(rows[k])
+                fixed.append(json_text(loads(value)))
+        if where:
+            fixes[name] = (np.asarray(where, dtype=np.int64), fixed)
+    return unsure, fixes
+
+
+def _replace(column: pa.ChunkedArray, n: int, where: np.ndarray, values: list[str | None]) -> pa.Array:
+    mask = np.zeros(n, dtype=bool)
+    mask[where] = True
+    return pc.replace_with_mask(column.combine_chunks(), pa.array(mask), pa.array(values, type=column.type))
 
 
 def _read_batch(con: Any, docs: list[_Doc]) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
@@ -445,68 +490,65 @@ def _read_batch(con: Any, docs: list[_Doc]) -> tuple[dict[int, _reader.FileOutco
         if not ok:
             declined.add(file_idx)
         webid_empty_only[file_idx] = empty_only
-    table = table.combine_chunks()
     file_idx = table.column("file_idx").to_numpy()
     line = table.column("line").to_numpy()
-    if len(file_idx) > 1:
+    n = len(file_idx)
+    if n > 1:
         key = file_idx.astype(np.int64) * (1 << 32) + line
         if not (np.diff(key) > 0).all():  # DuckDB kept the order so far; never rely on it
             order = np.argsort(key, kind="stable")
             table = table.take(pa.array(order))
             file_idx, line = file_idx[order], line[order]
-    odd = _flags(table.column("odd")) | (_flags(table.column("wi_set")) & webid_empty_only[file_idx])
+    columns = {name: table.column(name) for name in table.column_names}
+    del table
+    odd = _flags(columns["odd"]) | (_flags(columns["wi_set"]) & webid_empty_only[file_idx])
     declined |= _declined_files(odd, file_idx)
-    event_time = table.column("eventTime").combine_chunks()
+    event_time = columns["eventTime"].combine_chunks()
     no_time = np.asarray(pc.fill_null(pc.equal(event_time, ""), True).to_numpy(zero_copy_only=False))
     times, bad = _parse_times(event_time, text_dates=False)
     declined |= _declined_files(bad & ~no_time, file_idx)
     creation, bad = _parse_times(
-        table.column("userIdentity.sessionContext.attributes.creationDate"), text_dates=True
+        columns["userIdentity.sessionContext.attributes.creationDate"], text_dates=True
     )
     declined |= _declined_files(bad, file_idx)
-    expiration, bad = _parse_times(table.column("issued.expiration"), text_dates=True)
+    expiration, bad = _parse_times(columns["issued.expiration"], text_dates=True)
     declined |= _declined_files(bad, file_idx)
-    unsure = np.zeros(len(file_idx), dtype=bool)
-    for name in _JSON_COLUMNS:
-        hit = pc.match_substring_regex(table.column(name), _UNSURE).fill_null(False)
-        unsure |= hit.to_numpy(zero_copy_only=False)
-    declined |= _declined_files(unsure, file_idx)
+    look = np.flatnonzero(_flags(columns["look"]))
+    fixes: dict[str, tuple[np.ndarray, list[str | None]]] = {}
+    if len(look):
+        unsure, fixes = _second_look(columns, look)
+        declined |= _declined_files(unsure, file_idx[look])
 
     keep_file = np.ones(n_docs, dtype=bool)
     if declined:
         keep_file[list(declined)] = False
     row_file_kept = keep_file[file_idx]
     keep = row_file_kept & ~no_time
-    arrays = {}
-    for name in COLUMNS:
-        if name == "eventTime":
-            arrays[name] = times
-        elif name == "userIdentity.sessionContext.attributes.creationDate":
-            arrays[name] = creation
-        elif name == "issued.expiration":
-            arrays[name] = expiration
-        elif name == "evidence.line":
-            arrays[name] = pa.array(line, type=pa.int64())
-        elif name == "evidence.file":
-            arrays[name] = pa.array(file_idx)  # replaced per file below
-        else:
-            arrays[name] = table.column(name).combine_chunks()
-    del table
     take = None if keep.all() else pa.array(np.flatnonzero(keep))
+    kept_files = file_idx if take is None else file_idx[keep]
+    names = pa.array([d.name for d in docs], type=pa.large_string())
     out = []
-    for name in COLUMNS:
-        array = arrays.pop(name)
+    for name, field in zip(COLUMNS, SCHEMA, strict=True):
+        if name == "eventTime":
+            array = times
+        elif name == "userIdentity.sessionContext.attributes.creationDate":
+            array = creation
+        elif name == "issued.expiration":
+            array = expiration
+        elif name == "evidence.line":
+            array = pa.array(line, type=pa.int64())
+        elif name == "evidence.file":
+            out.append(names.take(pa.array(kept_files)))
+            continue
+        else:
+            array = columns.pop(name)
+            if name in fixes:
+                array = _replace(array, n, *fixes[name])
         if take is not None:
             array = array.take(take)
-        if name in _JSON_COLUMNS:
-            array = _redact(array)
-        out.append(array)
-    kept_files = file_idx[keep]
-    names = pa.array([d.name for d in docs], type=pa.large_string())
-    out[COLUMNS.index("evidence.file")] = names.take(pa.array(kept_files))
-    result = pa.Table.from_arrays(
-        [a if a.type == f.type else a.cast(f.type) for a, f in zip(out, SCHEMA, strict=True)], schema=SCHEMA
-    )
+        out.append(array if array.type == field.type else array.cast(field.type))
+    columns.clear()
+    result = pa.Table.from_arrays(out, schema=SCHEMA)
 
     # one outcome per accepted file, in order, each with its slice of the table
     counts = np.bincount(file_idx, minlength=n_docs)
@@ -572,25 +614,42 @@ def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_r
     sizes = [0] * len(paths)
     others: list[int] = []
     con = _connect()
+    local = threading.local()
+
+    def work(batch: list[_Doc]) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
+        cursor = getattr(local, "cursor", None)
+        if cursor is None:
+            cursor = local.cursor = con.cursor()
+        return _read_batch_safely(cursor, batch)
+
+    # DuckDB scans a small Arrow table (one row per file) on one thread: run batches side by side
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: list[Future] = []
     try:
-        batch: list[_Doc] = []
-        size = 0
-        for i, path in enumerate(paths):
-            data, sizes[i] = _load(path)
-            if data is None:
-                others.append(i)
-                continue
-            batch.append(_Doc(index=i, name=path, data=data))
-            size += len(data)
-            if size >= BATCH_BYTES:
-                got, declined = _read_batch_safely(con, batch)
-                _take(outcomes, got, others, declined)
-                batch, size = [], 0
-        if batch:
-            got, declined = _read_batch_safely(con, batch)
-            _take(outcomes, got, others, declined)
-        del batch
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            batch: list[_Doc] = []
+            size = 0
+            for i, path in enumerate(paths):
+                data, sizes[i] = _load(path)
+                if data is None:
+                    others.append(i)
+                    continue
+                batch.append(_Doc(index=i, name=path, data=data))
+                size += len(data)
+                if size >= BATCH_BYTES:
+                    pending.append(pool.submit(work, batch))
+                    batch, size = [], 0
+                    while len(pending) > THREADS:  # bound memory: a few batches in flight
+                        _take(outcomes, *pending.pop(0).result(), others)
+            if batch:
+                pending.append(pool.submit(work, batch))
+            del batch
+            while pending:
+                _take(outcomes, *pending.pop(0).result(), others)
     finally:
+        for future in pending:
+            future.cancel()
         con.close()
     rest = sorted(others)
     # the general path, not the msgspec one: that one keeps raw JSON text (escapes such as \\u00e9)
@@ -607,8 +666,8 @@ def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_r
 def _take(
     outcomes: list[_reader.FileOutcome | None],
     got: dict[int, _reader.FileOutcome],
-    others: list[int],
     declined: list[_Doc],
+    others: list[int],
 ) -> None:
     for index, outcome in got.items():
         outcomes[index] = outcome
