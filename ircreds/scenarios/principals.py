@@ -30,6 +30,13 @@ def build_world(cast: Cast, ids: Ids, rng: random.Random) -> World:
     gh = f"arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com"
     saml = f"arn:aws:iam::{acct}:saml-provider/Okta"
 
+    def okta_trust() -> dict[str, Any]:
+        return trust(
+            {"Federated": saml},
+            "sts:AssumeRoleWithSAML",
+            {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+        )
+
     w.add_user(
         cast.dev_user,
         inline_policies={
@@ -138,22 +145,14 @@ def build_world(cast: Cast, ids: Ids, rng: random.Random) -> World:
     )
     w.add_role(
         "EngineerAccess",
-        trust(
-            {"Federated": saml},
-            "sts:AssumeRoleWithSAML",
-            {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
-        ),
+        okta_trust(),
         max_session_duration=28800,
         description="Engineers through Okta SAML",
         managed_policy_arns=[POWER],
     )
     w.add_role(
         "IncidentResponse",
-        trust(
-            {"Federated": saml},
-            "sts:AssumeRoleWithSAML",
-            {"StringEquals": {"SAML:aud": "https://signin.aws.amazon.com/saml"}},
-        ),
+        okta_trust(),
         max_session_duration=14400,
         description="Security team through Okta SAML",
         managed_policy_arns=["arn:aws:iam::aws:policy/IAMFullAccess", READONLY],
