@@ -196,6 +196,17 @@ def _finish(record: ActionRecord, record_dir: str | Path | None, what: str) -> A
     return record
 
 
+def _origin(clients: _Clients, who: str, account: str) -> dict[str, Any]:
+    """The ``ActionRecord`` fields that say who acted, in which account, through which endpoint."""
+    return {
+        "who": who,
+        "account_id": account,
+        "endpoint_url": clients.endpoint_url,
+        "profile": clients.profile,
+        "region": clients.region,
+    }
+
+
 # ---------------------------------------------------------------------------------------- apply
 
 
@@ -237,12 +248,8 @@ def apply(
     record = ActionRecord(
         action="apply",
         dry_run=dry_run,
-        who=who,
         when=now,
-        account_id=account,
-        endpoint_url=clients.endpoint_url,
-        profile=clients.profile,
-        region=clients.region,
+        **_origin(clients, who, account),
         cutoff=plan.cutoff,
         plan_key=plan.key,
         changes=tuple(changes),
@@ -302,12 +309,8 @@ def rollback(
     out = ActionRecord(
         action="rollback",
         dry_run=dry_run,
-        who=who,
         when=now,
-        account_id=account,
-        endpoint_url=clients.endpoint_url,
-        profile=clients.profile,
-        region=clients.region,
+        **_origin(clients, who, account),
         cutoff=rec.cutoff,
         plan_key=rec.plan_key,
         changes=tuple(changes),
