@@ -255,21 +255,23 @@ def _print_record(record: Any, *, verb: str) -> None:
         echo(f"action record: {record.path}")
 
 
+def _change_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What ``apply`` and ``rollback`` take alike: the time, dry run unless ``--yes``, where to record."""
+    return {
+        "now": datetime.now(UTC),
+        "dry_run": not args.yes,
+        "confirm": args.yes,
+        "record_dir": args.record_dir,
+        "endpoint_url": args.endpoint_url,
+    }
+
+
 def run_apply(args: argparse.Namespace) -> int:
     """Dry-run or apply a plan file."""
     from ircreds import aws
 
     p = _load_plan(args.plan)
-    record = aws.apply(
-        p,
-        _session_for(args),
-        now=datetime.now(UTC),
-        dry_run=not args.yes,
-        confirm=args.yes,
-        record_dir=args.record_dir,
-        targets=args.target,
-        endpoint_url=args.endpoint_url,
-    )
+    record = aws.apply(p, _session_for(args), targets=args.target, **_change_options(args))
     _print_record(record, verb="apply")
     return 0
 
@@ -278,16 +280,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     """Dry-run or roll back an action record."""
     from ircreds import aws
 
-    record = aws.rollback(
-        args.record,
-        _session_for(args),
-        now=datetime.now(UTC),
-        dry_run=not args.yes,
-        confirm=args.yes,
-        force=args.force,
-        record_dir=args.record_dir,
-        endpoint_url=args.endpoint_url,
-    )
+    record = aws.rollback(args.record, _session_for(args), force=args.force, **_change_options(args))
     _print_record(record, verb="roll back")
     return 0
 
