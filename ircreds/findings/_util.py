@@ -65,6 +65,22 @@ def denied(calls: pd.DataFrame) -> pd.Series:
     return col(calls, "errorCode").isin(sorted(DENIED_CODES)).fillna(False).astype(bool)
 
 
+def successful_calls_named(calls: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    """The calls whose eventName is one of ``names`` and that succeeded."""
+    named = col(calls, "eventName").isin(sorted(names)).fillna(False)
+    return calls.loc[(named & succeeded(calls)).to_numpy()]
+
+
+def listing(parts: list[str], limit: int = 8) -> str:
+    """The first ``limit`` parts joined by ``; ``, with how many more there were.
+
+    Example:
+        >>> listing(["a", "b", "c"], limit=2)
+        'a; b; and 1 more'
+    """
+    return "; ".join(parts[:limit]) + (f"; and {len(parts) - limit} more" if len(parts) > limit else "")
+
+
 def ids(calls: pd.DataFrame) -> list[str]:
     """The eventIDs of ``calls``, in order."""
     return [v for v in col(calls, "eventID").tolist() if isinstance(v, str)]

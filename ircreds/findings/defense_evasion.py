@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, make, slim, succeeded, when
+from ircreds.findings._util import col, ids, make, slim, successful_calls_named, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 ACTIONS = frozenset(
@@ -51,8 +51,7 @@ def detect(trace: Trace) -> list[Finding]:
     calls = slim(trace.calls)
     if calls.empty:
         return []
-    names = col(calls, "eventName")
-    hits = calls.loc[(names.isin(sorted(ACTIONS)).fillna(False) & succeeded(calls)).to_numpy()]
+    hits = successful_calls_named(calls, ACTIONS)
     if hits.empty:
         return []
     parts = [

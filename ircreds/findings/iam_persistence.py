@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, make, slim, succeeded, when
+from ircreds.findings._util import col, ids, listing, make, slim, successful_calls_named, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 ACTIONS = frozenset(
@@ -66,8 +66,7 @@ def detect(trace: Trace) -> list[Finding]:
     calls = slim(trace.calls)
     if calls.empty:
         return []
-    names = col(calls, "eventName")
-    hits = calls.loc[(names.isin(sorted(ACTIONS)).fillna(False) & succeeded(calls)).to_numpy()]
+    hits = successful_calls_named(calls, ACTIONS)
     if hits.empty:
         return []
     parts = [
@@ -76,6 +75,6 @@ def detect(trace: Trace) -> list[Finding]:
             col(hits, "eventName"), col(hits, "requestParameters").tolist(), hits["eventTime"], strict=True
         )
     ]
-    listed = "; ".join(parts[:8]) + (f"; and {len(parts) - 8} more" if len(parts) > 8 else "")
+    listed = listing(parts)
     summary = f"{trace.key} created or changed IAM access that outlives a session cut-off: {listed}"
     return [make(SPEC, trace, summary, ids(hits))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from ircreds.findings._util import col, ids, make, slim, succeeded, when
+from ircreds.findings._util import col, ids, listing, make, slim, succeeded, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 POLICY_ACTIONS = frozenset(
@@ -84,6 +84,6 @@ def detect(trace: Trace) -> list[Finding]:
     if hits.empty:
         return []
     parts = [f"{n} at {when(t)}" for n, t in zip(col(hits, "eventName"), hits["eventTime"], strict=True)]
-    listed = "; ".join(parts[:8]) + (f"; and {len(parts) - 8} more" if len(parts) > 8 else "")
+    listed = listing(parts)
     summary = f"{trace.key} widened permissions or changed compute: {listed}"
     return [make(SPEC, trace, summary, ids(hits))]
