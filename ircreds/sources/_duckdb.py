@@ -238,8 +238,8 @@ _ODD = " OR ".join(
 )
 
 #: JSON text that yyjson (DuckDB) writes differently from orjson: upper-case ``\\u00XX`` escapes,
-#: big or exponent numbers (floats of 17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``).
-_UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]"
+#: big, tiny or exponent numbers (17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``, ``0.000001``).
+_UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]|[:,\[]-?0\.000"
 _SECRET = r"(?i)sessiontoken|secretaccesskey|security-?token"  # the general path's hint
 _UNSURE_RE = re.compile(_UNSURE)
 _SECRET_RE = re.compile(_SECRET)

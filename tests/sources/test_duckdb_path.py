@@ -241,6 +241,7 @@ TRICKY: dict[str, list] = {
     "numbers": [
         _rec("num-1", requestParameters={"big": 10**20, "huge": 1e300, "small": 1e-7, "int": 2**63 + 5})
     ],
+    "tiny_float": [_rec("tiny-1", additionalEventData={"ratio": 1.7736495352622546e-06})],
     "escapes": [
         _rec("esc-1", userAgent="caf\u00e9 \u2028 \x01", requestParameters={"k": "a\u0001b\u001fc", "é": "ü"})
     ],
@@ -306,6 +307,7 @@ TAKEN = (
     "d_plain",
 )
 LEFT = (
+    "tiny_float",
     "null_extra",
     "escapes",
     "odd_times",
