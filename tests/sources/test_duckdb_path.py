@@ -347,3 +347,20 @@ def test_no_secret_reaches_the_frame_through_duckdb(tricky: Path, monkeypatch: p
     assert row["issued.accessKeyId"] == "ASIAY34FZKBOKMUTVV7A"
     assert row["issued.expiration"] == pd.Timestamp("2025-01-20T21:14:27Z")
     assert pd.isna(duck.loc[duck["eventID"] == "sts-2", "issued.accessKeyId"].iloc[0])
+
+
+def test_third_party_corpus_loads_identically(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import CORPUS
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"third-party corpus not found at {CORPUS}")
+    for path in sorted(CORPUS.glob("*.json")):
+        doc = json.loads(path.read_text())
+        records = doc.get("records") or doc.get("Records")
+        if isinstance(records, list):
+            for ascii_only in (True, False):
+                text = json.dumps({"Records": records}, separators=(",", ":"), ensure_ascii=ascii_only)
+                _write(tmp_path, f"{path.stem}-{ascii_only}", [], raw=text.encode())
+    duck, declined = _duck(monkeypatch, tmp_path)
+    _assert_same(duck, _general(monkeypatch, tmp_path))
+    assert len(declined) < len(list(tmp_path.iterdir())) // 2
