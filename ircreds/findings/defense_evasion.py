@@ -48,10 +48,7 @@ SPEC = FindingSpec(
 
 def detect(trace: Trace) -> list[Finding]:
     """One finding listing the successful defence-evasion calls made with this credential."""
-    calls = slim(trace.calls)
-    if calls.empty:
-        return []
-    hits = successful_calls_named(calls, ACTIONS)
+    hits = successful_calls_named(slim(trace.calls), ACTIONS)
     if hits.empty:
         return []
     parts = [

@@ -63,10 +63,7 @@ def _target(text: str | None) -> str:
 
 def detect(trace: Trace) -> list[Finding]:
     """One finding listing the successful persistence calls made with this credential."""
-    calls = slim(trace.calls)
-    if calls.empty:
-        return []
-    hits = successful_calls_named(calls, ACTIONS)
+    hits = successful_calls_named(slim(trace.calls), ACTIONS)
     if hits.empty:
         return []
     parts = [
