@@ -75,6 +75,51 @@ def _assumed_role_user(role: Role, session_name: str) -> dict[str, str]:
     }
 
 
+def _role_cred(
+    role: Role,
+    session_name: str,
+    *,
+    key: str,
+    t: datetime,
+    expires: datetime,
+    kind: str,
+    issuing_event_id: str,
+    extra: dict[str, Any],
+    label: str | None = None,
+    parent_key_id: str | None = None,
+    console: bool = False,
+    **session: Any,
+) -> Cred:
+    """The :class:`Cred` of the role session an AssumeRole* call opens (labelled by its ARN unless told).
+
+    ``session`` passes the optional ``role_session_identity`` fields (web identity, EC2, source identity).
+    """
+    ident = role_session_identity(
+        account=role.account,
+        role_name=role.name,
+        role_id=role.role_id,
+        session_name=session_name,
+        key_id=key,
+        created=t,
+        role_arn=role.arn,
+        **session,
+    )
+    return Cred(
+        key_id=key,
+        identity=ident,
+        kind=kind,
+        label=label or ident["arn"],
+        account=role.account,
+        issued_at=t,
+        expires_at=expires,
+        role_arn=role.arn,
+        issuing_event_id=issuing_event_id,
+        parent_key_id=parent_key_id,
+        console=console,
+        extra=extra,
+    )
+
+
 def _federated_session(
     world: World,
     t: datetime,
@@ -109,27 +154,17 @@ def _federated_session(
         recipient=acct,
         resources=role_resource(acct, role.arn),
     )
-    ident = role_session_identity(
-        account=acct,
-        role_name=role.name,
-        role_id=role.role_id,
-        session_name=session_name,
-        key_id=key,
-        created=t,
-        web_id=web_id,
-        role_arn=role.arn,
-    )
-    cred = Cred(
-        key_id=key,
-        identity=ident,
+    cred = _role_cred(
+        role,
+        session_name,
+        key=key,
+        t=t,
+        expires=expires,
         kind=name,
         label=label,
-        account=acct,
-        issued_at=t,
-        expires_at=expires,
-        role_arn=role.arn,
         issuing_event_id=rec["eventID"],
         extra={"provider_arn": provider_arn, "issuer": provider_arn},
+        web_id=web_id,
     )
     return [rec], cred
 
@@ -230,27 +265,13 @@ def assume_role(
         None if service else caller.identity.get("sessionContext", {}).get("sourceIdentity")
     )
     signing_key = world.ids.key("ASIA") if console_switch else key
-    ident = role_session_identity(
-        account=acct,
-        role_name=role.name,
-        role_id=role.role_id,
-        session_name=session_name,
-        key_id=signing_key,
-        created=t,
-        ec2_delivery=delivery,
-        in_scope_of=in_scope,
-        source_identity=inherited_si,
-        role_arn=role.arn,
-    )
-    cred = Cred(
-        key_id=signing_key,
-        identity=ident,
+    cred = _role_cred(
+        role,
+        session_name,
+        key=signing_key,
+        t=t,
+        expires=expires,
         kind=kind,
-        label=ident["arn"],
-        account=acct,
-        issued_at=t,
-        expires_at=expires,
-        role_arn=role.arn,
         issuing_event_id=records[0]["eventID"],
         parent_key_id=None if service else caller.key_id,
         console=console_switch,
@@ -258,6 +279,9 @@ def assume_role(
             "issuer": caller if service else caller.label,
             **({"issued_key_id": key} if console_switch else {}),
         },
+        ec2_delivery=delivery,
+        in_scope_of=in_scope,
+        source_identity=inherited_si,
     )
     return records, cred
 
