@@ -42,6 +42,26 @@ def sandbox(monkeypatch: pytest.MonkeyPatch):
         yield sb
 
 
+def _plan_argv(evidence: Path, *more: str, cutoff: str = "2025-01-20T12:00:00Z") -> list[str]:
+    """``ircreds plan`` argv for K1 in ``evidence`` with the cut-off ``cutoff``, as if it were noon."""
+    return [
+        "plan",
+        str(evidence),
+        "--key",
+        inc.K1,
+        "--cutoff",
+        cutoff,
+        "--now",
+        "2025-01-20T12:00:00Z",
+        *more,
+    ]
+
+
+def _against(sandbox, records: Path) -> list[str]:
+    """``apply``/``rollback`` options that point at the sandbox and keep action records in ``records``."""
+    return ["--endpoint-url", sandbox.endpoint_url, "--record-dir", str(records)]
+
+
 def test_policy_prints_the_console_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "--cutoff", "2025-01-20T13:00:00+01:00"]) == 0
     assert json.loads(capsys.readouterr().out) == cutoff_policy(inc.NOON)
@@ -63,22 +83,7 @@ def test_policy_narrower_session_option(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_plan_json_contract(evidence: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(
-            [
-                "plan",
-                str(evidence),
-                "--key",
-                inc.K1,
-                "--cutoff",
-                "2025-01-20T12:00:00Z",
-                "--now",
-                "2025-01-20T12:00:00Z",
-                "--json",
-            ]
-        )
-        == 0
-    )
+    assert main(_plan_argv(evidence, "--json")) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["cutoff"] == "2025-01-20T12:00:00Z"
     assert [r["target"] for r in data["revocations"]] == ["ExampleRole", "DataPipelineRole"]
@@ -93,23 +98,7 @@ def test_plan_readable_output_and_out_file(
     evidence: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "plan.json"
-    assert (
-        main(
-            [
-                "plan",
-                str(evidence),
-                "--key",
-                inc.K1,
-                "--cutoff",
-                "2025-01-20T11:10:00Z",
-                "--now",
-                "2025-01-20T12:00:00Z",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main(_plan_argv(evidence, "--out", str(out), cutoff="2025-01-20T11:10:00Z")) == 0
     text = capsys.readouterr().out
     assert "role ExampleRole" in text
     assert "attacker-session-survives" in text
@@ -129,47 +118,18 @@ def test_apply_dry_run_then_yes_then_rollback(
 ) -> None:
     plan_file = tmp_path / "plan.json"
     records = tmp_path / "records"
-    main(
-        [
-            "plan",
-            str(evidence),
-            "--key",
-            inc.K1,
-            "--cutoff",
-            "2025-01-20T12:00:00Z",
-            "--now",
-            "2025-01-20T12:00:00Z",
-            "--out",
-            str(plan_file),
-        ]
-    )
+    main(_plan_argv(evidence, "--out", str(plan_file)))
     capsys.readouterr()
     iam = sandbox.client("iam")
 
-    assert (
-        main(["apply", str(plan_file), "--endpoint-url", sandbox.endpoint_url, "--record-dir", str(records)])
-        == 0
-    )
+    assert main(["apply", str(plan_file), *_against(sandbox, records)]) == 0
     dry = capsys.readouterr().out
     assert "dry run: nothing was changed" in dry
     assert "2025-01-20T12:00:00Z" in dry
     assert POLICY_NAME not in iam.list_role_policies(RoleName="ExampleRole")["PolicyNames"]
     assert not records.exists()
 
-    assert (
-        main(
-            [
-                "apply",
-                str(plan_file),
-                "--yes",
-                "--endpoint-url",
-                sandbox.endpoint_url,
-                "--record-dir",
-                str(records),
-            ]
-        )
-        == 0
-    )
+    assert main(["apply", str(plan_file), "--yes", *_against(sandbox, records)]) == 0
     done = capsys.readouterr().out
     assert "every document is in place" in done
     [record] = records.glob("*-apply-*.json")
@@ -180,20 +140,7 @@ def test_apply_dry_run_then_yes_then_rollback(
     assert main(["audit", "--endpoint-url", sandbox.endpoint_url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cutoffs"]["ExampleRole"] == "2025-01-20T12:00:00Z"
 
-    assert (
-        main(
-            [
-                "rollback",
-                str(record),
-                "--yes",
-                "--endpoint-url",
-                sandbox.endpoint_url,
-                "--record-dir",
-                str(records),
-            ]
-        )
-        == 0
-    )
+    assert main(["rollback", str(record), "--yes", *_against(sandbox, records)]) == 0
     capsys.readouterr()
     assert POLICY_NAME not in iam.list_role_policies(RoleName="ExampleRole")["PolicyNames"]
 
