@@ -7,6 +7,7 @@ A role cut-off cannot reach the first three when they belong to an IAM user (``d
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -263,8 +264,6 @@ def switch_role(
 
 def create_access_key(world: World, caller: Cred, t: datetime, user: User, *, ip: str, ua: str) -> Issued:
     """``iam:CreateAccessKey`` for ``user``; the new ``AKIA`` key is in ``responseElements``."""
-    from ircreds.scenarios.records import iam_user_identity as ident_of
-
     key = world.ids.key("AKIA")
     response = {
         "accessKey": {
@@ -287,15 +286,5 @@ def create_access_key(world: World, caller: Cred, t: datetime, user: User, *, ip
     if "errorCode" in rec:
         return [rec], None
     user.keys.append(key)
-    cred = Cred(
-        key_id=key,
-        identity=ident_of(user.account, user.name, user.user_id, key),
-        kind="IAMUserKey",
-        label=user.arn,
-        account=user.account,
-        user_arn=user.arn,
-        temporary=False,
-        issuing_event_id=rec["eventID"],
-        parent_key_id=caller.key_id,
-    )
+    cred = replace(world.user_cred(user, -1), issuing_event_id=rec["eventID"], parent_key_id=caller.key_id)
     return [rec], cred
