@@ -364,3 +364,19 @@ def test_third_party_corpus_loads_identically(tmp_path: Path, monkeypatch: pytes
     duck, declined = _duck(monkeypatch, tmp_path)
     _assert_same(duck, _general(monkeypatch, tmp_path))
     assert len(declined) < len(list(tmp_path.iterdir())) // 2
+
+
+@pytest.mark.parametrize("collision_time", ["2025-01-20T09:00:00Z", "2025-01-20T08:00:00Z"])
+def test_clean_batches_keep_ties_duplicates_and_collisions_in_file_order(
+    collision_time: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files DuckDB fully takes come back sorted by time; ties, re-deliveries and collisions keep file order."""
+    same = "2025-01-20T09:00:00Z"
+    first = [_rec(f"tie-{i}", time=same) for i in range(3)] + [_rec("late", time="2025-01-20T10:00:00Z")]
+    _write(tmp_path, "a", first)
+    _write(tmp_path, "b", [_rec("tie-b", time=same), first[0], _rec("early", time="2025-01-20T07:00:00Z")])
+    _write(tmp_path, "c", [dict(first[1], eventName="Other", eventTime=collision_time), first[3]])
+    duck, declined = _duck(monkeypatch, tmp_path)
+    assert declined == []
+    _assert_same(duck, _general(monkeypatch, tmp_path))
+    assert list(duck["eventID"][:1]) == ["early"]
