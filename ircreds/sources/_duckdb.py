@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -375,6 +376,12 @@ def structure_ok(structure: Any) -> tuple[bool, bool]:
     return True, False
 
 
+@functools.lru_cache(maxsize=4096)
+def _structure_verdict(structure: str) -> tuple[bool, bool]:
+    """:func:`structure_ok` of a ``json_structure`` text (files of one trail share a few structures)."""
+    return structure_ok(orjson.loads(structure))
+
+
 # ---------------------------------------------------------------------------------------------
 # Batches
 
@@ -504,7 +511,7 @@ def _read_batch(
     declined: set[int] = set()
     webid_empty_only = np.zeros(n_docs, dtype=bool)
     for file_idx, structure, null_extra in checks:
-        ok, empty_only = structure_ok(orjson.loads(structure)) if not null_extra else (False, False)
+        ok, empty_only = _structure_verdict(structure) if not null_extra else (False, False)
         if not ok:
             declined.add(file_idx)
         webid_empty_only[file_idx] = empty_only
