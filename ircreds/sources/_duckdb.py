@@ -1,9 +1,9 @@
 """The DuckDB path for S3 delivery files: many files parsed by DuckDB's JSON reader into one Arrow table.
 
 It gives exactly the frame of the general path (:mod:`ircreds.sources._normalize`), or declines a
-file, which then goes through the existing readers (:mod:`ircreds.sources._reader`: the msgspec
-fast path, else the general path). Correctness never depends on this module: it only keeps a file
-when every check below holds for every record of it.
+file, which then goes through the general path (not the msgspec one, whose raw JSON text keeps
+escapes such as ``\\u00e9`` that the general path decodes). Correctness never depends on this
+module: it only keeps a file when every check below holds for every record of it.
 
 How a batch of files is read:
 
@@ -22,9 +22,14 @@ How a batch of files is read:
    any odd ``eventTime``; the few text ``expiration`` dates go through the general parser. JSON text
    whose numbers or escapes yyjson writes differently from orjson declines its file; JSON text that
    may hold a secret is redone by :func:`ircreds.sources._normalize.json_text` (redaction).
+5. Batches run side by side on worker threads (DuckDB scans a one-row-per-file Arrow table on a
+   single thread). A batch that DuckDB fully takes, with no other file between its first and last,
+   comes back sorted by time as one table (only when every repeated ``eventID`` in it has one
+   time, so ties, re-deliveries and collisions keep file order); otherwise one slice per file.
 
-Known limit shared with the msgspec path: a JSON object with a repeated key (never seen in
-CloudTrail) keeps both copies in the JSON text where the general path keeps the last.
+Known limit (not detected): a JSON object with a repeated key (never seen in CloudTrail) keeps
+both copies in the JSON text, and a repeated column key gives its first value, where the general
+path keeps the last.
 
 Example:
     >>> import gzip, os, tempfile
