@@ -186,6 +186,17 @@ class Collector:
         """Turn the pending general-path rows into a chunk (keeps input order across paths)."""
         if not self.rows:
             return
+        bad = _reader.unencodable_rows(self.rows)
+        if bad is not None:
+            for file, line, b in zip(self.files, self.lines, bad, strict=True):
+                if b:
+                    self.reject(file, line, _reader.SURROGATE_REASON)
+            keep = [i for i, b in enumerate(bad) if not b]
+            self.rows = [self.rows[i] for i in keep]
+            self.files = [self.files[i] for i in keep]
+            self.lines = [self.lines[i] for i in keep]
+            if not self.rows:
+                return
         columns = dict(zip(CONTENT_COLUMNS, zip(*self.rows, strict=True), strict=True))
         table, bad_time = columns_to_table(columns, files=self.files, lines=self.lines)
         if bad_time.any():

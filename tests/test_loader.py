@@ -375,3 +375,34 @@ def test_an_events_frame_can_be_loaded_again_with_more_evidence() -> None:
 def test_a_frame_that_is_not_an_events_frame_is_refused() -> None:
     with pytest.raises(SourceError, match="not an events frame"):
         ircreds.load(pd.DataFrame({"x": [1]}))
+
+
+def test_load_rejects_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    good = {"eventTime": "2025-01-20T09:14:27Z", "eventID": "good-1", "eventName": "ListBuckets"}
+    (tmp_path / "good.json").write_text(json.dumps({"Records": [good]}))
+    (tmp_path / "bad.json").write_bytes(
+        b'{"Records":[{"eventTime":"2025-01-20T09:14:27Z","eventID":"bad-1","eventName":"Get\xff"}]}'
+    )
+    df = ircreds.load(tmp_path)
+    report = df.attrs["load_report"]
+    assert list(df["eventID"]) == ["good-1"]
+    assert [Path(r["file"]).name for r in report["rejects"]] == ["bad.json"]
+    assert "utf-8" in report["rejects"][0]["reason"]
+    assert report["records_read"] == report["events"] + report["duplicates"] + len(report["rejects"])
+
+
+@pytest.mark.parametrize("as_file", [True, False], ids=["file", "records"])
+def test_load_rejects_a_record_with_a_lone_surrogate_escape(tmp_path: Path, as_file: bool) -> None:
+    text = (
+        '{"Records":[{"eventTime":"2025-01-20T09:14:27Z","eventID":"bad-1","eventName":"Get\\ud800"},'
+        '{"eventTime":"2025-01-20T09:15:00Z","eventID":"good-1","eventName":"ListBuckets"}]}'
+    )
+    if as_file:
+        (tmp_path / "f.json").write_text(text)
+        df = ircreds.load(tmp_path / "f.json")
+    else:
+        df = ircreds.load(json.loads(text)["Records"])
+    report = df.attrs["load_report"]
+    assert list(df["eventID"]) == ["good-1"]
+    assert [(r["record"], "surrogate" in r["reason"]) for r in report["rejects"]] == [(0, True)]
+    assert report["records_read"] == 2 == report["events"] + len(report["rejects"])

@@ -76,6 +76,8 @@ def read_bytes(name: str, data: bytes, fast: bool = True) -> FileOutcome:
         lines.append(index)
     table = None
     if rows:
+        rows, lines = _drop_unencodable(rows, lines, rejects)
+    if rows:
         columns = dict(zip(CONTENT_COLUMNS, zip(*rows, strict=True), strict=True))
         table, bad_time = columns_to_table(columns, files=name, lines=lines)
         if bad_time.any():
@@ -84,6 +86,42 @@ def read_bytes(name: str, data: bytes, fast: bool = True) -> FileOutcome:
             table = table.filter(pa.array(~bad_time))
     rejects.sort(key=lambda r: -1 if r[0] is None else r[0])
     return FileOutcome(name=name, kind=kind, records_read=count, rejects=rejects, table=table)
+
+
+SURROGATE_REASON = "a string holds a lone surrogate escape (\\ud800-\\udfff), not valid Unicode"
+
+
+def _encodable(row: tuple) -> bool:
+    try:
+        for value in row:
+            if isinstance(value, str):
+                value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unencodable_rows(rows: list[tuple]) -> list[bool] | None:
+    """Which rows hold text Arrow cannot store (a lone surrogate escape such as ``\\ud800``), or None.
+
+    JSON allows such escapes, Unicode text does not. One joined encode answers the common case.
+    """
+    try:
+        "".join(v for row in rows for v in row if isinstance(v, str)).encode("utf-8")
+    except UnicodeEncodeError:
+        return [not _encodable(row) for row in rows]
+    return None
+
+
+def _drop_unencodable(
+    rows: list[tuple], lines: list[int], rejects: list[tuple[int | None, str]]
+) -> tuple[list[tuple], list[int]]:
+    bad = unencodable_rows(rows)
+    if bad is None:
+        return rows, lines
+    rejects.extend((line, SURROGATE_REASON) for line, b in zip(lines, bad, strict=True) if b)
+    keep = [i for i, b in enumerate(bad) if not b]
+    return [rows[i] for i in keep], [lines[i] for i in keep]
 
 
 def read_path(path: str, fast: bool = True) -> FileOutcome:
