@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh Debian machine, then run all of it:
-# unit tests, doctests, notebooks under nbval and the real-browser tests.
+# lint, unit tests, doctests, notebooks under nbval and the real-browser tests.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k load -x`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +15,6 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
 
+.venv/bin/ruff check ircreds tests benchmarks
+.venv/bin/ruff format --check --quiet ircreds tests benchmarks
 .venv/bin/python -m pytest --doctest-modules --nbval-lax ircreds tests notebooks "$@"

@@ -15,7 +15,8 @@ def test_readme_opens_with_two_one_line_commands() -> None:
     blocks = _bash_blocks((REPO / "README.md").read_text())
     assert len(blocks) >= 2
     main_job, test_line = blocks[0], blocks[1]
-    assert "\n" not in main_job and "\n" not in test_line
+    assert "\n" not in main_job
+    assert "\n" not in test_line
     assert "ircreds" in main_job
 
 
