@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 # public name -> (module, attribute). Add, never rename: other tools rely on these.
 _EXPORTS: dict[str, tuple[str, str]] = {
-    "load": ("ircreds.loader", "load"),
+    "load": ("ircreds.evidence.loader", "load"),
     "sessions": ("ircreds.lineage", "sessions"),
     "trace": ("ircreds.tracer", "trace"),
     "plan": ("ircreds.containment", "plan"),

@@ -12,9 +12,9 @@ The same functions take a ``boto3.Session`` (any profile), an IAM client, or an
 throttling is retried with backoff before it becomes an error.
 
 This module only calls AWS. The decisions over plain documents live in the core:
-:mod:`ircreds.actions` (:class:`Change`, :class:`ActionRecord`, apply/rollback checks),
-:mod:`ircreds.audit` (:class:`AuditReport`, trust-policy review, :class:`LiveCheck`) and
-:mod:`ircreds.aws_errors` (what an AWS error code says); their types are re-exported here.
+:mod:`ircreds.containment.actions` (:class:`Change`, :class:`ActionRecord`, apply/rollback checks),
+:mod:`ircreds.containment.audit` (:class:`AuditReport`, trust-policy review, :class:`LiveCheck`) and
+:mod:`ircreds.containment.aws_errors` (what an AWS error code says); their types are re-exported here.
 
 Example::
 
@@ -39,16 +39,15 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ircreds import actions
+from ircreds.containment import Plan, Revocation, actions
 
 # ActionRecord, Change, AuditFinding, AuditReport, LiveCheck, DENIED_CODES and THROTTLE_CODES live in the
 # pure core; callers keep importing them from ircreds.aws.
-from ircreds.actions import ActionRecord, Change, iso_utc, policy_document
-from ircreds.audit import AuditFinding, AuditReport, LiveCheck, live_checks, review_account  # noqa: F401
-from ircreds.aws_errors import DENIED_CODES, THROTTLE_CODES, error_for_code, unreachable_error  # noqa: F401
-from ircreds.containment import Plan, Revocation
+from ircreds.containment.actions import ActionRecord, Change, iso_utc, policy_document
+from ircreds.containment.audit import AuditFinding, AuditReport, LiveCheck, live_checks, review_account  # noqa: F401
+from ircreds.containment.aws_errors import DENIED_CODES, THROTTLE_CODES, error_for_code, unreachable_error  # noqa: F401
+from ircreds.containment.policy import POLICY_NAME, TargetKind
 from ircreds.errors import AwsError, PlanError
-from ircreds.policy import POLICY_NAME, TargetKind
 
 log = logging.getLogger(__name__)
 

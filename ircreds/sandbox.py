@@ -8,7 +8,7 @@ account id, and hands out an administrator key of that account, so :func:`ircred
 same account as the plan.
 
 Remember what moto is: it stores and returns IAM documents faithfully, but does not evaluate policy
-conditions (a conditional Deny acts as a plain Deny). Use :mod:`ircreds.evaluate` for who is cut.
+conditions (a conditional Deny acts as a plain Deny). Use :mod:`ircreds.containment.evaluate` for who is cut.
 
 Example::
 

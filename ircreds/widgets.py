@@ -30,9 +30,9 @@ from typing import Any
 import ipywidgets as widgets
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ircreds.containment.policy import canonical
 from ircreds.errors import IrcredsError
 from ircreds.model import iso_z
-from ircreds.policy import canonical
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ircreds import actions
-from ircreds.actions import ActionRecord, Change
-from ircreds.containment import Plan, Revocation
-from ircreds.errors import PlanError
-from ircreds.policy import (
+from ircreds.containment import Plan, Revocation, actions
+from ircreds.containment.actions import ActionRecord, Change
+from ircreds.containment.policy import (
     POLICY_NAME,
     ROLE_INLINE_POLICY_LIMIT,
     USER_INLINE_POLICY_LIMIT,
@@ -20,6 +18,7 @@ from ircreds.policy import (
     cutoff_policy,
     policy_size,
 )
+from ircreds.errors import PlanError
 
 ACCOUNT = "123456789012"
 OTHER_ACCOUNT = "111122223333"

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from ircreds.audit import (
+from ircreds.containment import Plan, Revocation, SessionImpact, Verdict
+from ircreds.containment.audit import (
     LiveCheck,
     cutoff_in,
     expects_deny,
@@ -18,8 +19,7 @@ from ircreds.audit import (
     review_account,
     review_role,
 )
-from ircreds.containment import Plan, Revocation, SessionImpact, Verdict
-from ircreds.policy import POLICY_NAME, TargetKind, cutoff_policy
+from ircreds.containment.policy import POLICY_NAME, TargetKind, cutoff_policy
 
 ACCOUNT = "123456789012"
 PARTNER = "444455556666"

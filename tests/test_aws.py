@@ -15,8 +15,8 @@ from botocore.stub import Stubber
 import ircreds
 from ircreds import aws
 from ircreds.containment import Plan, plan
+from ircreds.containment.policy import POLICY_NAME, cutoff_policy
 from ircreds.errors import AwsError, PlanError
-from ircreds.policy import POLICY_NAME, cutoff_policy
 from ircreds.sandbox import Sandbox, start_sandbox
 
 NOW = datetime(2025, 1, 20, 12, 0, 5, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ircreds.aws_errors import error_for_code, unreachable_error
+from ircreds.containment.aws_errors import error_for_code, unreachable_error
 from ircreds.errors import AwsError, IrcredsError
 
 ACTION = "iam:PutRolePolicy"

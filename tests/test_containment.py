@@ -23,8 +23,8 @@ from ircreds.containment import (
     recommend_cutoff,
     verify,
 )
+from ircreds.containment.policy import POLICY_NAME, cutoff_policy
 from ircreds.errors import PlanError
-from ircreds.policy import POLICY_NAME, cutoff_policy
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +125,7 @@ def test_recommended_cutoff_is_never_before_now(trace, events: pd.DataFrame) -> 
 def test_recommended_cutoff_cuts_every_attacker_session(times: list[datetime], margin: int) -> None:
     cutoff = recommend_cutoff(times, margin=timedelta(seconds=margin))
     assert cutoff is not None
-    from ircreds.evaluate import RequestContext, is_denied
+    from ircreds.containment.evaluate import RequestContext, is_denied
 
     assert all(is_denied(cutoff_policy(cutoff), RequestContext(token_issue_time=t)) for t in times)
 
@@ -522,7 +522,7 @@ def test_impact_on_calls_marks_what_the_deny_blocks_after_the_apply(
     assert everything["denied"].sum() > denied.shape[0]  # without an apply time, earlier calls count too
 
 
-@pytest.mark.parametrize("module", ["policy", "evaluate", "containment", "aws", "sandbox"])
+@pytest.mark.parametrize("module", ["containment/policy", "containment/evaluate", "containment", "aws", "sandbox"])
 def test_containment_modules_never_read_the_clock(module: str) -> None:
     import ast
 

@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ircreds.errors import PolicyError
-from ircreds.evaluate import (
+from ircreds.containment.evaluate import (
     Decision,
     RequestContext,
     call_context,
@@ -23,13 +22,14 @@ from ircreds.evaluate import (
     parse_date,
     session_context,
 )
-from ircreds.policy import (
+from ircreds.containment.policy import (
     cutoff_policy,
     deny_session_policy,
     deny_source_identity_policy,
     deny_source_ip_policy,
     normalize_cutoff,
 )
+from ircreds.errors import PolicyError
 
 T0 = datetime(2025, 1, 20, 12, 0, tzinfo=UTC)
 aware_times = st.datetimes(
@@ -369,7 +369,7 @@ conditions = st.lists(
 def test_vectorized_cutoff_path_agrees_with_the_row_path(
     records: list[dict], statements: list, mapped: datetime | None
 ) -> None:
-    from ircreds.evaluate import _denied_calls_rowwise, _denied_cutoff_vectorized
+    from ircreds.containment.evaluate import _denied_calls_rowwise, _denied_cutoff_vectorized
 
     doc = {"Statement": []}
     for conds in statements:
@@ -398,7 +398,7 @@ def test_vectorized_cutoff_path_agrees_with_the_row_path(
 
 
 def test_vectorized_path_is_not_used_for_other_keys() -> None:
-    from ircreds.evaluate import _denied_cutoff_vectorized
+    from ircreds.containment.evaluate import _denied_cutoff_vectorized
 
     frame = pd.DataFrame([_record()])
     assert (

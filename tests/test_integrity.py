@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ircreds.integrity import (
+from ircreds.evidence.integrity import (
     EvidenceFile,
     Status,
     check,
@@ -319,7 +319,7 @@ def test_files_the_loader_skipped_are_not_evidence(tmp_path: Path) -> None:
 def test_file_removed_while_checking_is_an_error_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ircreds.integrity as integrity
+    import ircreds.evidence.integrity as integrity
 
     files = _build_trail(tmp_path, hours=(9, 10))
     real = integrity.hash_file

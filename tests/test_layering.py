@@ -16,10 +16,10 @@ EDGE_MODULES = {
     "ircreds.sandbox",
     "ircreds.widgets",
     "ircreds.plots",
-    "ircreds.report",
+    "ircreds.report.layout",
     "ircreds.accessor",
-    "ircreds.sources.s3",
-    "ircreds.sources.lookup_api",
+    "ircreds.evidence.sources.s3",
+    "ircreds.evidence.sources.lookup_api",
 }
 EDGE_LIBRARIES = ("boto3", "botocore", "ipywidgets", "IPython", "plotly")
 

@@ -11,7 +11,7 @@ import pytest
 
 import ircreds
 from ircreds.errors import LogFormatError, SourceError
-from ircreds.loader import LoadProgress
+from ircreds.evidence.loader import LoadProgress
 from ircreds.schema import COLUMNS, STRING_COLUMNS, validate_events
 
 DATA = Path(__file__).parent / "data" / "sources" / "cloudtrail_files"
@@ -319,7 +319,7 @@ def test_progress_callback_gets_files_and_bytes(tmp_path: Path, capsys: pytest.C
 
 def test_parquet_round_trip_is_identical(tmp_path: Path) -> None:
     df = ircreds.load(DATA, [record("x", readOnly=None)])
-    saved = ircreds.loader.save(df, tmp_path / "case" / "events.parquet")
+    saved = ircreds.evidence.loader.save(df, tmp_path / "case" / "events.parquet")
     back = ircreds.load(saved)
     pd.testing.assert_frame_equal(back, df, check_categorical=False)
     assert list(back.dtypes) == list(df.dtypes)
@@ -340,9 +340,9 @@ def test_many_files_read_in_worker_processes_give_the_serial_frame(tmp_path: Pat
     for i in range(20):
         write_delivery(tmp_path, "111122223333", "us-east-1", [record(f"{i}-a"), record(f"{i}-b", time="bad")],
                        name=f"f{i:02d}")  # fmt: skip
-    monkeypatch.setattr(ircreds.loader, "PROCESSES", 2)
+    monkeypatch.setattr(ircreds.evidence.loader, "PROCESSES", 2)
     parallel = ircreds.load(tmp_path)
-    monkeypatch.setattr(ircreds.loader, "PROCESSES", 1)
+    monkeypatch.setattr(ircreds.evidence.loader, "PROCESSES", 1)
     serial = ircreds.load(tmp_path)
     pd.testing.assert_frame_equal(parallel, serial)
     assert parallel.attrs["load_report"] == serial.attrs["load_report"]

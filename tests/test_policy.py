@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ircreds.errors import IrcredsError, PolicyError
-from ircreds.policy import (
+from ircreds.containment.policy import (
     POLICY_NAME,
     canonical,
     cutoff_policy,
@@ -24,6 +23,7 @@ from ircreds.policy import (
     session_userid,
     user_cutoff_policy,
 )
+from ircreds.errors import IrcredsError, PolicyError
 
 CONSOLE_DOCUMENT = """
 {"Version": "2012-10-17",

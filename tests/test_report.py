@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import ircreds
-from ircreds import integrity
+from ircreds.evidence import integrity
 from ircreds.report import Report, render, scrub
 from ircreds.scenarios import TWISTS
 

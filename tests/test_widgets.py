@@ -10,7 +10,7 @@ import pytest
 
 import ircreds
 from ircreds import widgets
-from ircreds.policy import POLICY_NAME, canonical, cutoff_policy
+from ircreds.containment.policy import POLICY_NAME, canonical, cutoff_policy
 from ircreds.sandbox import start_sandbox
 from ircreds.widgets import RevokePanel, TraceExplorer
 

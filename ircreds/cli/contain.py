@@ -136,7 +136,7 @@ def register(subparsers: Any) -> None:
 
 def run_policy(args: argparse.Namespace) -> int:
     """Print one policy document."""
-    from ircreds import policy
+    from ircreds.containment import policy
 
     if args.session:
         role_id, _, name = args.session.partition(":")

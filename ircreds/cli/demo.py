@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds import aws, report
     from ircreds.containment import DEFAULT_MARGIN
-    from ircreds.policy import canonical
+    from ircreds.containment.policy import canonical
     from ircreds.sandbox import start_sandbox
 
     out: Path = args.out

@@ -58,7 +58,7 @@ class _Bar:
 def run(args: argparse.Namespace) -> int:
     """Load, optionally save, and print the report."""
     import ircreds
-    from ircreds.loader import save
+    from ircreds.evidence.loader import save
 
     options = {k: getattr(args, k) for k in ("accounts", "regions", "start", "end") if getattr(args, k)}
     bar = _Bar()

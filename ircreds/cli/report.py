@@ -55,9 +55,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build and write the report; print where it went."""
     import ircreds
-    from ircreds import integrity
+    from ircreds.evidence import integrity
     from ircreds.report import render
-    from ircreds.report_containment import denies_in_logs
+    from ircreds.report.containment import denies_in_logs
 
     out = Path(args.out)
     fmt = _FORMATS.get(out.suffix.lower())

@@ -23,6 +23,16 @@ from ircreds.containment.cutoff import (
 )
 from ircreds.containment.persistence import _uncovered_from_lineage
 from ircreds.containment.plans import Plan
+from ircreds.containment.policy import (
+    POLICY_NAME,
+    ROLE_INLINE_POLICY_LIMIT,
+    USER_INLINE_POLICY_LIMIT,
+    TargetKind,
+    cutoff_policy,
+    narrower_options,
+    normalize_cutoff,
+    policy_size,
+)
 from ircreds.containment.records import (
     Alternative,
     Dependent,
@@ -48,16 +58,6 @@ from ircreds.containment.targets import (
     _target_of,
 )
 from ircreds.errors import PlanError
-from ircreds.policy import (
-    POLICY_NAME,
-    ROLE_INLINE_POLICY_LIMIT,
-    USER_INLINE_POLICY_LIMIT,
-    TargetKind,
-    cutoff_policy,
-    narrower_options,
-    normalize_cutoff,
-    policy_size,
-)
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ircreds.containment.evaluate import compile_policy, session_context
+from ircreds.containment.policy import cutoff_policy, normalize_cutoff
 from ircreds.containment.records import PlanWarning, Revocation, SessionImpact, Verdict, WarningCode, _iso
-from ircreds.evaluate import compile_policy, session_context
-from ircreds.policy import cutoff_policy, normalize_cutoff
 
 DEFAULT_MARGIN = timedelta(seconds=30)
 """Added to the recommended cut-off, like the console's ~30 s, to absorb IAM propagation."""

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from ircreds.containment.evaluate import is_temporary_key
 from ircreds.containment.records import Uncovered, UncoveredKind, _s
 from ircreds.containment.targets import ROLE_KINDS, USER_SESSION_KINDS, _is_root, _name_of, _target_of
-from ircreds.evaluate import is_temporary_key
 
 # what a session revocation does not undo (aws-facts §3.10): event name -> (kind, action, target params)
 # fmt: off

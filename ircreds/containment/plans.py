@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ircreds.containment.cutoff import DEFAULT_MARGIN, _dynamic_warnings, _evaluate_revocation
+from ircreds.containment.policy import TargetKind, normalize_cutoff
 from ircreds.containment.records import (
     _DYNAMIC,
     Alternative,
@@ -22,7 +23,6 @@ from ircreds.containment.records import (
     _parse_time,
 )
 from ircreds.errors import PlanError
-from ircreds.policy import TargetKind, normalize_cutoff
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,7 +75,7 @@ class Plan:
         ``suspicious``, ``denied``); with ``applied_at``, calls before it are not denied (the deny was
         not in place yet). ``GetCallerIdentity`` is never denied.
         """
-        from ircreds.evaluate import denied_calls
+        from ircreds.containment.evaluate import denied_calls
 
         columns = ["eventID", "eventTime", "eventName", "access_key_id", "target", "suspicious", "denied"]
         frames = []

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ircreds.policy import POLICY_NAME, PolicyOption, TargetKind
+from ircreds.containment.policy import POLICY_NAME, PolicyOption, TargetKind
 
 
 class Verdict(enum.StrEnum):

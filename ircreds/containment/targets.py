@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ircreds.containment.evaluate import is_temporary_key
+from ircreds.containment.policy import TargetKind
 from ircreds.containment.records import SessionImpact, _s, _t
-from ircreds.evaluate import is_temporary_key
-from ircreds.policy import TargetKind
 
 ROLE_KINDS = frozenset(
     {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "SwitchRole", "Service"}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import ircreds
-from ircreds import integrity
 from ircreds.containment import plan
+from ircreds.evidence import integrity
 from ircreds.report import render
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the shared tests
 from _contain import incident as inc
 
 from ircreds.cli import main
-from ircreds.policy import POLICY_NAME, cutoff_policy
+from ircreds.containment.policy import POLICY_NAME, cutoff_policy
 from ircreds.sandbox import start_sandbox
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 import ircreds
-from ircreds import loader
+from ircreds.evidence import loader
+from ircreds.evidence.sources import _duckdb, _reader
 from ircreds.schema import REDACTED
-from ircreds.sources import _duckdb, _reader
 
 WALKTHROUGH = Path(__file__).resolve().parents[2] / "data" / "samples" / "walkthrough"
 ROOT_TWISTS = ("saml_root", "oidc_root", "ec2_exfil", "console_root")

@@ -12,9 +12,9 @@ import pytest
 from conftest import CORPUS
 
 import ircreds
-from ircreds.sources import _fast
-from ircreds.sources._arrow import table_to_frame
-from ircreds.sources._normalize import RecordError, normalize_record, rows_to_frame, unwrap
+from ircreds.evidence.sources import _fast
+from ircreds.evidence.sources._arrow import table_to_frame
+from ircreds.evidence.sources._normalize import RecordError, normalize_record, rows_to_frame, unwrap
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "sources" / "cloudtrail_files"
 FILES = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []

@@ -11,7 +11,7 @@ from botocore.stub import ANY, Stubber
 
 import ircreds
 from ircreds.errors import SourceError
-from ircreds.loader import LOOKUP_CAVEAT
+from ircreds.evidence.loader import LOOKUP_CAVEAT
 
 
 def _event(event_id: str, minute: int) -> dict:

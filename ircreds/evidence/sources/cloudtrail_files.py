@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ircreds.errors import SourceError
-from ircreds.sources._normalize import loads, looks_like_record
+from ircreds.evidence.sources._normalize import loads, looks_like_record
 
 try:  # isal's gunzip is about twice as fast as zlib's
     from isal import igzip as _gzip

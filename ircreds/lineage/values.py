@@ -1,6 +1,6 @@
 """One CloudTrail record's values, read and coerced: strings, key ids, times, JSON, ARN parts.
 
-The small readers the lineage is built with (``ircreds.issuance``, ``ircreds.lineage_index``): a
+The small readers the lineage is built with (``ircreds.lineage.issuance``, ``ircreds.lineage.index``): a
 column that may be missing, a cell that may be NA, an ``accessKeyId`` that may be a placeholder, a
 time that may be ISO 8601 or STS's text expiration, a JSON object that may still be a string.
 

@@ -20,11 +20,11 @@ import logging
 
 import pandas as pd
 
-from ircreds.issuance import ISSUING_EVENTS
-from ircreds.lineage_index import _CACHE as _CACHE
-from ircreds.lineage_index import DATA_EVENT_NAMES, SESSION_COLUMNS, LineageIndex, lineage_index
-from ircreds.record_values import _ts as _ts
-from ircreds.record_values import parse_expiration
+from ircreds.lineage.index import _CACHE as _CACHE
+from ircreds.lineage.index import DATA_EVENT_NAMES, SESSION_COLUMNS, LineageIndex, lineage_index
+from ircreds.lineage.issuance import ISSUING_EVENTS
+from ircreds.lineage.values import _ts as _ts
+from ircreds.lineage.values import parse_expiration
 
 __all__ = [
     "DATA_EVENT_NAMES",

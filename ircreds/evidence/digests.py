@@ -3,7 +3,7 @@
 Each log file's hex SHA-256 of its UNCOMPRESSED content is checked against ``logFiles[].hashValue``
 of the digests present, each digest's link to the previous one through ``previousDigestS3Object`` /
 ``previousDigestHashValue``, and the gaps in each chain (account, region, trail) are listed.
-:func:`ircreds.integrity.check` hashes the evidence files and calls :func:`validate_chain`; use that.
+:func:`ircreds.evidence.integrity.check` hashes the evidence files and calls :func:`validate_chain`; use that.
 
 What this module cannot do offline: check the RSA signatures (see :data:`SIGNATURE_NOTE`).
 
@@ -61,7 +61,7 @@ class Status(StrEnum):
 
 
 class HashedFile(Protocol):
-    """What :func:`validate_chain` needs of an evidence file (:class:`ircreds.integrity.EvidenceFile`)."""
+    """What :func:`validate_chain` needs of an evidence file (:class:`ircreds.evidence.integrity.EvidenceFile`)."""
 
     @property
     def path(self) -> str:

@@ -23,7 +23,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ircreds.errors import SourceError
-from ircreds.sources._normalize import parse_time_one
+from ircreds.evidence.sources._normalize import parse_time_one
 
 OPTIONS = ("accounts", "regions", "start", "end", "session", "client", "workers")
 

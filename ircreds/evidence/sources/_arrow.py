@@ -23,8 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, parse_times, parse_timestamp_one
 from ircreds.schema import BOOLEAN, CATEGORY, COLUMNS, DTYPES, INT, STRING, TIME, empty_category
-from ircreds.sources._normalize import CONTENT_COLUMNS, parse_times, parse_timestamp_one
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _ARROW = {TIME: TIMESTAMP, STRING: pa.large_string(), BOOLEAN: pa.bool_(), INT: pa.int64()}
@@ -45,7 +45,7 @@ def parse_time_array(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     """Parse raw times to UTC timestamps; also return the mask of present values that did not parse.
 
     The common ``YYYY-MM-DDThh:mm:ssZ`` form is parsed by Arrow; every other form falls back to
-    :func:`ircreds.sources._normalize.parse_times`.
+    :func:`ircreds.evidence.sources._normalize.parse_times`.
     """
     n = len(values)
     if n == 0:

@@ -22,11 +22,11 @@ from ircreds.errors import SourceError
 
 #: name -> module. Add one line per new source.
 SOURCES: dict[str, str] = {
-    "files": "ircreds.sources.cloudtrail_files",
-    "parquet": "ircreds.sources.parquet",
-    "records": "ircreds.sources.records",
-    "s3": "ircreds.sources.s3",
-    "lookup_api": "ircreds.sources.lookup_api",
+    "files": "ircreds.evidence.sources.cloudtrail_files",
+    "parquet": "ircreds.evidence.sources.parquet",
+    "records": "ircreds.evidence.sources.records",
+    "s3": "ircreds.evidence.sources.s3",
+    "lookup_api": "ircreds.evidence.sources.lookup_api",
 }
 
 

@@ -19,7 +19,7 @@ permission and no deny blocks it.
 
 Example:
     >>> from datetime import UTC, datetime
-    >>> from ircreds.policy import cutoff_policy
+    >>> from ircreds.containment.policy import cutoff_policy
     >>> doc = cutoff_policy(datetime(2025, 1, 20, 12, 0, tzinfo=UTC))
     >>> is_denied(doc, RequestContext(token_issue_time=datetime(2025, 1, 20, 11, 59, 59, tzinfo=UTC)))
     True
@@ -303,7 +303,7 @@ def compile_policy(policy: Mapping[str, Any]) -> CompiledPolicy:
     """Parse and check a policy document once; refuse what the evaluator cannot judge.
 
     Example:
-        >>> from ircreds.policy import deny_source_ip_policy
+        >>> from ircreds.containment.policy import deny_source_ip_policy
         >>> p = compile_policy(deny_source_ip_policy("203.0.113.0/24"))
         >>> p.denies(RequestContext(source_ip="203.0.113.9")), p.denies(RequestContext(source_ip="198.51.100.1"))
         (True, False)
@@ -558,7 +558,7 @@ def evaluate_cutoff(sessions: Iterable[Any], cutoff: datetime) -> list[tuple[Any
         >>> evaluate_cutoff([s], datetime(2025, 1, 20, 12, tzinfo=UTC))[0][1]
         True
     """
-    from ircreds.policy import cutoff_policy
+    from ircreds.containment.policy import cutoff_policy
 
     compiled = compile_policy(cutoff_policy(cutoff))
     return [(s, compiled.denies(session_context(s))) for s in sessions]

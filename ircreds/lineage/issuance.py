@@ -1,6 +1,6 @@
 """Issuing events into credential rows: who issued which key, and keys seen only in their calls.
 
-One row (a dict with the keys of ``ircreds.lineage_index.SESSION_COLUMNS``, plus private ``_``
+One row (a dict with the keys of ``ircreds.lineage.index.SESSION_COLUMNS``, plus private ``_``
 keys) per successful issuing event (aws-facts §1.2), cross-account copies merged through
 ``sharedEventID``; one row per credential seen only in its calls (``Observed``, from their
 ``sessionContext``), linked back to its issuing event or console sign-in by ``principalId`` +
@@ -16,8 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from ircreds.model import CredentialKind
-from ircreds.record_values import (
+from ircreds.lineage.values import (
     _account_of,
     _json,
     _key,
@@ -27,6 +26,7 @@ from ircreds.record_values import (
     _ts,
     parse_expiration,
 )
+from ircreds.model import CredentialKind
 
 ISSUING_EVENTS = frozenset(
     {

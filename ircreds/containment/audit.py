@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from ircreds.actions import iso_utc, policy_document
 from ircreds.containment import Verdict
+from ircreds.containment.actions import iso_utc, policy_document
 
 if TYPE_CHECKING:
     from ircreds.containment import Plan, Revocation

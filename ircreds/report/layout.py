@@ -29,10 +29,10 @@ from typing import Any
 import pandas as pd
 
 from ircreds import plots
-from ircreds.indicators import indicators_csv
-from ircreds.integrity import IntegrityResult
-from ircreds.report_containment import parse_time as _parse_time
-from ircreds.report_data import _duration, build_data, evidence_csv, scrub
+from ircreds.evidence.integrity import IntegrityResult
+from ircreds.report.containment import parse_time as _parse_time
+from ircreds.report.data import _duration, build_data, evidence_csv, scrub
+from ircreds.report.indicators import indicators_csv
 
 __all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
 
@@ -105,7 +105,7 @@ def render(
         fmt: ``"html"`` (one self-contained file) or ``"md"`` (PNG figures as assets).
         command: the exact command line or notebook call, recorded in the evidence section.
         now: the time the report describes the current state at (default: the end of the evidence).
-        integrity: :func:`ircreds.integrity.check` of the evidence files. ``None`` (the default)
+        integrity: :func:`ircreds.evidence.integrity.check` of the evidence files. ``None`` (the default)
             checks the folders and files ``events`` was loaded from (hashes every file: about a
             second per thousand files); ``False`` leaves the check out.
         load_report: overrides ``events.attrs["load_report"]``.
@@ -183,7 +183,7 @@ def _check_sources(events: pd.DataFrame | None) -> IntegrityResult | None:
     ]
     if not paths or not all(Path(p).exists() for p in paths):
         return None
-    from ircreds import integrity
+    from ircreds.evidence import integrity
 
     return integrity.check(paths, events=events)
 

@@ -1,6 +1,6 @@
 """The fast path for S3 delivery files: typed msgspec decoding straight into columns.
 
-It gives the same frame as the general path (:mod:`ircreds.sources._normalize`), faster: no dict
+It gives the same frame as the general path (:mod:`ircreds.evidence.sources._normalize`), faster: no dict
 per record, one list comprehension per column. It only takes files it fully understands:
 compact ``{"Records": [...]}`` documents whose fields all have the expected types. Anything else
 (pretty-printed files, an unknown nested field, a number where a string belongs) returns
@@ -26,8 +26,8 @@ import numpy as np
 import pyarrow as pa
 from msgspec import Raw, Struct
 
-from ircreds.sources._arrow import columns_to_table
-from ircreds.sources._normalize import (
+from ircreds.evidence.sources._arrow import columns_to_table
+from ircreds.evidence.sources._normalize import (
     CONTENT_COLUMNS,
     EXTRA_FIELDS,
     RecordError,

@@ -1,6 +1,6 @@
 """The DuckDB path for S3 delivery files: many files parsed by DuckDB's JSON reader into one Arrow table.
 
-It gives exactly the frame of the general path (:mod:`ircreds.sources._normalize`), or declines a
+It gives exactly the frame of the general path (:mod:`ircreds.evidence.sources._normalize`), or declines a
 file, which then goes through the general path (not the msgspec one, whose raw JSON text keeps
 escapes such as ``\\u00e9`` that the general path decodes). Correctness never depends on this
 module: it only keeps a file when every check below holds for every record of it.
@@ -21,7 +21,7 @@ How a batch of files is read:
 4. Python parses the times with Arrow (the general path's own parser) and declines files with
    any odd ``eventTime``; the few text ``expiration`` dates go through the general parser. JSON text
    whose numbers or escapes yyjson writes differently from orjson declines its file; JSON text that
-   may hold a secret is redone by :func:`ircreds.sources._normalize.json_text` (redaction).
+   may hold a secret is redone by :func:`ircreds.evidence.sources._normalize.json_text` (redaction).
 5. Batches run side by side on worker threads (DuckDB scans a one-row-per-file Arrow table on a
    single thread). A batch that DuckDB fully takes, with no other file between its first and last,
    comes back sorted by time as one table (only when every repeated ``eventID`` in it has one
@@ -58,11 +58,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ircreds.evidence.sources import _reader
+from ircreds.evidence.sources._arrow import SCHEMA, TIMESTAMP
+from ircreds.evidence.sources._normalize import _TEXT_DATE, json_text, loads, parse_time_one
+from ircreds.evidence.sources.cloudtrail_files import FileError, gunzip
 from ircreds.schema import COLUMNS
-from ircreds.sources import _reader
-from ircreds.sources._arrow import SCHEMA, TIMESTAMP
-from ircreds.sources._normalize import _TEXT_DATE, json_text, loads, parse_time_one
-from ircreds.sources.cloudtrail_files import FileError, gunzip
 
 log = logging.getLogger(__name__)
 
@@ -657,7 +657,7 @@ def _load(path: str) -> tuple[bytes | None, int]:
 
 
 def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_reader.FileOutcome]:
-    """Yield each file's outcome in order, like :func:`ircreds.sources._reader.read_paths`.
+    """Yield each file's outcome in order, like :func:`ircreds.evidence.sources._reader.read_paths`.
 
     Compact S3 delivery files are read by DuckDB in batches; the others (and any file DuckDB
     declines) by the general path, in worker processes when there are many.

@@ -4,7 +4,7 @@
 iterable (0-based).
 
 Example:
-    >>> from ircreds.sources.records import read
+    >>> from ircreds.evidence.sources.records import read
     >>> [i for i, _ in read(iter([{"eventTime": "2025-01-20T09:14:27Z"}, "junk"]))]
     [0, 1]
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ircreds.sources._normalize import normalize_record, unwrap
+from ircreds.evidence.sources._normalize import normalize_record, unwrap
 
 __all__ = ["normalize_record", "read", "unwrap"]
 

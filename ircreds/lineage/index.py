@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ircreds.issuance import (
+from ircreds.lineage.issuance import (
     _ISSUE_FIELDS,
     _OBS_FIELDS,
     ISSUING_EVENTS,
@@ -29,7 +29,7 @@ from ircreds.issuance import (
     _merge_cross_account,
     _observed_row,
 )
-from ircreds.record_values import _col, _json, _key, _records, _str, _time_col, _ts
+from ircreds.lineage.values import _col, _json, _key, _records, _str, _time_col, _ts
 
 SESSION_COLUMNS: tuple[str, ...] = (
     "access_key_id",

@@ -5,7 +5,7 @@ The pure half of :mod:`ircreds.aws`. :class:`Change` is one inline policy before
 replays backwards. The functions here take what the edge read from IAM (documents, policy names) and
 decide: which revocations to apply, whether a policy is already in place, whether the inline-policy size
 limit holds, what a rollback restores and whether a read-back matches. Nothing here calls AWS; how an
-AWS error code reads as one sentence is :mod:`ircreds.aws_errors`.
+AWS error code reads as one sentence is :mod:`ircreds.containment.aws_errors`.
 
 Example:
     >>> from datetime import UTC, datetime
@@ -27,15 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ircreds.errors import PlanError
-from ircreds.evaluate import parse_date
-from ircreds.policy import (
+from ircreds.containment.evaluate import parse_date
+from ircreds.containment.policy import (
     ROLE_INLINE_POLICY_LIMIT,
     USER_INLINE_POLICY_LIMIT,
     TargetKind,
     canonical,
     policy_size,
 )
+from ircreds.errors import PlanError
 
 if TYPE_CHECKING:
     from ircreds.containment import Plan, Revocation

@@ -22,9 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from ircreds.indicators import _call_row, _iso, _nodes, _suspicious_ips, indicators, key_calls
-from ircreds.integrity import IntegrityResult
-from ircreds.report_containment import (
+from ircreds.evidence.integrity import IntegrityResult
+from ircreds.report.containment import (
     action_list,
     applied_denies,
     as_dict,
@@ -32,6 +31,7 @@ from ircreds.report_containment import (
     deleted_keys,
     parse_time,
 )
+from ircreds.report.indicators import _call_row, _iso, _nodes, _suspicious_ips, indicators, key_calls
 
 _SECRET = re.compile(
     r"""(?P<k>["']?(?:sessionToken|secretAccessKey|SessionToken|SecretAccessKey|aws_session_token|"""

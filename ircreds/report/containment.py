@@ -2,7 +2,7 @@
 
 Pure core. Reads a containment plan and action records as their JSON forms (``to_dict()``), finds every
 successful ``AWSRevokeOlderSessions`` put in the events frame with the cut-off it wrote, and lays out the
-``verify`` result; :mod:`ircreds.report_data` builds the rest of the report around it.
+``verify`` result; :mod:`ircreds.report.data` builds the rest of the report around it.
 
 Example:
     >>> denies_in_logs(None), parse_time("2025-01-20T12:00:00Z").isoformat()
@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 
 import pandas as pd
 
-from ircreds.indicators import _iso, _json, _s
+from ircreds.report.indicators import _iso, _json, _s
 
 
 def containment_view(

@@ -32,12 +32,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ircreds import sources as _sources
 from ircreds.errors import LogFormatError, SourceError
+from ircreds.evidence import sources as _sources
+from ircreds.evidence.sources import _duckdb, _reader, cloudtrail_files, parquet
+from ircreds.evidence.sources._arrow import columns_to_table, frame_to_table, table_to_frame
+from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
 from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, coerce_events, empty_events
-from ircreds.sources import _duckdb, _reader, cloudtrail_files, parquet
-from ircreds.sources._arrow import columns_to_table, frame_to_table, table_to_frame
-from ircreds.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
             if kind == "files":
                 _load_paths(collector, source, paths[i])
             elif kind == "s3":
-                from ircreds.sources import s3
+                from ircreds.evidence.sources import s3
 
                 s3.load_into(collector, os.fspath(source), **_pick(options, s3.OPTIONS))
             elif kind == "lookup_api":
@@ -460,7 +460,7 @@ def _load_paths(collector: Collector, source: Any, files: list[Path]) -> None:
 
 
 def _load_lookup(collector: Collector, client: Any, options: dict[str, Any]) -> None:
-    from ircreds.sources import lookup_api
+    from ircreds.evidence.sources import lookup_api
 
     lookup_api.load_into(collector, client, **_pick(options, lookup_api.OPTIONS))
     if LOOKUP_CAVEAT not in collector.caveats:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ircreds.sources import _fast
-from ircreds.sources._arrow import columns_to_table
-from ircreds.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
-from ircreds.sources.cloudtrail_files import PARQUET_MAGIC, FileError, gunzip, parse_document
+from ircreds.evidence.sources import _fast
+from ircreds.evidence.sources._arrow import columns_to_table
+from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
+from ircreds.evidence.sources.cloudtrail_files import PARQUET_MAGIC, FileError, gunzip, parse_document
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ircreds.errors import SourceError
-from ircreds.sources.s3 import _aware, _error_text
+from ircreds.evidence.sources.s3 import _aware, _error_text
 
 OPTIONS = ("regions", "start", "end", "session", "client", "lookup")
 ATTRIBUTES = (
