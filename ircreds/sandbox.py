@@ -112,6 +112,35 @@ def _free_port(host: str, port: int) -> None:
             raise SandboxError(f"port {port} on {host} is busy; use port=0 for a free one") from None
 
 
+def _quiet_server(host: str, port: int) -> Any:
+    """A moto server whose request handler logs no request lines (they break strict nbval on stderr).
+
+    Only this server's handler is quiet: werkzeug's logger, and any other server in the process,
+    keep their settings; errors are still logged.
+    """
+    from moto.server import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        ThreadedMotoServer,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """No line per request."""
+
+    class QuietServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            # ThreadedMotoServer._server_entry with our handler (moto 5 builds the same server)
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=QuietHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return QuietServer(ip_address=host, port=port, verbose=False)
+
+
 class Sandbox:
     """A moto server on 127.0.0.1 seeded with one account's IAM; a context manager.
 
@@ -140,8 +169,6 @@ class Sandbox:
     def start(self) -> Sandbox:
         """Start the server and seed it; a no-op when this sandbox already runs."""
         global _ACTIVE
-        from moto.server import ThreadedMotoServer
-
         with _LOCK:
             if self.running:
                 return self
@@ -150,8 +177,7 @@ class Sandbox:
                     f"a sandbox already runs at {_ACTIVE.endpoint_url}; stop it first or use start_sandbox(reuse=True)"
                 )
             _free_port(self.host, self.port)
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)
-            server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+            server = _quiet_server(self.host, self.port)
             server.start()
             host, port = server.get_host_and_port()
             self._server = server

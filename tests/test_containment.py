@@ -522,7 +522,9 @@ def test_impact_on_calls_marks_what_the_deny_blocks_after_the_apply(
     assert everything["denied"].sum() > denied.shape[0]  # without an apply time, earlier calls count too
 
 
-@pytest.mark.parametrize("module", ["containment/policy", "containment/evaluate", "containment", "aws", "sandbox"])
+@pytest.mark.parametrize(
+    "module", ["containment/policy", "containment/evaluate", "containment", "aws", "sandbox"]
+)
 def test_containment_modules_never_read_the_clock(module: str) -> None:
     import ast
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import ircreds
+import ircreds.evidence.sources.files
 from ircreds.errors import LogFormatError, SourceError
 from ircreds.evidence.loader import LoadProgress
 from ircreds.schema import COLUMNS, STRING_COLUMNS, validate_events
@@ -340,9 +341,9 @@ def test_many_files_read_in_worker_processes_give_the_serial_frame(tmp_path: Pat
     for i in range(20):
         write_delivery(tmp_path, "111122223333", "us-east-1", [record(f"{i}-a"), record(f"{i}-b", time="bad")],
                        name=f"f{i:02d}")  # fmt: skip
-    monkeypatch.setattr(ircreds.evidence.loader, "PROCESSES", 2)
+    monkeypatch.setattr(ircreds.evidence.sources.files, "PROCESSES", 2)
     parallel = ircreds.load(tmp_path)
-    monkeypatch.setattr(ircreds.evidence.loader, "PROCESSES", 1)
+    monkeypatch.setattr(ircreds.evidence.sources.files, "PROCESSES", 1)
     serial = ircreds.load(tmp_path)
     pd.testing.assert_frame_equal(parallel, serial)
     assert parallel.attrs["load_report"] == serial.attrs["load_report"]

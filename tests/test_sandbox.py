@@ -134,3 +134,15 @@ def test_linked_accounts_of_a_cross_account_scenario_are_seeded_too() -> None:
         assert "PartnerRole" not in main_roles
         with pytest.raises(SandboxError, match="not seeded"):
             sb.credentials_for("999988887777")
+
+
+def test_sandbox_leaves_the_werkzeug_logger_as_it_found_it() -> None:
+    werkzeug = logging.getLogger("werkzeug")
+    before = werkzeug.level
+    werkzeug.setLevel(logging.DEBUG)
+    try:
+        with start_sandbox(inc.account_json()) as sb:
+            sb.client("iam").list_roles()
+            assert werkzeug.level == logging.DEBUG
+    finally:
+        werkzeug.setLevel(before)

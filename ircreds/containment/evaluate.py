@@ -537,14 +537,6 @@ def _denied_cutoff_vectorized(
     return pd.Series(denied, index=calls.index, dtype=bool, name="denied")
 
 
-def evaluate_sessions(
-    policy: Mapping[str, Any] | CompiledPolicy, sessions: Iterable[Any]
-) -> list[tuple[Any, Decision]]:
-    """Each session (record or mapping) with the policy's decision on it."""
-    compiled = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy)
-    return [(s, compiled.decide(session_context(s))) for s in sessions]
-
-
 def evaluate_cutoff(sessions: Iterable[Any], cutoff: datetime) -> list[tuple[Any, bool]]:
     """Each session with ``True`` if the cut-off deny at ``cutoff`` cuts it.
 

@@ -20,10 +20,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,23 +35,27 @@ import pyarrow as pa
 
 from ircreds.errors import LogFormatError, SourceError
 from ircreds.evidence import sources as _sources
-from ircreds.evidence.sources import _duckdb, _reader, cloudtrail_files, parquet
+from ircreds.evidence.sources import _reader, cloudtrail_files, parquet
 from ircreds.evidence.sources._arrow import columns_to_table, frame_to_table, table_to_frame
 from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
-from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, coerce_events, empty_events
+from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, empty_events
 
 log = logging.getLogger(__name__)
 
-#: Options ``load`` understands (anything else is a TypeError, so typos do not pass silently).
+#: Options ``load`` understands beyond those of the sources it reads (anything else is a TypeError,
+#: so typos do not pass silently). A registered source adds its own through its ``OPTIONS``.
 OPTIONS = frozenset({"accounts", "regions", "start", "end", "session", "client", "lookup", "workers"})
 
-#: Worker processes that read local files in parallel (large loads only).
-PROCESSES = max(1, min(os.cpu_count() or 1, 4))
-
+#: Kept for callers of 0.1 (the text now lives beside the source that adds it).
 LOOKUP_CAVEAT = (
     "LookupEvents (CloudTrail event history) covers only the last 90 days, only management events "
     "(no S3 object-level or other data events), and one region per call"
 )
+
+#: The cyclic GC's first-generation threshold while a load runs (restored after): parsing allocates
+#: millions of short-lived containers, none in a cycle, and the default (700) would walk them again
+#: and again.
+GC_THRESHOLD0 = 200_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,10 +72,12 @@ ProgressCallback = Callable[[LoadProgress], None]
 
 
 class Collector:
-    """Accumulates rows, rejects and the load report while sources are read.
+    """Accumulates rows, rejects and the load report while sources are read: the sources' :class:`~ircreds.evidence.sources.Sink`.
 
     Sources call :meth:`add_bytes` (one file's content), :meth:`add_items` (parsed records),
-    :meth:`add_frame` (an already typed frame), :meth:`skip` and :meth:`reject`.
+    :meth:`add_frame` (an already typed frame), :meth:`apply` (a file a reader read),
+    :meth:`skip`, :meth:`reject`, :meth:`unreadable`, :meth:`count_format`, :meth:`describe`,
+    :meth:`caveat` and :meth:`declined`; only the collector changes its counters.
     """
 
     def __init__(
@@ -94,6 +101,7 @@ class Collector:
         self.bytes_total = 0
         self.files_done = 0
         self.bytes_done = 0
+        self.duckdb_declined: dict[str, int] = {}
 
     # -- progress ------------------------------------------------------------------------------
     def expect(self, files: int, nbytes: int) -> None:
@@ -129,6 +137,31 @@ class Collector:
         log.info("skipped %s: %s", file, reason)
         self.files_skipped.append({"file": file, "reason": reason})
 
+    def unreadable(self, file: str, reason: str) -> None:
+        """A whole file that could not be read at all (a failed download): one record read, one reject."""
+        self.records_read += 1
+        self.reject(file, None, reason)
+
+    def count_format(self, kind: str, *, file: bool = True) -> None:
+        """One input of format ``kind`` read (``file=True``: a whole evidence file)."""
+        if file:
+            self.files_read += 1
+        self.formats[kind] = self.formats.get(kind, 0) + 1
+
+    def describe(self, entry: Mapping[str, Any]) -> None:
+        """What one source was (the report's ``sources`` list)."""
+        self.sources.append(dict(entry))
+
+    def caveat(self, text: str) -> None:
+        """A limit of the evidence (the report's ``caveats``, each text once)."""
+        if text not in self.caveats:
+            self.caveats.append(text)
+
+    def declined(self, file: str, reason: str) -> None:
+        """A file the DuckDB path left to the general path (counted by reason in the report)."""
+        log.debug("DuckDB path declined %s (%s)", file, reason)
+        self.duckdb_declined[reason] = self.duckdb_declined.get(reason, 0) + 1
+
     def add_items(self, file: str | None, items: Iterable[tuple[int, Any]]) -> None:
         """Records as ``(index, object)``; objects may be wrappers or a per-line parse error."""
         rows, files, lines = self.rows, self.files, self.lines
@@ -160,8 +193,7 @@ class Collector:
             self.reject(outcome.name, index, reason)
         if outcome.kind == "error":
             return
-        self.files_read += 1
-        self.formats[outcome.kind] = self.formats.get(outcome.kind, 0) + 1
+        self.count_format(outcome.kind)
         if outcome.table is not None and outcome.table.num_rows:
             self._flush()
             self.tables.append(outcome.table)
@@ -172,7 +204,7 @@ class Collector:
         if kind == "skip":
             self.skip(name or "<document>", items)
             return
-        self.formats[kind] = self.formats.get(kind, 0) + 1
+        self.count_format(kind, file=False)
         self.add_items(name, items)
 
     def add_frame(self, frame: pd.DataFrame) -> None:
@@ -252,6 +284,10 @@ class Collector:
             "regions": sorted(_values(frame["awsRegion"])),
             "sources": self.sources,
             "caveats": self.caveats,
+            "duckdb_declined": {
+                "files": sum(self.duckdb_declined.values()),
+                "reasons": dict(sorted(self.duckdb_declined.items())),
+            },
         }
         if report["records_read"] != report["events"] + duplicates + len(self.rejects):
             raise AssertionError(f"load report does not reconcile: {report}")  # pragma: no cover
@@ -361,110 +397,49 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
         SourceError: a missing path, an empty folder, nothing to load, an S3 or API access error.
         LogFormatError: with ``strict=True``, the first bad file or record.
     """
-    unknown = set(options) - OPTIONS
-    if unknown:
-        raise TypeError(
-            f"unknown load option(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(OPTIONS))}"
-        )
     if not sources and options.get("lookup") is None:
         raise SourceError(
             "nothing to load: pass paths, s3:// URLs, a boto3 CloudTrail client, lookup=..., or records"
         )
+    plans = [(_sources.detect(source), source) for source in sources]
+    if not sources:
+        plans = [("lookup_api", None)]
+    modules = {name: _sources.module(name) for name, _ in plans}
+    valid = OPTIONS.union(*(m.OPTIONS for m in modules.values()))
+    unknown = set(options) - valid
+    if unknown:
+        raise TypeError(
+            f"unknown load option(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}"
+        )
     callback, close = _progress_callback(progress)
     collector = Collector(strict=strict, progress=callback)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of short-lived dicts: the cyclic GC would dominate the time
     try:
-        if not sources:
-            _load_lookup(collector, None, options)
-        plans = [(source, _sources.detect(source)) for source in sources]
-        paths = {i: cloudtrail_files.expand(s) for i, (s, kind) in enumerate(plans) if kind == "files"}
-        for files in paths.values():
-            collector.expect(len(files), sum(_size(p) for p in files))
-        for i, (source, kind) in enumerate(plans):
-            if kind == "files":
-                _load_paths(collector, source, paths[i])
-            elif kind == "s3":
-                from ircreds.evidence.sources import s3
-
-                s3.load_into(collector, os.fspath(source), **_pick(options, s3.OPTIONS))
-            elif kind == "lookup_api":
-                _load_lookup(collector, source, options)
-            elif kind == "frame":
-                collector.sources.append({"input": "<DataFrame>", "kind": "frame"})
-                collector.add_frame(_events_frame(source))
-            elif kind == "document":
-                collector.sources.append({"input": "<document>", "kind": "document"})
-                if isinstance(source, bytes | bytearray | memoryview):
-                    collector.add_bytes("<bytes>", bytes(source))
-                else:
-                    collector.add_document(None, source)
-            else:
-                collector.sources.append({"input": f"<{type(source).__name__}>", "kind": "records"})
-                collector.add_items(None, _sources.module("records").read(source))
-        return collector.finish()
+        with _few_gc_passes():
+            prepared = []
+            for name, source in plans:
+                prepare = getattr(modules[name], "prepare", None)
+                picked = _pick(options, modules[name].OPTIONS)
+                prepared.append(source if prepare is None else prepare(collector, source, **picked))
+            for (name, _), source in zip(plans, prepared, strict=True):
+                modules[name].load_into(collector, source, **_pick(options, modules[name].OPTIONS))
+            return collector.finish()
     finally:
-        if gc_was_enabled:
-            gc.enable()
         close()
 
 
-def _events_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("eventTime", "eventName") if c not in frame.columns]
-    if missing:
-        raise SourceError(
-            f"this DataFrame is not an events frame (no {', '.join(missing)} column); pass raw records "
-            "as an iterable of dicts, or a frame made by ircreds.load"
-        )
-    return coerce_events(frame)[list(COLUMNS)]
+@contextlib.contextmanager
+def _few_gc_passes() -> Iterator[None]:
+    """Raise the cyclic GC's first threshold while loading, and put the caller's thresholds back."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_THRESHOLD0), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _pick(options: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in names}
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _load_paths(collector: Collector, source: Any, files: list[Path]) -> None:
-    counts: dict[str, int] = {}
-    is_parquet = [cloudtrail_files.sniff(p) == "parquet" for p in files]
-    outcomes = _duckdb.read_paths(
-        [str(p) for p, pq in zip(files, is_parquet, strict=True) if not pq], PROCESSES, collector.fast
-    )
-    for path, pq in zip(files, is_parquet, strict=True):
-        name = str(path)
-        if pq:
-            try:
-                frame = parquet.read(path)
-            except LogFormatError as err:
-                collector.skip(name, str(err))
-            else:
-                collector.files_read += 1
-                collector.formats["parquet"] = collector.formats.get("parquet", 0) + 1
-                counts["parquet"] = counts.get("parquet", 0) + 1
-                collector.add_frame(frame)
-        else:
-            outcome = next(outcomes)
-            collector.apply(outcome)
-            if outcome.kind not in ("skip", "error"):
-                counts[outcome.kind] = counts.get(outcome.kind, 0) + 1
-        collector.advance(_size(path))
-    collector.sources.append(
-        {"input": os.fspath(source), "kind": "files", "files": len(files), "formats": counts}
-    )
-
-
-def _load_lookup(collector: Collector, client: Any, options: dict[str, Any]) -> None:
-    from ircreds.evidence.sources import lookup_api
-
-    lookup_api.load_into(collector, client, **_pick(options, lookup_api.OPTIONS))
-    if LOOKUP_CAVEAT not in collector.caveats:
-        collector.caveats.append(LOOKUP_CAVEAT)
 
 
 def save(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

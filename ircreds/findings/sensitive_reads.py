@@ -55,9 +55,6 @@ def _targets(calls, field: str) -> list[str]:
             if isinstance(value, str):
                 names.setdefault(value, None)
                 break
-            if name == "names" and isinstance(value, list):
-                for v in value:
-                    names.setdefault(str(v), None)
         for v in params.get("names", []) if isinstance(params.get("names"), list) else []:
             names.setdefault(str(v), None)
     return list(names)

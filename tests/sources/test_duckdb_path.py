@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 import ircreds
-from ircreds.evidence import loader
-from ircreds.evidence.sources import _duckdb, _reader
+from ircreds.evidence.sources import _duckdb, files
 from ircreds.schema import REDACTED
 
 WALKTHROUGH = Path(__file__).resolve().parents[2] / "data" / "samples" / "walkthrough"
@@ -23,7 +22,9 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 def _general(monkeypatch: pytest.MonkeyPatch, *sources: object) -> pd.DataFrame:
     with monkeypatch.context() as m:
         m.setattr(
-            loader._duckdb, "read_paths", lambda paths, workers, fast: _reader.read_paths(paths, 1, False)
+            files._duckdb,
+            "read_paths",
+            lambda paths, workers, on_decline=None: _duckdb._read_others(paths, 1, False),
         )
         return ircreds.load(*sources)
 
@@ -43,7 +44,10 @@ def _duck(monkeypatch: pytest.MonkeyPatch, *sources: object) -> tuple[pd.DataFra
 
 
 def _assert_same(duck: pd.DataFrame, general: pd.DataFrame) -> None:
-    duck_report, general_report = duck.attrs["load_report"], general.attrs["load_report"]
+    duck_report, general_report = dict(duck.attrs["load_report"]), dict(general.attrs["load_report"])
+    declined = duck_report.pop("duckdb_declined")
+    assert general_report.pop("duckdb_declined") == {"files": 0, "reasons": {}}
+    assert declined["files"] == sum(declined["reasons"].values())
     assert duck_report == general_report
     pd.testing.assert_frame_equal(duck, general)
 

@@ -1,7 +1,19 @@
 """Evidence sources: one module per kind, detected by content, registered by one line each.
 
-``SOURCES`` maps a source name to the module that reads it. Modules are imported lazily,
-so the edge ones (``s3``, ``lookup_api``: boto3) load only when used.
+``SOURCES`` maps a source name to the module that reads it, in the order :func:`detect` asks
+them (the first whose ``accepts`` says yes reads the source). Modules are imported lazily, and
+the edge ones (``s3``, ``lookup_api``) import boto3 only when they read.
+
+A source module holds:
+
+- ``OPTIONS``: the ``load()`` keyword options it takes (a tuple of names);
+- ``accepts(source) -> bool``: cheap, imports nothing heavy;
+- ``load_into(sink, source, **options) -> None``: reads ``source`` and hands what it finds to
+  ``sink`` (a :class:`Sink`: the loader's collector), never touching the loader's counters itself;
+- optionally ``prepare(sink, source, **options) -> object``: called for every source before any
+  is read (check paths, announce progress totals); what it returns is what ``load_into`` reads.
+
+A new source is one module plus one line in ``SOURCES``.
 
 Example:
     >>> detect("s3://my-trail-bucket/AWSLogs/")
@@ -13,21 +25,70 @@ Example:
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterable, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ircreds.errors import SourceError
 
-#: name -> module. Add one line per new source.
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: name -> module, in the order detection asks them. Add one line per new source.
 SOURCES: dict[str, str] = {
-    "files": "ircreds.evidence.sources.cloudtrail_files",
-    "parquet": "ircreds.evidence.sources.parquet",
-    "records": "ircreds.evidence.sources.records",
     "s3": "ircreds.evidence.sources.s3",
+    "files": "ircreds.evidence.sources.files",
+    "document": "ircreds.evidence.sources.document",
+    "frame": "ircreds.evidence.sources.frame",
     "lookup_api": "ircreds.evidence.sources.lookup_api",
+    "records": "ircreds.evidence.sources.records",
 }
+
+
+class Sink(Protocol):
+    """What a source hands its findings to (the loader's ``Collector``); the sink keeps the counts."""
+
+    def expect(self, files: int, nbytes: int) -> None:
+        """Announce files (and their bytes) about to be read, for progress totals."""
+
+    def advance(self, nbytes: int) -> None:
+        """One file (or one region's history) done."""
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        """One file's content (gzip or not), detected by content."""
+
+    def add_items(self, name: str | None, items: Iterable[tuple[int, Any]]) -> None:
+        """Records as ``(index, object)``; the sink unwraps, normalizes or rejects each."""
+
+    def add_document(self, name: str | None, doc: Any) -> None:
+        """One already parsed JSON document (such as ``{"Records": [...]}``)."""
+
+    def add_frame(self, frame: pd.DataFrame) -> None:
+        """An already typed events frame."""
+
+    def apply(self, outcome: Any) -> None:
+        """One file read by a reader (a ``FileOutcome``): its format, rows and rejects."""
+
+    def skip(self, name: str, reason: str) -> None:
+        """A file that is not CloudTrail evidence (a digest, other JSON, not JSON)."""
+
+    def reject(self, name: str | None, index: int | None, reason: str) -> None:
+        """One record (or, with ``index=None``, a whole file already counted as read) not loaded."""
+
+    def unreadable(self, name: str, reason: str) -> None:
+        """A whole file that could not be read at all: one record read, one reject."""
+
+    def count_format(self, kind: str, *, file: bool = True) -> None:
+        """One input of format ``kind`` read (``file=True``: a whole evidence file)."""
+
+    def describe(self, entry: Mapping[str, Any]) -> None:
+        """What one source was, for the load report's ``sources`` list."""
+
+    def caveat(self, text: str) -> None:
+        """A limit of the evidence the analyst must know (once per text)."""
+
+    def declined(self, name: str, reason: str) -> None:
+        """A file the DuckDB path handed to the general path, and why."""
 
 
 def module(name: str) -> ModuleType:
@@ -43,28 +104,21 @@ def module(name: str) -> ModuleType:
 
 
 def detect(source: Any) -> str:
-    """Which source reads ``source``: ``files``, ``s3``, ``lookup_api``, ``records``, ``document`` or ``frame``.
+    """Which registered source reads ``source``: the first in ``SOURCES`` whose ``accepts`` is true.
 
     Paths are told apart by their content later (``files`` covers parquet too); ``document``
     is one already-parsed JSON document (a dict such as ``{"Records": [...]}``) or raw bytes.
 
     Raises:
-        SourceError: when ``source`` is none of those.
+        SourceError: when no registered source takes ``source``.
     """
-    if isinstance(source, str | os.PathLike):
-        text = os.fspath(source)
-        if text.startswith("s3://"):
-            return "s3"
-        return "files"
-    if isinstance(source, bytes | bytearray | memoryview | Mapping):
-        return "document"
-    if hasattr(source, "columns") and hasattr(source, "dtypes"):  # a pandas DataFrame
-        return "frame"
-    if callable(getattr(source, "lookup_events", None)):
-        return "lookup_api"
-    if isinstance(source, Iterable):
-        return "records"
+    for name in SOURCES:
+        if module(name).accepts(source):
+            return name
     raise SourceError(
         f"cannot load a {type(source).__name__}: pass paths, s3:// URLs, a boto3 CloudTrail client "
         "or an iterable of CloudTrail record dicts"
     )
+
+
+__all__ = ["SOURCES", "Sink", "detect", "module"]

@@ -49,7 +49,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -452,8 +452,11 @@ def _flags(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _declined_files(mask: np.ndarray, file_idx: np.ndarray) -> set[int]:
-    return set(np.unique(file_idx[mask]).tolist()) if mask.any() else set()
+def _decline(declined: dict[int, str], mask: np.ndarray, file_idx: np.ndarray, reason: str) -> None:
+    """Mark the files of the masked rows as declined (the first reason found stays)."""
+    if mask.any():
+        for i in np.unique(file_idx[mask]).tolist():
+            declined.setdefault(i, reason)
 
 
 def _second_look(
@@ -500,8 +503,8 @@ def _same_time_duplicates(ids: pa.ChunkedArray, stamps: np.ndarray) -> bool:
 
 def _read_batch(
     con: Any, docs: list[_Doc], presort: bool = False
-) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
-    """Read a batch with DuckDB: outcomes by doc position, and the docs it declines.
+) -> tuple[dict[int, _reader.FileOutcome], dict[int, str]]:
+    """Read a batch with DuckDB: outcomes by doc position, and the doc positions it declines with why.
 
     With ``presort`` (no other file lies between the batch's first and last), an accepted batch
     may come back sorted by eventTime as one table on its first file.
@@ -513,12 +516,17 @@ def _read_batch(
     finally:
         con.unregister("docs")
     n_docs = len(docs)
-    declined: set[int] = set()
+    declined: dict[int, str] = {}  # batch position -> why
     webid_empty_only = np.zeros(n_docs, dtype=bool)
     for file_idx, structure, null_extra in checks:
         ok, empty_only = _structure_verdict(structure) if not null_extra else (False, False)
         if not ok:
-            declined.add(file_idx)
+            reason = (
+                "an extra field that is JSON null"
+                if null_extra
+                else "a field or type the columns do not hold"
+            )
+            declined.setdefault(file_idx, reason)
         webid_empty_only[file_idx] = empty_only
     file_idx = table.column("file_idx").to_numpy()
     line = table.column("line").to_numpy()
@@ -532,22 +540,22 @@ def _read_batch(
     columns = {name: table.column(name) for name in table.column_names}
     del table
     odd = _flags(columns["odd"]) | (_flags(columns["wi_set"]) & webid_empty_only[file_idx])
-    declined |= _declined_files(odd, file_idx)
+    _decline(declined, odd, file_idx, "a value DuckDB cannot vouch for")
     event_time = columns["eventTime"].combine_chunks()
     no_time = np.asarray(pc.fill_null(pc.equal(event_time, ""), True).to_numpy(zero_copy_only=False))
     times, bad = _parse_times(event_time, text_dates=False)
-    declined |= _declined_files(bad & ~no_time, file_idx)
+    _decline(declined, bad & ~no_time, file_idx, "an eventTime Arrow does not parse")
     creation, bad = _parse_times(
         columns["userIdentity.sessionContext.attributes.creationDate"], text_dates=True
     )
-    declined |= _declined_files(bad, file_idx)
+    _decline(declined, bad, file_idx, "a creationDate Arrow does not parse")
     expiration, bad = _parse_times(columns["issued.expiration"], text_dates=True)
-    declined |= _declined_files(bad, file_idx)
+    _decline(declined, bad, file_idx, "an expiration Arrow does not parse")
     look = np.flatnonzero(_flags(columns["look"]))
     fixes: dict[str, tuple[np.ndarray, list[str | None]]] = {}
     if len(look):
         unsure, fixes = _second_look(columns, look)
-        declined |= _declined_files(unsure, file_idx[look])
+        _decline(declined, unsure, file_idx[look], "JSON text DuckDB may write differently")
 
     keep_file = np.ones(n_docs, dtype=bool)
     if declined:
@@ -603,7 +611,7 @@ def _read_batch(
                     table=result if i == 0 else None,
                     nbytes=0,
                 )
-            return outcomes, []
+            return outcomes, {}
     counts = np.bincount(file_idx, minlength=n_docs)
     kept_counts = np.bincount(kept_files, minlength=n_docs)
     starts = np.concatenate([[0], np.cumsum(kept_counts)])
@@ -621,25 +629,29 @@ def _read_batch(
             table=result.slice(int(starts[i]), int(kept_counts[i])),
             nbytes=0,
         )
-    return outcomes, [docs[i] for i in sorted(declined)]
+    return outcomes, {docs[i].index: reason for i, reason in sorted(declined.items())}
 
 
 def _read_batch_safely(
     con: Any, docs: list[_Doc], presort: bool = False
-) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
-    """A batch that DuckDB cannot read (invalid UTF-8, a lone surrogate...) is retried file by file."""
+) -> tuple[dict[int, _reader.FileOutcome], dict[int, str]]:
+    """A batch that DuckDB cannot read (invalid UTF-8, a lone surrogate...) is retried file by file.
+
+    Returns the outcomes by doc position and, for each declined doc position, why.
+    """
+    import duckdb
+
     try:
         return _read_batch(con, docs, presort)
-    except Exception as err:  # any DuckDB/Arrow failure only means "not this path"
+    except (duckdb.Error, pa.ArrowException, ValueError) as err:  # "not this path", never a lost file
         if len(docs) == 1:
-            log.debug("DuckDB path declined %s (%s)", docs[0].name, err)
-            return {}, docs
+            return {}, {docs[0].index: f"DuckDB could not read it ({type(err).__name__})"}
     outcomes: dict[int, _reader.FileOutcome] = {}
-    declined: list[_Doc] = []
+    declined: dict[int, str] = {}
     for doc in docs:
         got, no = _read_batch_safely(con, [doc])
         outcomes.update(got)
-        declined.extend(no)
+        declined.update(no)
     return outcomes, declined
 
 
@@ -656,22 +668,22 @@ def _load(path: str) -> tuple[bytes | None, int]:
     return data, len(raw)
 
 
-def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_reader.FileOutcome]:
-    """Yield each file's outcome in order, like :func:`ircreds.evidence.sources._reader.read_paths`.
+def read_paths(
+    paths: list[str], workers: int, *, on_decline: Callable[[str, str], None] | None = None
+) -> Iterator[_reader.FileOutcome]:
+    """Yield each file's outcome in order.
 
     Compact S3 delivery files are read by DuckDB in batches; the others (and any file DuckDB
-    declines) by the general path, in worker processes when there are many.
+    declines) by the general path, in worker processes when there are many. ``on_decline(path,
+    reason)`` hears of every file DuckDB took up and handed back.
     """
-    if not fast:
-        yield from _reader.read_paths(paths, workers, fast)
-        return
     outcomes: list[_reader.FileOutcome | None] = [None] * len(paths)
     sizes = [0] * len(paths)
     others: list[int] = []
     con = _connect()
     local = threading.local()
 
-    def work(batch: list[_Doc]) -> tuple[dict[int, _reader.FileOutcome], list[_Doc]]:
+    def work(batch: list[_Doc]) -> tuple[dict[int, _reader.FileOutcome], dict[int, str]]:
         cursor = getattr(local, "cursor", None)
         if cursor is None:
             cursor = local.cursor = con.cursor()
@@ -697,12 +709,12 @@ def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_r
                     pending.append(pool.submit(work, batch))
                     batch, size = [], 0
                     while len(pending) > THREADS:  # bound memory: a few batches in flight
-                        _take(outcomes, *pending.pop(0).result(), others)
+                        _take(outcomes, *pending.pop(0).result(), others, paths, on_decline)
             if batch:
                 pending.append(pool.submit(work, batch))
             del batch
             while pending:
-                _take(outcomes, *pending.pop(0).result(), others)
+                _take(outcomes, *pending.pop(0).result(), others, paths, on_decline)
     finally:
         for future in pending:
             future.cancel()
@@ -722,14 +734,17 @@ def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[_r
 def _take(
     outcomes: list[_reader.FileOutcome | None],
     got: dict[int, _reader.FileOutcome],
-    declined: list[_Doc],
+    declined: dict[int, str],
     others: list[int],
+    paths: list[str],
+    on_decline: Callable[[str, str], None] | None,
 ) -> None:
     for index, outcome in got.items():
         outcomes[index] = outcome
-    others.extend(d.index for d in declined)
-    if declined:
-        log.debug("DuckDB path declined %d file(s), e.g. %s", len(declined), declined[0].name)
+    others.extend(declined)
+    if on_decline is not None:
+        for index, reason in declined.items():
+            on_decline(paths[index], reason)
 
 
 def _read_others(paths: list[str], workers: int, fast: bool) -> Iterator[_reader.FileOutcome]:

@@ -8,9 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import os
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -134,45 +131,3 @@ def read_path(path: str, fast: bool = True) -> FileOutcome:
     outcome = read_bytes(path, data, fast)
     outcome.nbytes = len(data)
     return outcome
-
-
-def read_batch(paths: list[str], fast: bool = True) -> list[FileOutcome]:
-    """Read several files; their rows travel as one contiguous table on the first outcome that has rows.
-
-    Fewer, larger chunks make the hand-over from worker processes and the final sort much cheaper.
-    """
-    outcomes = [read_path(path, fast) for path in paths]
-    tables = [o.table for o in outcomes if o.table is not None and o.table.num_rows]
-    if len(tables) > 1:
-        merged = pa.concat_tables(tables).combine_chunks()
-        first = True
-        for outcome in outcomes:
-            if outcome.table is not None and outcome.table.num_rows:
-                outcome.table = merged if first else None
-                first = False
-    return outcomes
-
-
-BATCH = 32
-
-
-def read_paths(paths: list[str], workers: int, fast: bool = True) -> Iterator[FileOutcome]:
-    """Yield each file's outcome in order, reading in ``workers`` processes when it pays off.
-
-    Files are read in batches of :data:`BATCH` (one table per batch). Processes are used for 16
-    files or more, and only when this process runs a single thread.
-    """
-    batches = [paths[i : i + BATCH] for i in range(0, len(paths), BATCH)]
-    # fork only from a single-threaded process: forking while other threads hold locks (a notebook
-    # kernel, a moto server thread) can deadlock the child, so those load serially
-    if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork") or threading.active_count() > 1:
-        for batch in batches:
-            yield from read_batch(batch, fast)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for outcomes in pool.map(read_batch, batches, [fast] * len(batches)):
-            yield from outcomes

@@ -14,13 +14,18 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ircreds.errors import SourceError
-from ircreds.evidence.sources.s3 import _aware, _error_text
+from ircreds.evidence.sources import Sink
+from ircreds.evidence.sources.s3 import _aware, _aws_errors, _error_text
 
+#: ``load()`` options this source takes.
 OPTIONS = ("regions", "start", "end", "session", "client", "lookup")
+
+#: What the load report's ``caveats`` repeat when the event history was read.
+LOOKUP_CAVEAT = (
+    "LookupEvents (CloudTrail event history) covers only the last 90 days, only management events "
+    "(no S3 object-level or other data events), and one region per call"
+)
 ATTRIBUTES = (
     "AccessKeyId",
     "EventId",
@@ -31,6 +36,11 @@ ATTRIBUTES = (
     "ResourceType",
     "Username",
 )
+
+
+def accepts(source: Any) -> bool:
+    """A boto3 CloudTrail client (anything with a callable ``lookup_events``)."""
+    return callable(getattr(source, "lookup_events", None))
 
 
 def lookup_attributes(lookup: Any) -> list[dict[str, str]]:
@@ -63,13 +73,16 @@ def _region(client: Any) -> str:
 def _clients(client: Any, session: Any, regions: Iterable[str] | None) -> list[Any]:
     if client is not None:
         return [client]
-    session = session or boto3.Session()
+    if session is None:
+        import boto3
+
+        session = boto3.Session()
     names = list(regions) if regions else [session.region_name or "us-east-1"]
     return [session.client("cloudtrail", region_name=name) for name in names]
 
 
 def load_into(
-    collector: Any,
+    sink: Sink,
     client: Any = None,
     *,
     regions: Iterable[str] | None = None,
@@ -78,7 +91,7 @@ def load_into(
     session: Any = None,
     lookup: Any = None,
 ) -> None:
-    """Page through ``lookup_events`` for each region and hand the events to the collector.
+    """Page through ``lookup_events`` for each region and hand the events to the sink.
 
     Raises:
         SourceError: when the API refuses (access denied, throttling that outlasts retries...).
@@ -90,6 +103,7 @@ def load_into(
         params["StartTime"] = start_at
     if end_at:
         params["EndTime"] = end_at
+    aws_errors = _aws_errors()
     for each in _clients(client, session, regions):
         region = _region(each)
         name = f"cloudtrail:lookup_events/{region}"
@@ -97,15 +111,16 @@ def load_into(
         try:
             for page in each.get_paginator("lookup_events").paginate(**params):
                 events = page.get("Events", [])
-                collector.add_items(name, enumerate(events, index))
+                sink.add_items(name, enumerate(events, index))
                 index += len(events)
-        except (ClientError, BotoCoreError) as err:
+        except aws_errors as err:
             raise SourceError(
                 f"CloudTrail LookupEvents failed in {region} ({_error_text(err)}); check that your "
                 "credentials allow cloudtrail:LookupEvents in that region"
             ) from None
-        collector.advance(0)
-        collector.formats["lookup_api"] = collector.formats.get("lookup_api", 0) + 1
-        collector.sources.append(
+        sink.advance(0)
+        sink.count_format("lookup_api", file=False)
+        sink.describe(
             {"input": name, "kind": "lookup_api", "events": index, "lookup": params["LookupAttributes"]}
         )
+    sink.caveat(LOOKUP_CAVEAT)

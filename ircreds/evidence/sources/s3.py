@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
 from ircreds.errors import SourceError
+from ircreds.evidence.sources import Sink
 from ircreds.evidence.sources._normalize import parse_time_one
 
+#: ``load()`` options this source takes.
 OPTIONS = ("accounts", "regions", "start", "end", "session", "client", "workers")
 
 LAYOUT = re.compile(
@@ -40,6 +39,16 @@ class S3Object:
 
     key: str
     size: int
+
+
+def accepts(source: Any) -> bool:
+    """An ``s3://`` URL.
+
+    Example:
+        >>> accepts("s3://trail-bucket/AWSLogs/"), accepts("AWSLogs/")
+        (True, False)
+    """
+    return isinstance(source, str) and source.startswith("s3://")
 
 
 def parse_url(url: str) -> tuple[str, str]:
@@ -145,7 +154,16 @@ def _list(client: Any, bucket: str, prefix: str) -> list[S3Object]:
     return out
 
 
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's two error roots (imported when a source reads, not when the registry asks ``accepts``)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
 def _error_text(err: Exception) -> str:
+    from botocore.exceptions import ClientError
+
     if isinstance(err, ClientError):
         code = err.response.get("Error", {}).get("Code", "error")
         return f"{code}: {err.response.get('Error', {}).get('Message', '')}".rstrip(": ")
@@ -153,7 +171,7 @@ def _error_text(err: Exception) -> str:
 
 
 def load_into(
-    collector: Any,
+    sink: Sink,
     url: str,
     *,
     accounts: Iterable[str] | None = None,
@@ -164,7 +182,7 @@ def load_into(
     client: Any = None,
     workers: int = 8,
 ) -> None:
-    """List, narrow, download in parallel and hand each file to the loader's collector.
+    """List, narrow, download in parallel and hand each file to the loader's sink.
 
     Raises:
         SourceError: when the bucket cannot be listed, or nothing is left to read.
@@ -175,12 +193,15 @@ def load_into(
     account_set = {str(a) for a in accounts} if accounts else None
     region_set = set(regions) if regions else None
     if client is None:
+        import boto3
+
         client = (session or boto3.Session()).client("s3")
+    aws_errors = _aws_errors()
     listed: list[S3Object] = []
     try:
         for narrowed in narrow_prefixes(prefix, account_set, region_set, first, last):
             listed.extend(_list(client, bucket, narrowed))
-    except (ClientError, BotoCoreError) as err:
+    except aws_errors as err:
         raise SourceError(
             f"cannot list s3://{bucket}/{prefix} ({_error_text(err)}); check the bucket name, the "
             "region and that your credentials allow s3:ListBucket"
@@ -189,7 +210,7 @@ def load_into(
     for obj in listed:
         why = select(obj.key, account_set, region_set, first, last)
         if why == "digest":
-            collector.skip(f"s3://{bucket}/{obj.key}", "digest")
+            sink.skip(f"s3://{bucket}/{obj.key}", "digest")
         elif why is None:
             wanted.append(obj)
     if not wanted:
@@ -202,24 +223,23 @@ def load_into(
             )
             + "; check the prefix (it usually ends with AWSLogs/)"
         )
-    collector.expect(len(wanted), sum(o.size for o in wanted))
+    sink.expect(len(wanted), sum(o.size for o in wanted))
 
     def fetch(obj: S3Object) -> tuple[S3Object, bytes | None, str | None]:
         try:
             return obj, client.get_object(Bucket=bucket, Key=obj.key)["Body"].read(), None
-        except (ClientError, BotoCoreError) as err:
+        except aws_errors as err:
             return obj, None, _error_text(err)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for obj, data, error in pool.map(fetch, wanted):
             name = f"s3://{bucket}/{obj.key}"
             if data is None:
-                collector.records_read += 1
-                collector.reject(name, None, f"cannot download ({error}); check s3:GetObject and kms:Decrypt")
+                sink.unreadable(name, f"cannot download ({error}); check s3:GetObject and kms:Decrypt")
             else:
-                collector.add_bytes(name, data)
-            collector.advance(obj.size)
-    collector.sources.append(
+                sink.add_bytes(name, data)
+            sink.advance(obj.size)
+    sink.describe(
         {
             "input": url,
             "kind": "s3",
