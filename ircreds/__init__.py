@@ -22,7 +22,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "load": ("ircreds.evidence.loader", "load"),
     "sessions": ("ircreds.lineage", "sessions"),
     "trace": ("ircreds.tracer", "trace"),
-    "plan": ("ircreds.containment", "plan"),
+    # the library's plan: ircreds.containment.plan with now defaulting to the real clock (ircreds.clock)
+    "plan": ("ircreds.clock", "plan"),
     "verify": ("ircreds.containment", "verify"),
     "IrcredsError": ("ircreds.errors", "IrcredsError"),
     "LogFormatError": ("ircreds.errors", "LogFormatError"),

@@ -542,3 +542,139 @@ def test_containment_modules_never_read_the_clock(module: str) -> None:
         and node.func.value.id in {"datetime", "date", "time", "pd", "Timestamp"}
     ]
     assert calls == []
+
+
+# ----------------------------------------------------------------------------- now and the cut-off
+
+LATER = datetime(2025, 1, 20, 12, 20, tzinfo=UTC)
+BEFORE_NOON = datetime(2025, 1, 20, 11, 45, tzinfo=UTC)
+
+
+def test_a_later_cutoff_cuts_sessions_live_now_that_expire_before_it(trace, events: pd.DataFrame) -> None:
+    # K2 (11:10-12:10) is live at 11:45: a deny that lands at 11:45 cuts it, though it expires before 12:20
+    p = plan(trace, LATER, now=BEFORE_NOON, events=events)
+    assert inc.K2 in _keys(p.revocation("DataPipelineRole").cuts)
+    example = p.revocation("ExampleRole")
+    assert _keys(example.cuts) == {inc.K1, inc.K4}
+    assert _keys(example.expired) == {inc.K6}  # 08:00-09:00: expired at now too, only a note
+    by_key = {s.access_key_id: s for s in example.sessions}
+    assert by_key[inc.K4].live_at_now is True
+    assert by_key[inc.K6].live_at_now is False
+    # judged against the cut-off alone (no now), K2 would look harmlessly expired: the old mistake
+    assert inc.K2 in _keys(plan(trace, LATER, events=events).revocation("DataPipelineRole").expired)
+
+
+def test_a_later_cutoff_warns_of_the_outage_window_naming_who_assumed_the_role(
+    trace, events: pd.DataFrame
+) -> None:
+    p = plan(trace, LATER, now=BEFORE_NOON, events=events)
+    after_now = {w.target: w for w in p.warnings if w.code is WarningCode.CUTOFF_AFTER_NOW}
+    assert set(after_now) == {inc.EXAMPLE_ROLE, inc.PIPELINE_ROLE}
+    message = after_now[inc.EXAMPLE_ROLE].message
+    assert "every session of ExampleRole issued before 2025-01-20T12:20:00Z" in message
+    assert "including new ones by legitimate users" in message
+    assert "cuts 2 session(s) live now" in message
+    assert "user/alice" in message
+    assert "user/DevUser" in message
+    legit = [w for w in p.warnings if w.code is WarningCode.LEGITIMATE_SESSIONS_CUT]
+    assert any("alice" in w.message for w in legit)
+    # the recommendation (now + margin) opens no window; with_cutoff re-judges the same way
+    recommended = plan(trace, now=BEFORE_NOON, events=events)
+    assert WarningCode.CUTOFF_AFTER_NOW not in {w.code for w in recommended.warnings}
+    moved = recommended.with_cutoff(LATER)
+    assert moved.to_dict()["revocations"] == p.to_dict()["revocations"]
+    assert WarningCode.CUTOFF_AFTER_NOW in {w.code for w in moved.warnings}
+
+
+def test_plan_judges_sessions_at_now_in_json(trace, events: pd.DataFrame) -> None:
+    data = plan(trace, inc.NOON, now=BEFORE_NOON, events=events).to_dict()
+    assert data["now"] == "2025-01-20T11:45:00Z"
+    assert data["now_source"] == "given"
+    live = {s["access_key_id"]: s["live_at_now"] for r in data["revocations"] for s in r["cuts"]}
+    assert live[inc.K1] is True
+
+
+def test_library_plan_defaults_now_to_the_real_clock_and_says_stale_evidence(trace, events) -> None:
+    before = datetime.now(UTC)
+    p = ircreds.plan(trace, events=events)
+    assert p.now_source == "clock"
+    assert before <= p.now <= datetime.now(UTC)
+    stale = [w for w in p.warnings if w.code is WarningCode.STALE_EVIDENCE]
+    assert len(stale) == 1
+    assert "2025-01-20T12:30:00Z" in stale[0].message  # the evidence's end
+    assert "--now" in stale[0].message
+    assert "--as-of evidence-end" in stale[0].message
+    assert p.to_dict()["evidence_end"] == "2025-01-20T12:30:00Z"
+
+
+def test_library_plan_as_of_evidence_end_is_not_stale(trace, events: pd.DataFrame) -> None:
+    p = ircreds.plan(trace, events=events, as_of="evidence-end")
+    assert p.now == datetime(2025, 1, 20, 12, 30, tzinfo=UTC)
+    assert p.now_source == "evidence-end"
+    assert WarningCode.STALE_EVIDENCE not in {w.code for w in p.warnings}
+    given = ircreds.plan(trace, events=events, now=inc.NOON)
+    assert (given.now, given.now_source) == (inc.NOON, "given")
+    with pytest.raises(PlanError, match="not both"):
+        ircreds.plan(trace, events=events, now=inc.NOON, as_of="evidence-end")
+    with pytest.raises(PlanError, match="as_of must be one of"):
+        ircreds.plan(trace, events=events, as_of="yesterday")
+
+
+def test_fresh_evidence_is_not_stale(trace, events: pd.DataFrame) -> None:
+    p = plan(trace, now=datetime(2025, 1, 20, 13, 0, tzinfo=UTC), events=events)
+    assert WarningCode.STALE_EVIDENCE not in {w.code for w in p.warnings}
+
+
+# ------------------------------------------------------------------------- verify: minted credentials
+
+
+def _minting_records(name: str, error: str | None = None) -> list[dict]:
+    records = inc.records()
+    k1 = next(r["userIdentity"] for r in records if r["userIdentity"].get("accessKeyId") == inc.K1)
+    extra = (
+        {"errorCode": error, "errorMessage": "with an explicit deny in an identity-based policy"}
+        if error
+        else {}
+    )
+    records.append(
+        inc.call(
+            datetime(2025, 1, 20, 12, 1, tzinfo=UTC),
+            k1,
+            inc.ATTACKER_IP,
+            "iam.amazonaws.com",
+            name,
+            requestParameters={"userName": "backup-svc"},
+            **extra,
+        )
+    )
+    return records
+
+
+@pytest.mark.parametrize("name", ["CreateAccessKey", "CreateLoginProfile", "GetSessionToken", "CreateUser"])
+def test_verify_is_not_ok_when_a_cut_credential_mints_one_within_the_allowance(
+    noon_plan: Plan, name: str
+) -> None:
+    result = verify(noon_plan, ircreds.load(_minting_records(name)), targets=["ExampleRole"])
+    assert not result.ok
+    assert [(c.access_key_id, c.event_name) for c in result.minted] == [(inc.K1, name)]
+    assert [c.event_name for c in result.within_allowance] == [name]  # inside the 5 minutes...
+    assert result.succeeded == ()  # ...so the old rule alone said ok
+    assert name in result.reasons[0]
+    assert "minted a new credential" in result.reasons[0]
+    data = result.to_dict()
+    assert data["ok"] is False
+    assert data["minted"][0]["event_name"] == name
+
+
+def test_verify_stays_ok_when_the_minting_call_was_denied_or_is_not_minting(noon_plan: Plan) -> None:
+    denied = verify(
+        noon_plan, ircreds.load(_minting_records("CreateAccessKey", "AccessDenied")), targets=["ExampleRole"]
+    )
+    assert denied.ok
+    assert denied.minted == ()
+    assert [c.event_name for c in denied.denied] == ["CreateAccessKey", "ListBuckets"]  # 12:01, 12:05
+    reading = verify(noon_plan, ircreds.load(_minting_records("ListUsers")), targets=["ExampleRole"])
+    assert reading.ok
+    assert reading.minted == ()
+    assert reading.reasons == ()
+    assert [c.event_name for c in reading.within_allowance] == ["ListUsers"]

@@ -4,7 +4,8 @@
 IAM user the lineage touched, with the sessions it cuts and spares), warnings, what no session
 revocation reaches (``uncovered``), the narrower deny options, and, last, who depends on each role
 (what deleting it would break). :func:`verify` reads the logs after the apply and lists the calls
-of cut sessions that still succeeded. Pure: no boto3, no clock (``now`` comes in as an argument).
+of cut sessions that still succeeded. Pure: no boto3, no clock (``now`` comes in as an argument;
+``ircreds.plan``, in :mod:`ircreds.clock`, is this :func:`plan` with ``now`` defaulting to the real clock).
 
 Example::
 
@@ -18,7 +19,7 @@ Modules (import the names from here, the package, not from them):
 - ``records``: the enums and the records of a plan (:class:`SessionImpact`, :class:`Revocation`,
   :class:`PlanWarning`, :class:`Uncovered`, :class:`RoleDeletion`, :class:`Alternative`) with their
   JSON forms.
-- ``cutoff``: :func:`recommend_cutoff` and the per-session verdict at a cut-off.
+- ``cutoff``: :func:`recommend_cutoff` and the per-session verdict, judged at ``now`` and at the cut-off.
 - ``plans``: the :class:`Plan` record (``with_cutoff``, ``impact_on_calls``, JSON round trip).
 - ``targets``: which role or IAM user a credential's deny goes on.
 - ``persistence``: the catalog of what a deny cannot reach, and the lineage's uncovered items.
@@ -47,6 +48,7 @@ from ircreds.containment.targets import ROLE_KINDS, USER_SESSION_KINDS
 from ircreds.containment.verification import (
     DEFAULT_ALLOWANCE,
     DENIED_CODES,
+    MINTING_CALLS,
     CallOutcome,
     VerifyResult,
     verify,
@@ -56,6 +58,7 @@ __all__ = [
     "DEFAULT_ALLOWANCE",
     "DEFAULT_MARGIN",
     "DENIED_CODES",
+    "MINTING_CALLS",
     "ROLE_KINDS",
     "USER_SESSION_KINDS",
     "Alternative",

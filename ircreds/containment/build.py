@@ -17,6 +17,7 @@ import pandas as pd
 
 from ircreds.containment.cutoff import (
     DEFAULT_MARGIN,
+    _duration,
     _dynamic_warnings,
     _evaluate_revocation,
     recommend_cutoff,
@@ -44,6 +45,7 @@ from ircreds.containment.records import (
     UncoveredKind,
     WarningCode,
     _account_of,
+    _iso,
     _s,
     _session_order,
     _t,
@@ -81,6 +83,7 @@ def plan(
     sessions: pd.DataFrame | None = None,
     margin: timedelta = DEFAULT_MARGIN,
     account: Mapping[str, Any] | None = None,
+    now_source: str | None = None,
 ) -> Plan:
     """The containment plan for a traced lineage.
 
@@ -88,11 +91,15 @@ def plan(
         trace: :func:`ircreds.trace`'s result for the leaked key.
         cutoff: the cut-off to evaluate; ``None`` recommends one (:func:`recommend_cutoff` over the
             lineage's sessions on the planned targets, and ``now``).
-        now: the current time, for the recommendation and the "cut-off in the past" warning.
+        now: when the deny lands: each session is judged at ``now`` (live, or already expired) and at the
+            cut-off (denied or spared); the recommendation is never before it. Pure: this function
+            never reads the clock; :func:`ircreds.plan` (the library entry) and the CLI default it to
+            the real clock and say so (``now_source``). ``None``: the cut-off is the only reference.
         events: the events frame, to list the targets' legitimate sessions too (or pass ``sessions``,
             the frame of :func:`ircreds.sessions`, if already built).
         margin: added to the recommended cut-off for IAM propagation.
         account: an ``account.json`` document, to check inline-policy size limits.
+        now_source: where ``now`` came from (``given``, ``clock``, ``evidence-end``), recorded in the plan.
     """
     if cutoff is not None:
         cutoff = normalize_cutoff(cutoff)
@@ -211,7 +218,7 @@ def plan(
             sessions=tuple(sorted(per_target[arn].values(), key=_session_order)),
             notes=tuple(notes),
         )
-        revocations.append(_evaluate_revocation(rev, chosen) if chosen else rev)
+        revocations.append(_evaluate_revocation(rev, chosen, now) if chosen else rev)
         static.extend(_target_warnings(rev, all_rows, account))
 
     if revocations:
@@ -232,13 +239,19 @@ def plan(
         )
     )
     uncovered.extend(_uncovered_from_lineage(nodes, creds, set(targets)))
-    dynamic = _dynamic_warnings(revocations, chosen, now) if chosen else ()
+    evidence_end = _evidence_end(events, nodes)
+    stale = _stale_evidence(revocations, evidence_end, now)
+    if stale is not None:
+        static.insert(0, stale)
+    dynamic = _dynamic_warnings(revocations, chosen, now, margin) if chosen else ()
     return Plan(
         key=trace.key,
         account_id=account_id,
         cutoff=chosen,
         recommended_cutoff=recommended,
         now=now,
+        now_source=now_source or ("given" if now is not None else None),
+        evidence_end=evidence_end,
         margin=margin,
         revocations=tuple(revocations),
         warnings=tuple(dynamic) + tuple(_dedupe(static)),
@@ -248,6 +261,38 @@ def plan(
             _deletion(rev, all_rows, set(lineage))
             for rev in revocations
             if rev.target_kind is TargetKind.ROLE
+        ),
+    )
+
+
+STALE_AFTER = timedelta(hours=36)
+"""Evidence that ended this long before ``now`` is stale: the longest STS credential (GetSessionToken) has expired."""
+
+
+def _evidence_end(events: pd.DataFrame | None, nodes: list[Any]) -> datetime | None:
+    if events is not None and len(events) and "eventTime" in events.columns:
+        end = events["eventTime"].max()
+        return None if pd.isna(end) else pd.Timestamp(end).to_pydatetime()
+    lasts = [n.summary.last for n in nodes if getattr(n.summary, "last", None) is not None]
+    return max((pd.Timestamp(t).to_pydatetime() for t in lasts), default=None)
+
+
+def _stale_evidence(
+    revocations: Iterable[Revocation], evidence_end: datetime | None, now: datetime | None
+) -> PlanWarning | None:
+    """``stale-evidence`` when the evidence ended long before ``now`` and every session in it has expired."""
+    if now is None or evidence_end is None or evidence_end >= now:
+        return None
+    sessions = [s for r in revocations for s in r.sessions]
+    all_expired = bool(sessions) and all(s.expires_at is not None and s.expires_at <= now for s in sessions)
+    if now - evidence_end <= STALE_AFTER and not all_expired:
+        return None
+    return PlanWarning(
+        code=WarningCode.STALE_EVIDENCE,
+        message=(
+            f"the evidence ends at {_iso(evidence_end)}, {_duration(now - evidence_end)} before now ({_iso(now)}): "
+            "every session in it has expired, so this plan judges nothing live and its cut-off is simply now; "
+            "to plan as of the incident pass --now T (library: now=T) or --as-of evidence-end"
         ),
     )
 

@@ -38,26 +38,92 @@ def recommend_cutoff(
     return normalize_cutoff(max(candidates) + margin)
 
 
-def _verdict(compiled: Any, s: SessionImpact, cutoff: datetime) -> Verdict:
+def live_at(s: SessionImpact, now: datetime) -> bool:
+    """True when the session is valid at ``now``: issued by then (or unknown) and not expired (or unknown).
+
+    Example:
+        >>> t = datetime(2025, 1, 20, 12, tzinfo=UTC)
+        >>> s = SessionImpact(access_key_id="ASIAEXAMPLE", kind="AssumeRole", issued_at=t, expires_at=t + timedelta(hours=1))
+        >>> live_at(s, t + timedelta(minutes=59)), live_at(s, t + timedelta(hours=1))
+        (True, False)
+    """
+    issued = s.issued_at is None or s.issued_at <= now
+    return issued and (s.expires_at is None or s.expires_at > now)
+
+
+def _verdict(compiled: Any, s: SessionImpact, cutoff: datetime, now: datetime | None) -> Verdict:
+    """Denied by the document at ``cutoff``? Then cut if still valid when the deny lands (``now``), else expired.
+
+    The deny lands at ``now`` (the apply): a session issued before the cut-off that is valid at ``now``
+    is cut then, even if it would have expired before a later cut-off. Without ``now``, the cut-off is
+    the reference (the plan of a bare cut-off, as before).
+    """
     ctx = session_context({"access_key_id": s.access_key_id, "kind": s.kind, "issued_at": s.issued_at})
     if not compiled.denies(ctx):
         return Verdict.SURVIVES
-    if s.expires_at is not None and s.expires_at <= cutoff:
+    lands = now if now is not None else cutoff
+    if s.expires_at is not None and s.expires_at <= lands:
         return Verdict.EXPIRED
     return Verdict.CUT
 
 
-def _evaluate_revocation(rev: Revocation, cutoff: datetime) -> Revocation:
+def _evaluate_revocation(rev: Revocation, cutoff: datetime, now: datetime | None = None) -> Revocation:
     policy = cutoff_policy(cutoff)
     compiled = compile_policy(policy)
-    sessions = tuple(replace(s, verdict=_verdict(compiled, s, cutoff)) for s in rev.sessions)
+    sessions = tuple(
+        replace(
+            s,
+            verdict=_verdict(compiled, s, cutoff, now),
+            live_at_now=None if now is None else live_at(s, now),
+        )
+        for s in rev.sessions
+    )
     return replace(rev, policy=policy, sessions=sessions)
 
 
+def _names(values: Iterable[str | None], limit: int = 8) -> str:
+    names = sorted({v for v in values if v})
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "") if names else "nobody"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    parts += [f"{minutes}m"] if minutes else []
+    parts += [f"{secs}s"] if secs or not parts else []
+    return " ".join(parts)
+
+
 def _dynamic_warnings(
-    revocations: Iterable[Revocation], cutoff: datetime, now: datetime | None
+    revocations: Iterable[Revocation],
+    cutoff: datetime,
+    now: datetime | None,
+    margin: timedelta = DEFAULT_MARGIN,
 ) -> tuple[PlanWarning, ...]:
     out: list[PlanWarning] = []
+    revocations = tuple(revocations)
+    # the recommendation itself is now + margin (rounded up): only a cut-off beyond it opens an outage window
+    if now is not None and cutoff > normalize_cutoff(now + margin):
+        for rev in revocations:
+            live = [s for s in rev.cuts if s.live_at_now]
+            out.append(
+                PlanWarning(
+                    code=WarningCode.CUTOFF_AFTER_NOW,
+                    target=rev.arn,
+                    message=(
+                        f"the cut-off {_iso(cutoff)} is {_duration(cutoff - now)} after now ({_iso(now)}): every "
+                        f"session of {rev.target} issued before {_iso(cutoff)}, including new ones by legitimate "
+                        f"users, will be denied until {_iso(cutoff)}; it cuts {len(live)} session(s) live now "
+                        f"({_names(s.principal or s.access_key_id for s in live)}); who assumed {rev.target} in "
+                        f"the evidence: {_names(s.issuer or s.principal for s in rev.sessions)}"
+                    ),
+                )
+            )
     for rev in revocations:
         for s in rev.survives:
             if s.suspicious:

@@ -35,6 +35,11 @@ class Plan:
     recommended_cutoff: datetime | None = None
     now: datetime | None = None
     margin: timedelta = DEFAULT_MARGIN
+    now_source: str | None = None
+    """Where ``now`` came from: ``given`` (the caller's), ``clock`` (the real clock, read at the edge) or
+    ``evidence-end`` (the last event of the evidence, to plan as of the incident); ``None`` without a ``now``."""
+    evidence_end: datetime | None = None
+    """The last event of the evidence the plan read (``None`` without events)."""
     revocations: tuple[Revocation, ...] = ()
     warnings: tuple[PlanWarning, ...] = ()
     uncovered: tuple[Uncovered, ...] = ()
@@ -42,7 +47,7 @@ class Plan:
     deletion: tuple[RoleDeletion, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("cutoff", "recommended_cutoff", "now"):
+        for name in ("cutoff", "recommended_cutoff", "now", "evidence_end"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} must be timezone-aware, got {value!r}")
@@ -63,9 +68,9 @@ class Plan:
     def with_cutoff(self, cutoff: datetime) -> Plan:
         """The same plan at another cut-off: re-evaluates every stored session (cheap, no evidence needed)."""
         cutoff = normalize_cutoff(cutoff)
-        revocations = tuple(_evaluate_revocation(r, cutoff) for r in self.revocations)
+        revocations = tuple(_evaluate_revocation(r, cutoff, self.now) for r in self.revocations)
         static = tuple(w for w in self.warnings if w.code not in _DYNAMIC)
-        warnings = _dynamic_warnings(revocations, cutoff, self.now) + static
+        warnings = _dynamic_warnings(revocations, cutoff, self.now, self.margin) + static
         return replace(self, cutoff=cutoff, revocations=revocations, warnings=warnings)
 
     def impact_on_calls(self, events: pd.DataFrame, applied_at: datetime | None = None) -> pd.DataFrame:
@@ -118,6 +123,8 @@ class Plan:
             "cutoff": _iso(self.cutoff),
             "recommended_cutoff": _iso(self.recommended_cutoff),
             "now": _iso(self.now),
+            "now_source": self.now_source,
+            "evidence_end": _iso(self.evidence_end),
             "margin_seconds": int(self.margin.total_seconds()),
             "revocations": [r.to_dict() for r in self.revocations],
             "warnings": [w.to_dict() for w in self.warnings],
@@ -145,6 +152,8 @@ class Plan:
                 cutoff=_parse_time(data.get("cutoff")),
                 recommended_cutoff=_parse_time(data.get("recommended_cutoff")),
                 now=_parse_time(data.get("now")),
+                now_source=data.get("now_source"),
+                evidence_end=_parse_time(data.get("evidence_end")),
                 margin=timedelta(seconds=int(data.get("margin_seconds", DEFAULT_MARGIN.total_seconds()))),
                 revocations=revocations,
                 warnings=tuple(PlanWarning.from_dict(w) for w in data.get("warnings") or ()),

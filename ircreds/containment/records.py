@@ -19,20 +19,31 @@ from ircreds.containment.policy import POLICY_NAME, PolicyOption, TargetKind
 
 
 class Verdict(enum.StrEnum):
-    """What the cut-off does to one session."""
+    """What the cut-off does to one session, judged when the deny lands (``now``) and at the cut-off.
+
+    A deny put on at ``now`` reaches every session issued before the cut-off that is still valid at
+    ``now``, even one that would expire before a later cut-off: it is cut the moment the policy lands.
+    Without a ``now`` (a plan built for a bare cut-off) the cut-off itself is the reference.
+    """
 
     CUT = "cut"
+    """Issued before the cut-off and still valid when the deny lands: denied from then on."""
     SURVIVES = "survives"
+    """Issued in the cut-off second or later: ``DateLessThan`` spares it."""
     EXPIRED = "expired"
-    """Issued before the cut-off but expired by then anyway: the deny changes nothing for it."""
+    """Issued before the cut-off but already expired at ``now`` (or at the cut-off without a ``now``): a note."""
 
 
 class WarningCode(enum.StrEnum):
-    """Closed set of plan warnings; the first three depend on the cut-off."""
+    """Closed set of plan warnings; the first four depend on the cut-off."""
 
     ATTACKER_SESSION_SURVIVES = "attacker-session-survives"
     CUTOFF_IN_PAST = "cutoff-in-past"
     LEGITIMATE_SESSIONS_CUT = "legitimate-sessions-cut"
+    CUTOFF_AFTER_NOW = "cutoff-after-now"
+    """The cut-off is later than now (beyond the propagation margin): every session issued until it is denied."""
+    STALE_EVIDENCE = "stale-evidence"
+    """The evidence ended long before ``now``: every session in it has expired; plan as of the incident."""
     PROPAGATION = "propagation"
     INSTANCE_PROFILE = "instance-profile"
     CANNOT_TAKE_POLICY = "cannot-take-policy"
@@ -47,6 +58,7 @@ _DYNAMIC = {
     WarningCode.ATTACKER_SESSION_SURVIVES,
     WarningCode.CUTOFF_IN_PAST,
     WarningCode.LEGITIMATE_SESSIONS_CUT,
+    WarningCode.CUTOFF_AFTER_NOW,
 }
 
 
@@ -129,6 +141,8 @@ class SessionImpact:
     principal_id: str | None = None
     source_identity: str | None = None
     verdict: Verdict = Verdict.SURVIVES
+    live_at_now: bool | None = None
+    """Valid at the plan's ``now`` (issued by then, not expired); ``None`` when the plan has no ``now``."""
 
     def __post_init__(self) -> None:
         for name in ("issued_at", "expires_at", "last_activity"):
@@ -152,6 +166,7 @@ class SessionImpact:
             "principal_id": self.principal_id,
             "source_identity": self.source_identity,
             "verdict": str(self.verdict),
+            "live_at_now": self.live_at_now,
         }
 
     @classmethod
@@ -170,6 +185,7 @@ class SessionImpact:
             principal_id=data.get("principal_id"),
             source_identity=data.get("source_identity"),
             verdict=Verdict(data.get("verdict") or "survives"),
+            live_at_now=data.get("live_at_now"),
         )
 
 
@@ -188,7 +204,7 @@ class Revocation:
 
     @property
     def cuts(self) -> tuple[SessionImpact, ...]:
-        """Sessions the deny cuts (issued before the cut-off, still valid at it)."""
+        """Sessions the deny cuts (issued before the cut-off, still valid when it lands)."""
         return tuple(s for s in self.sessions if s.verdict is Verdict.CUT)
 
     @property
@@ -198,7 +214,7 @@ class Revocation:
 
     @property
     def expired(self) -> tuple[SessionImpact, ...]:
-        """Sessions issued before the cut-off that expire before it anyway."""
+        """Sessions issued before the cut-off that have expired by now anyway (a note, nothing to cut)."""
         return tuple(s for s in self.sessions if s.verdict is Verdict.EXPIRED)
 
     def to_dict(self) -> dict[str, Any]:

@@ -27,6 +27,26 @@ DENIED_CODES = frozenset(
 )
 
 
+MINTING_CALLS = frozenset(
+    {
+        "CreateAccessKey",
+        "CreateLoginProfile",
+        "UpdateLoginProfile",
+        "CreateUser",
+        "CreateServiceSpecificCredential",
+        "UploadSSHPublicKey",
+        "AssumeRole",
+        "AssumeRoleWithSAML",
+        "AssumeRoleWithWebIdentity",
+        "GetSessionToken",
+        "GetFederationToken",
+        "GetSigninToken",
+    }
+)
+"""Calls that create a credential (a key, a password, a user, a session): one that succeeds for a cut
+credential, even within the propagation allowance, minted something the cut-off does not reach."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallOutcome:
     """One call by a cut session after the apply."""
@@ -62,16 +82,37 @@ class VerifyResult:
     other_errors: tuple[CallOutcome, ...] = ()
     exempt: tuple[CallOutcome, ...] = ()
     survivors_active: tuple[CallOutcome, ...] = ()
+    minted: tuple[CallOutcome, ...] = ()
+    """Credential-creating calls (:data:`MINTING_CALLS`) by a cut session that succeeded after the apply,
+    within the allowance included: each minted something new the cut-off does not reach."""
 
     @property
     def ok(self) -> bool:
-        """True when no cut session's call succeeded past the propagation allowance."""
-        return not self.succeeded
+        """True when no cut session's call succeeded past the allowance and nothing new was minted meanwhile."""
+        return not self.succeeded and not self.minted
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why :attr:`ok` is false, one sentence per call (empty when ok)."""
+        out = [
+            f"{c.event_name} by {c.access_key_id} at {_iso(c.event_time)} succeeded within the allowance: "
+            f"it minted a new credential ({c.event_name}) the cut-off does not reach; revoke it"
+            for c in self.minted
+            if c not in self.succeeded
+        ]
+        out += [
+            f"{c.event_name} by {c.access_key_id} at {_iso(c.event_time)} succeeded "
+            f"{int((c.event_time - self.applied_at).total_seconds())} s after the apply, past the allowance"
+            + (f": it minted a new credential ({c.event_name})" if c in self.minted else "")
+            for c in self.succeeded
+        ]
+        return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         out: dict[str, Any] = {
             "ok": self.ok,
+            "reasons": list(self.reasons),
             "applied_at": _iso(self.applied_at),
             "allowance_seconds": int(self.allowance.total_seconds()),
             "checked_keys": list(self.checked_keys),
@@ -84,6 +125,7 @@ class VerifyResult:
             "other_errors",
             "exempt",
             "survivors_active",
+            "minted",
         ):
             out[name] = [c.to_dict() for c in getattr(self, name)]
         return out
@@ -105,6 +147,11 @@ def verify(
     listed as ``implicit_denies``. Calls after the apply by attacker sessions the plan spares are listed
     in ``survivors_active``. ``targets`` (role/user names or ARNs) limits the check to the revocations
     actually applied; the sessions of the others then count as survivors.
+
+    ``ok`` is false when a cut session's call succeeded past the allowance, or when a credential-creating
+    call (:data:`MINTING_CALLS`: ``CreateAccessKey``, ``AssumeRole``, ``GetSessionToken``…) by a cut session
+    succeeded after the apply at all, within the allowance included: it minted something new, listed in
+    ``minted`` and named in ``reasons`` with its own action.
     """
     applied = applied_at or plan.cutoff
     if applied is None:
@@ -127,7 +174,7 @@ def verify(
     after = events["eventTime"] >= pd.Timestamp(applied)
     frame = events[after & keys.isin(cut | spared).fillna(False).to_numpy(dtype=bool)]
     buckets: dict[str, list[CallOutcome]] = {
-        n: [] for n in ("denied", "succeeded", "within", "implicit", "other", "exempt", "survivors")
+        n: [] for n in ("denied", "succeeded", "within", "implicit", "other", "exempt", "survivors", "minted")
     }
     deadline = applied + allowance
     cols = ["eventTime", "eventName", "eventSource", "errorCode", "errorMessage", "eventID", key_col]
@@ -146,6 +193,8 @@ def verify(
             buckets["exempt"].append(outcome)
         elif outcome.error_code is None:
             buckets["within" if outcome.event_time < deadline else "succeeded"].append(outcome)
+            if outcome.event_name in MINTING_CALLS:
+                buckets["minted"].append(outcome)
         elif (
             outcome.error_code in DENIED_CODES
             or "Unauthorized" in outcome.error_code
@@ -166,4 +215,5 @@ def verify(
         other_errors=tuple(buckets["other"]),
         exempt=tuple(buckets["exempt"]),
         survivors_active=tuple(buckets["survivors"]),
+        minted=tuple(buckets["minted"]),
     )
