@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -52,7 +53,16 @@ from ircreds.errors import AwsError, PlanError
 log = logging.getLogger(__name__)
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
-DEFAULT_RECORD_DIR = Path("ircreds-actions")
+
+
+def default_record_dir() -> Path:
+    """Where action records go when no folder is given: ``$IRCREDS_RECORD_DIR``, else
+    ``$XDG_DATA_HOME/ircreds/actions``, else ``~/.local/share/ircreds/actions`` (never the current folder)."""
+    return actions.default_record_dir(os.environ, Path.home())
+
+
+DEFAULT_RECORD_DIR = default_record_dir()
+"""The default folder as resolved when this module was imported (``record_dir=None`` resolves it again)."""
 
 
 # ------------------------------------------------------------------------------------- clients
@@ -188,7 +198,7 @@ def _finish(record: ActionRecord, record_dir: str | Path | None, what: str) -> A
     """Save a real action's record, then fail loudly if any read-back differed."""
     if record.dry_run:
         return record
-    record = record.save(record_dir or DEFAULT_RECORD_DIR)
+    record = record.save(record_dir or default_record_dir())
     bad = [c.target for c in record.changes if c.readback_ok is False]
     if bad:
         raise AwsError(f"{what} on {', '.join(bad)}; see the action record {record.path}")
@@ -216,7 +226,7 @@ def apply(
     now: datetime,
     dry_run: bool = True,
     confirm: bool = False,
-    record_dir: str | Path | None = DEFAULT_RECORD_DIR,
+    record_dir: str | Path | None = None,
     targets: Iterable[str] | None = None,
     endpoint_url: str | None = None,
 ) -> ActionRecord:
@@ -228,18 +238,27 @@ def apply(
         now: the time of the action (the caller's clock; ircreds never reads it).
         dry_run: only read: show each before/after, write nothing, save no record.
         confirm: must be True, with ``dry_run=False``, to write.
-        record_dir: where a real apply writes its JSON action record.
+        record_dir: where a real apply writes its JSON action record (default :func:`default_record_dir`:
+            ``$IRCREDS_RECORD_DIR`` or ``~/.local/share/ircreds/actions``; the record's ``path`` says where).
         targets: apply only these revocations (names or ARNs).
         endpoint_url: for a Session, the endpoint to use (a sandbox URL).
 
+    The plan is untrusted input (a file passed between people): before any AWS call, every revocation
+    must write ``AWSRevokeOlderSessions`` on a well-formed role or user, with exactly the document
+    :mod:`ircreds.containment.policy` builds for the plan's cut-off (or a narrower option); anything
+    else is refused naming the field. A record against a sandbox or any non-AWS endpoint is a
+    *rehearsal* (``record.rehearsal``): it contains nothing.
+
     Raises:
-        PlanError: account mismatch, no confirmation, or an inline-policy size limit that would be exceeded.
+        PlanError: a hand-edited plan, account mismatch, no confirmation, or an inline-policy size limit
+            that would be exceeded.
         AwsError: an AWS call failed (the message names the missing permission for AccessDenied).
     """
     actions.require_confirmation(dry_run, confirm)
     if now.tzinfo is None:
         raise PlanError("now must be timezone-aware (UTC)")
     revs = actions.select_revocations(plan, targets)
+    actions.check_plan_revocations(plan, revs)
     clients = _clients(session_or_client, endpoint_url=endpoint_url)
     who, account = _caller(clients)
     actions.check_apply_account(revs, account, who)
@@ -284,20 +303,27 @@ def rollback(
     dry_run: bool = True,
     confirm: bool = False,
     force: bool = False,
-    record_dir: str | Path | None = DEFAULT_RECORD_DIR,
+    record_dir: str | Path | None = None,
     endpoint_url: str | None = None,
 ) -> ActionRecord:
     """Restore exactly the state before an apply: delete the policy it created, or put the old one back.
 
-    Refuses when the policy was changed since the apply (someone clicked the console button again,
-    say), unless ``force=True``. Dry run by default; a real rollback writes its own action record.
+    The record is untrusted input: it must name only ``AWSRevokeOlderSessions`` changes whose documents
+    are cut-off denies (or narrower options) ircreds or the console writes, and it is rolled back only
+    where the apply ran (same endpoint, profile, account and caller). Refuses when the live policy no
+    longer equals the record's ``after`` (someone clicked the console button again, say), unless
+    ``force=True``. Dry run by default; a real rollback writes its own action record.
     """
     actions.require_confirmation(dry_run, confirm)
     rec = record if isinstance(record, ActionRecord) else ActionRecord.load(record)
     actions.check_rollback(rec)
+    actions.check_rollback_documents(rec)
     clients = _clients(session_or_client, endpoint_url=endpoint_url)
     who, account = _caller(clients)
     actions.check_record_account(rec, account, who)
+    actions.check_rollback_target(
+        rec, endpoint_url=clients.endpoint_url, profile=clients.profile, account=account, who=who
+    )
     changes: list[Change] = []
     for change in rec.changes:
         if change.operation != "put":

@@ -83,7 +83,19 @@ def _record(*changes: Change, **kw: object) -> ActionRecord:
 def test_action_record_json_nests_where_and_writes_times_as_utc_z() -> None:
     rec = _record(_change(readback_ok=True))
     data = rec.to_dict()
-    assert list(data) == ["action", "dry_run", "who", "when", "where", "cutoff", "plan_key", "changes"]
+    assert list(data) == [
+        "action",
+        "dry_run",
+        "who",
+        "when",
+        "where",
+        "cutoff",
+        "plan_key",
+        "changes",
+        "rehearsal",
+        "sha256",
+    ]
+    assert data["rehearsal"] is True  # 127.0.0.1 is not AWS
     assert data["where"] == {
         "account_id": ACCOUNT,
         "endpoint_url": "http://127.0.0.1:5000",

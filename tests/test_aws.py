@@ -378,3 +378,55 @@ def test_a_cross_account_plan_names_what_these_credentials_can_apply(
         aws.apply(mixed, sandbox, now=NOW)
     record = aws.apply(mixed, sandbox, now=NOW, targets=["ExampleRole"])
     assert [c.target for c in record.changes] == ["ExampleRole"]
+
+
+def _edited(p: Plan, **changes: object) -> Plan:
+    from dataclasses import replace
+
+    return replace(p, revocations=(replace(p.revocations[0], **changes), *p.revocations[1:]))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"policy_name": "RequireMFA"},
+        {
+            "policy": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        },
+        {"policy": cutoff_policy(inc.K2_ISSUED)},
+        {"target": "../ExampleRole"},
+    ],
+    ids=["policy-name", "allow-all", "other-date", "dotdot"],
+)
+def test_apply_refuses_an_edited_plan_before_any_aws_call(noon_plan: Plan, changes: dict) -> None:
+    import boto3
+
+    # nothing listens on port 9: any AWS call would fail with an AwsError ("cannot reach"), not a PlanError
+    unreachable = boto3.session.Session(
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    with pytest.raises(PlanError, match=r"revocations\[0\]"):
+        aws.apply(
+            _edited(noon_plan, **changes),
+            unreachable,
+            now=NOW,
+            dry_run=False,
+            confirm=True,
+            endpoint_url="http://127.0.0.1:9",
+        )
+
+
+def test_apply_accepts_a_narrower_option_ircreds_builds(
+    sandbox: Sandbox, noon_plan: Plan, tmp_path: Path
+) -> None:
+    option = next(o for a in noon_plan.alternatives for o in a.options if o.name == "session")
+    narrowed = _edited(noon_plan, policy=option.policy)
+    record = aws.apply(
+        narrowed, sandbox, now=NOW, dry_run=False, confirm=True, record_dir=tmp_path, targets=["ExampleRole"]
+    )
+    assert _doc(sandbox.client("iam"), "ExampleRole", POLICY_NAME) == option.policy
+    assert record.rehearsal  # the sandbox is not AWS
+    assert json.loads(Path(record.path).read_text())["rehearsal"] is True

@@ -14,6 +14,11 @@ def echo(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def warn(text: str) -> None:
+    """Write one warning line to stderr (so ``--json`` output on stdout stays clean)."""
+    sys.stderr.write(f"warning: {text}\n")
+
+
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso_z(value)

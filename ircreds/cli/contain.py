@@ -2,8 +2,9 @@
 
 ``plan --json`` prints the contract ``{"cutoff", "revocations": [{"target", "arn", "policy_name",
 "policy", "cuts", "survives"}], "warnings", "uncovered", ...}`` with credentials named by access key
-id. ``apply`` and ``rollback`` are dry runs unless ``--yes``. This module is the only place of the
-containment feature that reads the clock.
+id. ``apply`` and ``rollback`` are dry runs unless ``--yes``. The clock is read through
+:mod:`ircreds.clock`, the same default as the library: ``plan`` without ``--now`` judges at the real
+clock and says so (``--as-of evidence-end`` plans as of the incident instead).
 """
 
 from __future__ import annotations
@@ -17,16 +18,35 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.cli._io import echo, echo_json, iso_z, table, warn
 from ircreds.errors import PlanError
 
 SHOWN_SURVIVORS = 10
+_RECORD_DIR_HELP = (
+    "where action records go (default: $IRCREDS_RECORD_DIR, else ~/.local/share/ircreds/actions; "
+    "the path is printed)"
+)
 
 
 def _time(text: str) -> datetime:
     """``now`` (+30 s, like the console), or ISO 8601 with a zone (``2025-01-20T12:00:00Z``)."""
     if text.strip().lower() == "now":
-        return datetime.now(UTC) + timedelta(seconds=30)
+        from ircreds.clock import utc_now
+
+        return utc_now() + timedelta(seconds=30)
+    return _instant(text)
+
+
+def _now_arg(text: str) -> datetime:
+    """``--now``: ``now`` (the real clock, no margin) or ISO 8601 with a zone."""
+    if text.strip().lower() == "now":
+        from ircreds.clock import utc_now
+
+        return utc_now()
+    return _instant(text)
+
+
+def _instant(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -77,7 +97,18 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
     p.add_argument("--key", required=True, help="the leaked access key id")
     p.add_argument("--cutoff", type=_time, metavar="T", help="the cut-off (default: recommended)")
-    p.add_argument("--now", type=_time, metavar="T", help="pretend it is T (replaying an old incident)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument(
+        "--now",
+        type=_now_arg,
+        metavar="T",
+        help="judge the sessions at T (default: the real clock, as the library does; T for replaying an incident)",
+    )
+    when.add_argument(
+        "--as-of",
+        choices=("clock", "evidence-end"),
+        help="judge at the real clock (default) or at the last event of the evidence (plan as of the incident)",
+    )
     p.add_argument(
         "--account", type=Path, metavar="ACCOUNT.json", help="account.json, to check policy size limits"
     )
@@ -93,7 +124,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("plan", type=Path, metavar="PLAN.json")
     p.add_argument("--yes", action="store_true", help="really change the account")
     p.add_argument("--target", nargs="+", metavar="NAME", help="only these roles/users of the plan")
-    p.add_argument("--record-dir", type=Path, default=Path("ircreds-actions"), help="where action records go")
+    p.add_argument("--record-dir", type=Path, help=_RECORD_DIR_HELP)
     _add_target(p)
     p.set_defaults(func=run_apply)
 
@@ -107,7 +138,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--force", action="store_true", help="roll back even if the policy changed since the apply"
     )
-    p.add_argument("--record-dir", type=Path, default=Path("ircreds-actions"), help="where action records go")
+    p.add_argument("--record-dir", type=Path, help=_RECORD_DIR_HELP)
     _add_target(p)
     p.set_defaults(func=run_rollback)
 
@@ -167,12 +198,11 @@ def _account_json(args: argparse.Namespace) -> dict[str, Any] | None:
 def run_plan(args: argparse.Namespace) -> int:
     """Load, trace, plan; print it (JSON or readable) and optionally write it."""
     import ircreds
-    from ircreds.containment import plan
+    from ircreds.clock import plan
 
-    now = args.now or datetime.now(UTC)
     events = ircreds.load(*args.paths)
     tr = ircreds.trace(events, args.key)
-    result = plan(tr, args.cutoff, now=now, events=events, account=_account_json(args))
+    result = plan(tr, args.cutoff, now=args.now, as_of=args.as_of, events=events, account=_account_json(args))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(result.to_json() + "\n")
@@ -190,6 +220,12 @@ def _print_plan(p: Any) -> None:
     echo(
         f"cut-off: {iso_z(p.cutoff) if p.cutoff else 'none'}  (recommended {iso_z(p.recommended_cutoff) if p.recommended_cutoff else '-'})"
     )
+    source = {
+        "clock": "the real clock; --now T or --as-of evidence-end to plan as of the incident",
+        "evidence-end": "the last event of the evidence",
+        "given": "--now",
+    }.get(p.now_source or "", "not given")
+    echo(f"now: {iso_z(p.now) if p.now else '-'}  ({source}); sessions are judged at now and at the cut-off")
     for rev in p.revocations:
         echo(f"\n{rev.target_kind} {rev.target}: inline policy {rev.policy_name} on {rev.arn}")
         rows = [
@@ -200,16 +236,17 @@ def _print_plan(p: Any) -> None:
                 s.principal or "",
                 iso_z(s.issued_at) if s.issued_at else "?",
                 iso_z(s.expires_at) if s.expires_at else "?",
+                {True: "yes", False: "no"}.get(s.live_at_now, "?"),
             )
             for s in (*rev.cuts, *rev.survives[:SHOWN_SURVIVORS])
         ]
-        echo(table(rows, ("key", "verdict", "status", "principal", "issued", "expires")))
+        echo(table(rows, ("key", "verdict", "status", "principal", "issued", "expires", "live now")))
         if len(rev.survives) > SHOWN_SURVIVORS:
             echo(
                 f"(and {len(rev.survives) - SHOWN_SURVIVORS} later session(s) that survive; --json lists them all)"
             )
         if rev.expired:
-            echo(f"({len(rev.expired)} earlier session(s) expire before the cut-off anyway)")
+            echo(f"({len(rev.expired)} earlier session(s) have expired by now anyway)")
     if p.warnings:
         echo("\nwarnings:")
         for w in p.warnings:
@@ -231,17 +268,43 @@ def _session_for(args: argparse.Namespace) -> Any:
 
 def _load_plan(path: Path) -> Any:
     from ircreds.containment import Plan
+    from ircreds.containment.actions import digest_matches
 
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, RecursionError) as err:
         raise PlanError(
             f"cannot read plan {path} ({err}); write one with `ircreds plan ... --out {path}`"
         ) from None
-    return Plan.from_dict(data)
+    if digest_matches(data) is False:
+        warn(
+            f"{path} was edited after ircreds wrote it (its SHA-256 no longer matches its content); "
+            "review it: apply still refuses anything but ircreds' own cut-off deny"
+        )
+    try:
+        return Plan.from_dict(data)
+    except PlanError as err:
+        raise PlanError(f"{path}: {err}") from None
+
+
+def _load_record(path: Path) -> Any:
+    from ircreds.containment.actions import ActionRecord
+
+    record = ActionRecord.load(path)
+    if record.digest_ok is False:
+        warn(
+            f"{path} was edited after ircreds wrote it (its SHA-256 no longer matches its content); "
+            "review it: rollback still restores only ircreds' own policy, where the apply ran"
+        )
+    return record
 
 
 def _print_record(record: Any, *, verb: str) -> None:
+    if record.rehearsal:
+        echo(
+            f"REHEARSAL against {record.endpoint_url} (not AWS): nothing in a real account changes, "
+            "and this record never counts as containment"
+        )
     for c in record.changes:
         echo(f"{c.target_kind} {c.target}: {c.operation} {c.policy_name}")
     echo(record.diff())
@@ -257,8 +320,10 @@ def _print_record(record: Any, *, verb: str) -> None:
 
 def _change_options(args: argparse.Namespace) -> dict[str, Any]:
     """What ``apply`` and ``rollback`` take alike: the time, dry run unless ``--yes``, where to record."""
+    from ircreds.clock import utc_now
+
     return {
-        "now": datetime.now(UTC),
+        "now": utc_now(),
         "dry_run": not args.yes,
         "confirm": args.yes,
         "record_dir": args.record_dir,
@@ -280,7 +345,9 @@ def run_rollback(args: argparse.Namespace) -> int:
     """Dry-run or roll back an action record."""
     from ircreds import aws
 
-    record = aws.rollback(args.record, _session_for(args), force=args.force, **_change_options(args))
+    record = aws.rollback(
+        _load_record(args.record), _session_for(args), force=args.force, **_change_options(args)
+    )
     _print_record(record, verb="roll back")
     return 0
 

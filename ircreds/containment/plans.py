@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ircreds.containment.actions import content_sha256
 from ircreds.containment.cutoff import DEFAULT_MARGIN, _dynamic_warnings, _evaluate_revocation
 from ircreds.containment.policy import TargetKind, normalize_cutoff
 from ircreds.containment.records import (
@@ -116,8 +117,12 @@ class Plan:
         return pd.concat(frames).sort_values("eventTime", kind="stable", ignore_index=True)[columns]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: ``{"cutoff", "revocations", "warnings", "uncovered", ...}``."""
-        return {
+        """The JSON contract: ``{"cutoff", "revocations", "warnings", "uncovered", ...}``.
+
+        ``sha256`` (first) is the digest of the rest: ``ircreds apply`` warns when a plan file no longer
+        matches it (edited after it was written); apply checks every revocation anyway.
+        """
+        body = {
             "key": self.key,
             "account_id": self.account_id,
             "cutoff": _iso(self.cutoff),
@@ -132,6 +137,7 @@ class Plan:
             "alternatives": [a.to_dict() for a in self.alternatives],
             "deletion": [d.to_dict() for d in self.deletion],
         }
+        return {"sha256": content_sha256(body), **body}
 
     def to_json(self) -> str:
         """:meth:`to_dict` as indented JSON text."""
@@ -142,8 +148,10 @@ class Plan:
         """Read a plan back from :meth:`to_dict` (what ``ircreds apply PLAN.json`` does).
 
         Only what apply, verify and :meth:`with_cutoff` need is rebuilt; alternatives and the
-        deletion section are informational and stay out.
+        deletion section are informational and stay out. A plan file is untrusted input: anything that
+        is not the shape :meth:`to_dict` writes is refused in one sentence naming the field.
         """
+        _check_shape(data)
         try:
             revocations = tuple(Revocation.from_dict(r) for r in data.get("revocations") or ())
             return cls(
@@ -159,7 +167,62 @@ class Plan:
                 warnings=tuple(PlanWarning.from_dict(w) for w in data.get("warnings") or ()),
                 uncovered=tuple(Uncovered.from_dict(u) for u in data.get("uncovered") or ()),
             )
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise PlanError(
                 f"not an ircreds plan ({type(err).__name__}: {err}); write one with `ircreds plan --out`"
             ) from None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    return f"a {type(value).__name__}"
+
+
+def _check_shape(data: Any) -> None:
+    """Refuse what is not a plan's JSON shape, naming the field (``revocations[0].policy`` ...)."""
+    hint = "; write one with `ircreds plan --out`"
+    if not isinstance(data, Mapping):
+        raise PlanError(f"not an ircreds plan: the file holds {_kind(data)}, not an object{hint}")
+    for name in ("revocations", "warnings", "uncovered", "alternatives", "deletion"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, list):
+            raise PlanError(f"not an ircreds plan: {name} must be a list, got {_kind(value)}{hint}")
+        for i, item in enumerate(value or ()):
+            if not isinstance(item, Mapping):
+                raise PlanError(
+                    f"not an ircreds plan: {name}[{i}] must be an object, got {_kind(item)}{hint}"
+                )
+    for name in ("cutoff", "now", "recommended_cutoff", "evidence_end", "key", "account_id"):
+        value = data.get(name)
+        if value is not None and not isinstance(value, str):
+            raise PlanError(f"not an ircreds plan: {name} must be a string, got {_kind(value)}{hint}")
+    for i, rev in enumerate(data.get("revocations") or ()):
+        for name in ("target", "arn", "policy_name", "target_kind"):
+            if name in rev and not isinstance(rev[name], str):
+                raise PlanError(
+                    f"not an ircreds plan: revocations[{i}].{name} must be a string, got {_kind(rev[name])}{hint}"
+                )
+        if "policy" in rev and not isinstance(rev["policy"], Mapping):
+            raise PlanError(
+                f"not an ircreds plan: revocations[{i}].policy must be a policy document (an object), "
+                f"got {_kind(rev['policy'])}{hint}"
+            )
+        for part in ("cuts", "survives", "expired"):
+            items = rev.get(part)
+            if items is not None and not isinstance(items, list):
+                raise PlanError(
+                    f"not an ircreds plan: revocations[{i}].{part} must be a list, got {_kind(items)}{hint}"
+                )
+            for j, s in enumerate(items or ()):
+                if not isinstance(s, Mapping) or not isinstance(s.get("access_key_id"), str):
+                    raise PlanError(
+                        f"not an ircreds plan: revocations[{i}].{part}[{j}] must be a session object with an "
+                        f"access_key_id{hint}"
+                    )

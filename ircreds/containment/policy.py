@@ -302,3 +302,76 @@ def _is_ip(value: object) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _as_list(value: Any) -> list[Any] | None:
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, list) else None
+
+
+def recognise(policy: Any, *, strict: bool = True) -> tuple[str, datetime | None] | None:
+    """Which document this module builds ``policy`` is, or ``None`` when it is none of them.
+
+    Returns ``("cutoff", t)`` for :func:`cutoff_policy` of ``t``, or ``("session" | "source-ip" |
+    "source-ip-allow-only" | "source-identity", None)`` for a narrower option. ``strict`` asks for exactly
+    the document built here; otherwise the console's equivalent spellings (``Statement`` as an object,
+    ``"Action": "*"``) are accepted too. Anything else (an ``Allow``, another action, an extra statement
+    or condition, a date that does not parse) is ``None``: :func:`ircreds.aws.apply` refuses it.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> recognise(cutoff_policy(datetime(2025, 1, 20, 12, tzinfo=UTC)))[1].isoformat()
+        '2025-01-20T12:00:00+00:00'
+        >>> recognise({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    """
+    try:
+        doc = json.loads(policy) if isinstance(policy, str) else policy
+        if not isinstance(doc, dict):
+            return None
+        found = _recognise(doc)
+        if found is None:
+            return None
+        kind, rebuilt, when = found
+        candidate = doc
+        if not strict:
+            st = doc["Statement"]
+            st = dict(st[0] if isinstance(st, list) else st)
+            st["Action"], st["Resource"] = _as_list(st.get("Action")), _as_list(st.get("Resource"))
+            candidate = {"Version": doc.get("Version"), "Statement": [st]}
+        return (kind, when) if canonical(candidate) == canonical(rebuilt) else None
+    except (PolicyError, ValueError, TypeError, KeyError, AttributeError, IndexError):
+        return None
+
+
+def _recognise(doc: dict[str, Any]) -> tuple[str, dict[str, Any], datetime | None] | None:
+    statements = doc.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or len(statements) != 1 or not isinstance(statements[0], dict):
+        return None
+    condition = statements[0].get("Condition")
+    if not isinstance(condition, dict):
+        return None
+    ops = set(condition)
+    if ops == {"DateLessThan"} and set(condition["DateLessThan"]) == {"aws:TokenIssueTime"}:
+        text = condition["DateLessThan"]["aws:TokenIssueTime"]
+        if not isinstance(text, str) or not text.endswith("Z"):
+            return None
+        when = datetime.fromisoformat(text[:-1] + "+00:00")
+        return "cutoff", cutoff_policy(when), normalize_cutoff(when)
+    if ops == {"StringLike"} and set(condition["StringLike"]) == {"aws:userid"}:
+        return "session", deny_session_policy(_as_list(condition["StringLike"]["aws:userid"]) or []), None
+    if ops == {"IpAddress"} and set(condition["IpAddress"]) == {"aws:SourceIp"}:
+        return (
+            "source-ip",
+            deny_source_ip_policy(_as_list(condition["IpAddress"]["aws:SourceIp"]) or []),
+            None,
+        )
+    if ops == {"NotIpAddress", "Bool"} and set(condition["NotIpAddress"]) == {"aws:SourceIp"}:
+        nets = _as_list(condition["NotIpAddress"]["aws:SourceIp"]) or []
+        return "source-ip-allow-only", deny_source_ip_policy(nets, allow_only=True), None
+    if ops == {"StringEquals"} and set(condition["StringEquals"]) == {"aws:SourceIdentity"}:
+        values = _as_list(condition["StringEquals"]["aws:SourceIdentity"]) or []
+        return "source-identity", deny_source_identity_policy(values), None
+    return None

@@ -191,3 +191,252 @@ def test_sandbox_command_prints_endpoint_and_stops_on_signal(tmp_path: Path) -> 
     assert "sandbox stopped" in out
     assert "GET /" not in err
     assert "POST /" not in err
+
+
+# ------------------------------------------------------------------ one rule for now, stale evidence
+
+
+def test_plan_on_the_sample_without_now_is_judged_at_the_real_clock_and_says_stale_evidence(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sample = Path(__file__).resolve().parents[2] / "data" / "samples" / "walkthrough"
+    key = json.loads((sample / "answer_key.json").read_text())["leaked_access_key_id"]
+    assert main(["plan", str(sample), "--key", key, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["now_source"] == "clock"
+    stale = [w for w in data["warnings"] if w["code"] == "stale-evidence"]
+    assert len(stale) == 1
+    assert "--as-of evidence-end" in stale[0]["message"]
+    assert main(["plan", str(sample), "--key", key, "--as-of", "evidence-end", "--json"]) == 0
+    as_of = json.loads(capsys.readouterr().out)
+    assert as_of["now"] == as_of["evidence_end"] == key_end(sample)
+    assert as_of["now_source"] == "evidence-end"
+    assert "stale-evidence" not in {w["code"] for w in as_of["warnings"]}
+
+
+def key_end(sample: Path) -> str:
+    import ircreds
+
+    return ircreds.load(sample)["eventTime"].max().strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_plan_readable_output_says_where_now_came_from(
+    evidence: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", str(evidence), "--key", inc.K1]) == 0
+    out = capsys.readouterr().out
+    assert "now: " in out
+    assert "(the real clock; --now T or --as-of evidence-end" in out
+    assert "[stale-evidence]" in out
+    assert main(_plan_argv(evidence)) == 0
+    assert "now: 2025-01-20T12:00:00Z  (--now)" in capsys.readouterr().out
+
+
+def test_plan_refuses_now_and_as_of_together(evidence: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(_plan_argv(evidence, "--as-of", "evidence-end"))
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+# --------------------------------------------------------- plans and records are untrusted input
+
+
+def _edited_plan(evidence: Path, tmp_path: Path, edit) -> Path:
+    plan_file = tmp_path / "plan.json"
+    main(_plan_argv(evidence, "--out", str(plan_file)))
+    data = json.loads(plan_file.read_text())
+    edit(data)
+    plan_file.write_text(json.dumps(data))
+    return plan_file
+
+
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def _set(path: str, value):
+    def edit(data: dict) -> None:
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[int(last) if last.isdigit() else last] = value
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (
+            _set("revocations.0.policy_name", "RequireMFA"),
+            "revocations[0] (ExampleRole): policy_name 'RequireMFA'",
+        ),
+        (
+            _set("revocations.0.policy", ALLOW_ALL),
+            "revocations[0] (ExampleRole): policy is not the cut-off deny",
+        ),
+        (
+            _set("revocations.0.policy", cutoff_policy(inc.K2_ISSUED)),
+            "policy's aws:TokenIssueTime 2025-01-20T11:10:09Z differs from the plan's cutoff 2025-01-20T12:00:00Z",
+        ),
+        (_set("revocations.0.target", "../Admin"), "target '../Admin' is not an IAM role name"),
+        (_set("revocations.0.target", "team/Admin"), "target 'team/Admin' is not an IAM role name"),
+        (
+            _set("revocations.0.account_id", "999988887777"),
+            "account_id 999988887777 differs from the account",
+        ),
+        (
+            _set("revocations.0.arn", "arn:aws:iam::999988887777:role/ExampleRole"),
+            "account_id 111122223333 differs from the account 999988887777",
+        ),
+    ],
+    ids=["policy-name", "allow-all", "other-date", "dotdot", "slash", "account-field", "other-account-arn"],
+)
+def test_apply_refuses_a_hand_edited_plan_before_any_aws_call(
+    evidence: Path, sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], edit, says: str
+) -> None:
+    plan_file = _edited_plan(evidence, tmp_path, edit)
+    capsys.readouterr()
+    records = tmp_path / "records"
+    assert main(["apply", str(plan_file), "--yes", *_against(sandbox, records)]) == 1
+    captured = capsys.readouterr()
+    assert "SHA-256 no longer matches" in captured.err  # the digest tells it was edited
+    error = captured.err.splitlines()[-1]
+    assert error.startswith("ircreds apply: ")
+    assert says in error
+    assert "Traceback" not in captured.err
+    iam = sandbox.client("iam")
+    for role in ("ExampleRole", "DataPipelineRole"):
+        assert POLICY_NAME not in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert not records.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("[1, 2]", "the file holds a list, not an object"),
+        ('{"revocations": "abc"}', "revocations must be a list, got a string ('abc')"),
+        (
+            '{"revocations": [{"target": "ExampleRole", "policy": []}]}',
+            "revocations[0].policy must be a policy document",
+        ),
+        (
+            '{"revocations": [{"target": "R", "arn": "a", "policy": {}, "cuts": "x"}]}',
+            "revocations[0].cuts must be a list",
+        ),
+    ],
+)
+def test_apply_names_what_is_wrong_in_a_malformed_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, says: str
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(content)
+    assert main(["apply", str(plan_file)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert says in err
+    assert str(plan_file) in err
+
+
+def test_an_untouched_plan_file_raises_no_digest_warning(
+    evidence: Path, sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    main(_plan_argv(evidence, "--out", str(plan_file)))
+    assert json.loads(plan_file.read_text())["sha256"]
+    capsys.readouterr()
+    assert main(["apply", str(plan_file), *_against(sandbox, tmp_path / "records")]) == 0
+    captured = capsys.readouterr()
+    assert "SHA-256" not in captured.err
+    assert captured.out.startswith("REHEARSAL against http://127.0.0.1:")
+
+
+def _applied_record(evidence: Path, sandbox, tmp_path: Path) -> Path:
+    plan_file = tmp_path / "plan.json"
+    main(_plan_argv(evidence, "--out", str(plan_file)))
+    assert main(["apply", str(plan_file), "--yes", *_against(sandbox, tmp_path / "records")]) == 0
+    [record] = (tmp_path / "records").glob("*-apply-*.json")
+    return record
+
+
+def test_rollback_refuses_a_record_of_another_endpoint(
+    evidence: Path, sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = _applied_record(evidence, sandbox, tmp_path)
+    # another endpoint URL (one moto server per process: the same server under another name stands in
+    # for another target); the record's endpoint differs, so nothing is rolled back
+    other = sandbox.endpoint_url.replace("127.0.0.1", "localhost")
+    capsys.readouterr()
+    argv = ["rollback", str(record), "--yes", "--endpoint-url", other, "--record-dir", str(tmp_path / "r2")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"the record was written with endpoint {sandbox.endpoint_url}" in err
+    assert f"this rollback runs with endpoint {other}" in err
+    assert err.count("\n") == 1
+    iam = sandbox.client("iam")
+    assert POLICY_NAME in iam.list_role_policies(RoleName="ExampleRole")["PolicyNames"]  # the cut-off stays
+    assert not (tmp_path / "r2").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (_set("changes.0.before", ALLOW_ALL), "the record's before document is not a cut-off deny"),
+        (
+            _set("changes.0.policy_name", "RequireMFA"),
+            "policy_name 'RequireMFA' is not ircreds' own inline policy",
+        ),
+        (_set("changes.0.target", "../ExampleRole"), "target '../ExampleRole' is not an IAM role name"),
+        (_set("where.account_id", "999988887777"), "differs from the account 111122223333"),
+        (_set("changes", "abc"), "changes must be a list, got a string ('abc')"),
+    ],
+    ids=["before-allow-all", "policy-name", "dotdot", "account", "changes-string"],
+)
+def test_rollback_refuses_a_hand_edited_record(
+    evidence: Path, sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str], edit, says: str
+) -> None:
+    record = _applied_record(evidence, sandbox, tmp_path)
+    data = json.loads(record.read_text())
+    edit(data)
+    record.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["rollback", str(record), "--yes", *_against(sandbox, tmp_path / "records")]) == 1
+    err = capsys.readouterr().err
+    assert "SHA-256 no longer matches" in err or "changes must be a list" in err
+    assert says in err.splitlines()[-1]
+    assert "Traceback" not in err
+    iam = sandbox.client("iam")
+    stored = iam.get_role_policy(RoleName="ExampleRole", PolicyName=POLICY_NAME)["PolicyDocument"]
+    assert (json.loads(stored) if isinstance(stored, str) else stored) == cutoff_policy(inc.NOON)
+
+
+def test_rollback_of_a_list_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    record = tmp_path / "record.json"
+    record.write_text("[]")
+    assert main(["rollback", str(record)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "holds a list, not an object" in err
+
+
+def test_apply_writes_records_to_the_documented_default_folder_and_prints_it(
+    evidence: Path,
+    sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    plan_file = tmp_path / "plan.json"
+    main(_plan_argv(evidence, "--out", str(plan_file)))
+    monkeypatch.setenv("IRCREDS_RECORD_DIR", str(tmp_path / "case-actions"))
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert main(["apply", str(plan_file), "--yes", "--endpoint-url", sandbox.endpoint_url]) == 0
+    out = capsys.readouterr().out
+    [record] = (tmp_path / "case-actions").glob("*-apply-*.json")
+    assert f"action record: {record}" in out
+    assert not (tmp_path / "ircreds-actions").exists()  # never the current folder
+    monkeypatch.delenv("IRCREDS_RECORD_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert main(["rollback", str(record), "--yes", "--endpoint-url", sandbox.endpoint_url]) == 0
+    assert list((tmp_path / "xdg" / "ircreds" / "actions").glob("*-rollback-*.json"))
