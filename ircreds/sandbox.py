@@ -5,7 +5,10 @@ would break strict nbval), and only one runs per process: a second :func:`start_
 running one (``reuse=True``) or refuses. It is seeded from a scenario's ``account.json`` (users and roles
 with their trust, inline and managed policies and ``MaxSessionDuration``) into the scenario's own
 account id, and hands out an administrator key of that account, so :func:`ircreds.aws.apply` sees the
-same account as the plan.
+same account as the plan. Without an ``account.json`` (any real case) it is built from the evidence itself
+(:func:`ircreds.lineage.account_model.account_model`: every role and user the logs show, in every account
+the case spans), and :meth:`Sandbox.write_description` writes ``sandbox.json`` saying what was known and
+what had to be assumed, beside the action records.
 
 Remember what moto is: it stores and returns IAM documents faithfully, but does not evaluate policy
 conditions (a conditional Deny acts as a plain Deny). Use :mod:`ircreds.containment.evaluate` for who is cut.
@@ -69,12 +72,35 @@ class SeedReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def load_account(source: Any) -> dict[str, Any]:
+def account_from_evidence(events: Any, *, account_id: str | None = None) -> dict[str, Any]:
+    """An ``account.json`` document built from evidence (an events frame, or anything ``ircreds.load`` reads).
+
+    ``account_id`` picks the main account (the administrator key's); default: the one with most events.
+    Every role and user carries ``known`` and ``assumed``; the document has ``"source": "evidence"``.
+    """
+    import pandas as pd
+
+    from ircreds.evidence import load
+    from ircreds.lineage.account_model import account_model
+
+    frame = events if isinstance(events, pd.DataFrame) else load(events)
+    doc = account_model(frame).to_account_json(account_id)
+    if not doc["roles"] and not doc["users"] and not doc["linked_accounts"]:
+        log.warning(
+            "the evidence shows no IAM role or user; the sandbox account %s is empty", doc["account_id"]
+        )
+    return doc
+
+
+def load_account(source: Any, *, events: Any = None, account_id: str | None = None) -> dict[str, Any]:
     """The ``account.json`` document from a dict, a file, a scenario directory, or a scenario object.
 
     A directory may hold ``account.json`` itself or in one sub-directory (``data/samples`` holds
-    ``walkthrough/account.json``).
+    ``walkthrough/account.json``). With ``events`` (a frame), or a directory of evidence without any
+    ``account.json``, the account is built from the evidence (:func:`account_from_evidence`).
     """
+    if events is not None:
+        return account_from_evidence(events, account_id=account_id)
     if source is None:
         return {"account_id": DEFAULT_ACCOUNT_ID, "users": [], "roles": []}
     if isinstance(source, Mapping):
@@ -90,9 +116,8 @@ def load_account(source: Any) -> dict[str, Any]:
         candidates = [path / "account.json", *sorted(path.glob("*/account.json"))]
         found = [p for p in candidates if p.is_file()]
         if not found:
-            raise SandboxError(
-                f"no account.json in {path} or its sub-directories; point at a scenario directory"
-            )
+            log.info("no account.json in %s: building the sandbox account from the evidence", path)
+            return account_from_evidence(path, account_id=account_id)
         path = found[0]
     if not path.is_file():
         raise SandboxError(f"{path} does not exist; pass a scenario directory or its account.json")
@@ -150,8 +175,16 @@ class Sandbox:
         seed: what seeding created and skipped.
     """
 
-    def __init__(self, account: Any = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.account = load_account(account)
+    def __init__(
+        self,
+        account: Any = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        events: Any = None,
+        account_id: str | None = None,
+    ) -> None:
+        self.account = load_account(account, events=events, account_id=account_id)
         self.account_id = str(self.account.get("account_id") or DEFAULT_ACCOUNT_ID)
         self.host = host
         self.port = port
@@ -219,6 +252,45 @@ class Sandbox:
         self._moto_api("reset", b"")
         self._keys = {}
         self.seed = self._seed()
+
+    def describe(self) -> dict[str, Any]:
+        """What this sandbox holds and where it came from: the ``sandbox.json`` document.
+
+        For an account built from evidence, each role and user says what the logs showed (``known``)
+        and what had to be assumed (``assumed``). Never holds a secret.
+        """
+        docs = (self.account, *(self.account.get("linked_accounts") or ()))
+        accounts = []
+        for doc in docs:
+            accounts.append(
+                {
+                    "account_id": str(doc.get("account_id") or self.account_id),
+                    **{
+                        group: [
+                            {k: item.get(k) for k in ("name", "arn", "known", "assumed") if k in item}
+                            for item in doc.get(group) or ()
+                        ]
+                        for group in ("roles", "users")
+                    },
+                }
+            )
+        return {
+            "endpoint_url": self.endpoint_url,
+            "account_id": self.account_id,
+            "source": self.account.get("source") or "account.json",
+            "accounts": accounts,
+            "seeded": {"roles": list(self.seed.roles), "users": list(self.seed.users)} if self.seed else None,
+            "skipped": list(self.seed.skipped) if self.seed else [],
+            "limits": "moto stores IAM documents but does not evaluate policy conditions; "
+            "who a cut-off cuts comes from ircreds' evaluator",
+        }
+
+    def write_description(self, directory: str | os.PathLike[str]) -> Path:
+        """Write :meth:`describe` as ``DIRECTORY/sandbox.json`` (beside the action records); return the path."""
+        path = Path(directory) / "sandbox.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.describe(), indent=2) + "\n")
+        return path
 
     # clients -----------------------------------------------------------------------------------
     @property
@@ -429,21 +501,40 @@ def active_sandbox() -> Sandbox | None:
     return _ACTIVE
 
 
-def start_sandbox(account: Any = None, *, port: int = 0, reuse: bool = True) -> Sandbox:
+def start_sandbox(
+    account: Any = None,
+    *,
+    port: int = 0,
+    reuse: bool = True,
+    events: Any = None,
+    account_id: str | None = None,
+    record_dir: str | os.PathLike[str] | None = None,
+) -> Sandbox:
     """Start (or, with ``reuse``, return the already running) sandbox seeded with ``account``.
 
     ``account`` is a scenario directory, an ``account.json`` path or dict, a scenario object with
-    ``account_json()``, or ``None`` for an empty account ``123456789012``. Re-running a notebook cell
-    therefore never starts a second server. A running sandbox seeded with another account is refused.
+    ``account_json()``, a folder of evidence without ``account.json`` (the account is then built from
+    the logs), or ``None`` for an empty account ``123456789012``. ``events`` (an events frame) builds the
+    account from evidence already loaded; ``account_id`` picks its main account (the plan's). With
+    ``record_dir``, ``sandbox.json`` (what was known, what was assumed) is written there. Re-running a
+    notebook cell therefore never starts a second server. A running sandbox seeded with another account
+    is refused.
     """
     running = _ACTIVE
     if running is not None:
-        wanted = str(load_account(account).get("account_id") or DEFAULT_ACCOUNT_ID)
-        if reuse and running.account_id == wanted:
-            return running
-        raise SandboxError(
-            f"a sandbox for account {running.account_id} already runs at {running.endpoint_url}; stop it first"
+        wanted = account_id or str(
+            load_account(account, events=events).get("account_id") or DEFAULT_ACCOUNT_ID
         )
+        if not (reuse and running.account_id == wanted):
+            raise SandboxError(
+                f"a sandbox for account {running.account_id} already runs at {running.endpoint_url}; stop it first"
+            )
+        if record_dir is not None:
+            running.write_description(record_dir)
+        return running
     if os.environ.get("MOTO_ACCOUNT_ID"):
         log.warning("MOTO_ACCOUNT_ID is set; moto will put every call in that account, not the scenario's")
-    return Sandbox(account, port=port).start()
+    sandbox = Sandbox(account, port=port, events=events, account_id=account_id).start()
+    if record_dir is not None:
+        sandbox.write_description(record_dir)
+    return sandbox

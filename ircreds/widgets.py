@@ -369,7 +369,16 @@ class RevokePanel:
             from ircreds.sandbox import start_sandbox
 
             if self.sandbox is None or not self.sandbox.running:
-                self.sandbox = start_sandbox(self.account, port=self.sandbox_port)
+                # no account.json (any real case): the sandbox is built from the evidence, in the plan's
+                # account, and says what it assumed in sandbox.json beside the action records
+                from ircreds.aws import DEFAULT_RECORD_DIR
+
+                arns = [r.arn for r in self.plan.revocations if r.arn and r.arn.count(":") >= 5]
+                self.sandbox = start_sandbox(
+                    self.account, port=self.sandbox_port, account_id=arns[0].split(":")[4] if arns else None
+                )
+                if self.sandbox.account.get("source") == "evidence":
+                    self.sandbox.write_description(self.record_dir or DEFAULT_RECORD_DIR)
             return self.sandbox
         import boto3
 

@@ -154,10 +154,27 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "sandbox",
-        help="run a local AWS (moto) seeded with a scenario's IAM until Ctrl-C",
-        description="Start a moto server on 127.0.0.1 seeded from the scenario's account.json; print its endpoint.",
+        help="run a local AWS (moto) seeded with a scenario's IAM, or the evidence's, until Ctrl-C",
+        description="Start a moto server on 127.0.0.1 seeded from the scenario's account.json, or from the "
+        "roles and users the evidence shows (--from-evidence); print its endpoint. Writes sandbox.json "
+        "(what was known, what was assumed) into the record directory.",
     )
-    p.add_argument("--scenario", type=Path, metavar="DIR", help="scenario directory with account.json")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--scenario", type=Path, metavar="DIR", help="scenario directory with account.json")
+    source.add_argument(
+        "--from-evidence",
+        metavar="PATH",
+        help="build the account from this evidence (any path `ircreds load` reads): every role and user it shows",
+    )
+    p.add_argument(
+        "--account-id", help="with --from-evidence: the main account (default: the one with most events)"
+    )
+    p.add_argument(
+        "--record-dir",
+        type=Path,
+        default=Path("ircreds-actions"),
+        help="where sandbox.json is written, beside the action records (default: ircreds-actions)",
+    )
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.set_defaults(func=run_sandbox)
 
@@ -382,14 +399,22 @@ def run_sandbox(args: argparse.Namespace) -> int:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    sb = start_sandbox(args.scenario, port=args.port, reuse=False)
+    if args.from_evidence:
+        from ircreds.sandbox import account_from_evidence
+
+        account = account_from_evidence(args.from_evidence, account_id=args.account_id)
+    else:
+        account = args.scenario
+    sb = start_sandbox(account, port=args.port, reuse=False, record_dir=args.record_dir)
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         key_id, secret = sb.credentials
         echo(f"sandbox for account {sb.account_id} at {sb.endpoint_url}")
         echo(
             f"seeded: {len(sb.seed.roles) if sb.seed else 0} role(s), {len(sb.seed.users) if sb.seed else 0} user(s)"
+            + (f" in {1 + len(sb.account.get('linked_accounts') or ())} account(s)")
         )
+        echo(f"what was known and what was assumed: {args.record_dir / 'sandbox.json'}")
         echo("use it from another shell (sandbox-only keys, valid for this server only):")
         echo(
             f"  export AWS_ACCESS_KEY_ID={key_id} AWS_SECRET_ACCESS_KEY={secret} AWS_DEFAULT_REGION=us-east-1"
