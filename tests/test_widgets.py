@@ -56,7 +56,6 @@ def sandbox():
 @pytest.fixture
 def iam(sandbox):
     sandbox.reset()
-    widgets._APPLIED.clear()
     return sandbox.client("iam")
 
 
@@ -116,7 +115,9 @@ def test_a_cutoff_before_the_chained_session_warns_about_it(panel, answer_key) -
     assert any(w.access_key_id == chained for w in panel.plan.warnings)
 
 
-def test_the_slider_moves_the_cutoff_in_minutes_around_the_recommendation(panel, plan, answer_key) -> None:
+def test_the_slider_moves_the_cutoff_in_minutes_around_the_recommendation_at_first(
+    panel, plan, answer_key
+) -> None:
     panel.nudge.value = -60
     assert panel.cutoff.value == "2025-01-20T11:00:00Z"
     assert answer_key["chained_access_key_ids"][0] in panel.warnings.value
@@ -125,12 +126,100 @@ def test_the_slider_moves_the_cutoff_in_minutes_around_the_recommendation(panel,
     assert panel.cutoff.value == ircreds.model.iso_z(plan.recommended_cutoff)
 
 
-def test_an_unreadable_cutoff_is_reported_and_locks_apply(panel) -> None:
+def test_an_unparseable_edit_locks_apply_and_says_why_next_to_the_box(panel, iam) -> None:
     panel.confirm.value = True
+    panel.confirm_plan.value = True
     panel.cutoff.value = "noon tomorrow"
-    assert "failed" not in panel.status.value
-    assert "noon tomorrow" in panel.status.value
+    assert "noon tomorrow" in panel.cutoff_note.value
+    assert "Apply is locked" in panel.cutoff_note.value
     assert panel.apply_button.disabled
+    assert panel.apply_plan_button.disabled
+    assert not panel.confirm.value
+    assert not panel.confirm_plan.value
+    assert panel.confirm.disabled  # ticking it cannot re-enable Apply...
+    panel.confirm.value = True  # ...not even from code
+    assert panel.apply_button.disabled
+    assert panel.policy.value == ""  # no stale document shown beside an error
+    assert panel.apply() is None
+    assert panel.apply_plan() is None
+    assert "locked" in panel.status.value
+    assert POLICY_NAME not in _inline(iam, "ExampleRole")
+    panel.cutoff.value = "2025-01-20T12:00:30Z"  # fixed: unlocked, still unconfirmed
+    assert panel.error is None
+    assert not panel.confirm.disabled
+    assert panel.apply_button.disabled
+    assert "2025-01-20T12:00:30Z" in panel.policy.value
+
+
+def test_a_human_time_form_becomes_the_cutoff_shown_and_written(panel, iam) -> None:
+    panel.cutoff.value = "2025-01-20 12:05"
+    assert panel.cutoff_note.value == "= <b>2025-01-20T12:05:00Z</b> (read as UTC)"
+    assert "&quot;aws:TokenIssueTime&quot;: &quot;2025-01-20T12:05:00Z&quot;" in panel.policy.value
+    assert "aws:TokenIssueTime < 2025-01-20T12:05:00Z to ExampleRole" in panel.confirm.description
+    assert (
+        "aws:TokenIssueTime &lt; 2025-01-20T12:05:00Z</code> to <b>ExampleRole</b>" in panel.apply_note.value
+    )
+    panel.confirm.value = True
+    panel.apply_button.click()
+    stored = iam.get_role_policy(RoleName="ExampleRole", PolicyName=POLICY_NAME)["PolicyDocument"]
+    assert stored["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"] == "2025-01-20T12:05:00Z"
+    panel.cutoff.value = "2025-01-20T13:05:00+01:00"
+    assert panel.cutoff_note.value == "= <b>2025-01-20T12:05:00Z</b> (converted to UTC)"
+
+
+@pytest.mark.parametrize(
+    ("widget", "value"),
+    [("cutoff", "2025-01-20T12:01:00Z"), ("role", "DataPipelineRole"), ("target", "elsewhere")],
+)
+def test_the_confirmation_clears_when_the_cutoff_role_or_target_changes(
+    plan, trace, tmp_path, widget, value
+) -> None:
+    panel = RevokePanel(plan, trace=trace, account=WALKTHROUGH, target="elsewhere", record_dir=tmp_path)
+    panel.target.value = "sandbox"
+    panel.confirm.value = True
+    panel.confirm_plan.value = True
+    assert not panel.apply_button.disabled
+    assert not panel.apply_plan_button.disabled
+    getattr(panel, widget).value = value
+    assert not panel.confirm.value
+    assert not panel.confirm_plan.value
+    assert panel.apply_button.disabled
+    assert panel.apply_plan_button.disabled
+
+
+def test_a_later_cutoff_lists_the_live_sessions_it_cuts_and_warns_of_the_outage(panel, answer_key) -> None:
+    panel.cutoff.value = "2025-01-20T14:00:00Z"  # now is 11:59:30
+    live = [s for s in panel.revocation.cuts if s.live_at_now]
+    legit = [s for s in live if not s.suspicious]
+    assert len(legit) >= 2
+    for s in live:
+        row = _row(panel, s.access_key_id)
+        assert "<td>cut</td>" in row
+        assert "<td>yes</td>" in row
+    assert f"(<b>{len(live)}</b> live at now, 2025-01-20T11:59:30Z)" in panel.summary.value
+    warning = panel.warnings.value
+    assert 'class="cutoff-after-now"' in warning
+    assert (
+        "every session of ExampleRole issued before 2025-01-20T14:00:00Z, including new ones by legitimate users"
+        in warning
+    )
+    assert f"cuts {len(live)} session(s) live now" in warning
+    assert "user/DevUser" in warning  # who assumed the role in the evidence
+    assert "legitimate session(s) of ExampleRole" in warning
+
+
+def test_the_slider_moves_around_the_value_typed(panel) -> None:
+    panel.cutoff.value = "2025-01-20 12:30"
+    panel.nudge.value = 5
+    assert panel.cutoff.value == "2025-01-20T12:35:00Z"
+    panel.nudge.value = -10
+    assert panel.cutoff.value == "2025-01-20T12:20:00Z"  # still around 12:30, not around the recommendation
+    panel.cutoff.value = "2025-01-20T13:00:00Z"
+    assert panel.nudge.value == 0
+
+
+def test_the_panel_keeps_no_global_state() -> None:
+    assert not hasattr(widgets, "_APPLIED")
 
 
 def test_dry_run_shows_the_change_and_writes_nothing(panel, iam) -> None:
@@ -166,13 +255,50 @@ def test_confirmed_apply_puts_the_cutoff_deny_on_the_role_and_reads_it_back(
 def test_applying_twice_or_rerunning_the_cell_writes_once(plan, trace, panel, iam, tmp_path) -> None:
     panel.confirm.value = True
     panel.apply_button.click()
+    first = iam.get_role_policy(RoleName="ExampleRole", PolicyName=POLICY_NAME)["PolicyDocument"]
     panel.confirm.value = True
     panel.apply_button.click()
+    assert "Already in place" in panel.status.value
     rerun = RevokePanel(plan, trace=trace, account=WALKTHROUGH, record_dir=tmp_path / "records")
     rerun.confirm.value = True
     rerun.apply_button.click()
-    assert "Already applied" in rerun.status.value
-    assert len(list((tmp_path / "records").glob("*.json"))) == 1
+    assert "Already in place" in rerun.status.value  # aws.apply read IAM: the document is there
+    assert rerun.records == []
+    assert rerun.rollback_button.disabled
+    assert len(panel.records) == 1
+    written = [json.loads(p.read_text()) for p in sorted((tmp_path / "records").glob("*.json"))]
+    assert [[c["operation"] for c in r["changes"]] for r in written].count(["put"]) == 1
+    assert iam.get_role_policy(RoleName="ExampleRole", PolicyName=POLICY_NAME)["PolicyDocument"] == first
+
+
+def test_apply_plan_writes_every_revocation_in_one_confirmed_step(panel, plan, iam, tmp_path) -> None:
+    assert "Apply plan</b> also writes DataPipelineRole" in panel.apply_note.value
+    panel.apply_plan_button.click()  # disabled: nothing happens
+    assert POLICY_NAME not in _inline(iam, "DataPipelineRole")
+    assert panel.apply_plan() is None
+    panel.confirm_plan.value = True
+    assert "to all 2 target(s) of the plan (ExampleRole, DataPipelineRole)" in panel.confirm_plan.description
+    panel.apply_plan_button.click()
+    for rev in plan.revocations:
+        stored = iam.get_role_policy(RoleName=rev.target, PolicyName=POLICY_NAME)["PolicyDocument"]
+        assert canonical(stored) == canonical(rev.policy)
+    [record] = (tmp_path / "records").glob("*.json")
+    assert [c["target"] for c in json.loads(record.read_text())["changes"]] == [
+        "ExampleRole",
+        "DataPipelineRole",
+    ]
+    assert not panel.confirm_plan.value
+
+
+def test_sandbox_actions_are_labelled_rehearsal(panel, tmp_path) -> None:
+    assert "a rehearsal: no AWS account changes" in panel.confirm.description
+    assert "<b>Rehearsal</b>" in panel.apply_note.value
+    panel.confirm.value = True
+    panel.apply_button.click()
+    assert "rehearsal in the sandbox" in panel.status.value
+    [record] = (tmp_path / "records").glob("*.json")
+    assert json.loads(record.read_text())["rehearsal"] is True
+    assert str(record) in panel.readback.value  # the record's path is shown
 
 
 def test_apply_on_the_chained_role_at_a_moved_cutoff(panel, iam) -> None:
@@ -192,16 +318,31 @@ def test_changing_the_cutoff_withdraws_the_confirmation(panel) -> None:
     assert panel.apply_button.disabled
 
 
-def test_rollback_restores_the_role_as_it_was(panel, iam) -> None:
+def test_rollback_needs_a_dry_run_and_a_confirmation_and_leaves_a_record(panel, iam, tmp_path) -> None:
     assert panel.rollback_button.disabled
-    panel.confirm.value = True
-    panel.apply_button.click()
+    panel.confirm_plan.value = True
+    panel.apply_plan_button.click()
     assert not panel.rollback_button.disabled
-    panel.rollback_button.click()
+    assert panel.rollback_confirm_button.disabled
+    assert panel.rollback() is None  # no dry run yet: nothing changes
+    assert POLICY_NAME in _inline(iam, "ExampleRole")
+    panel.rollback_button.click()  # step one: the dry run
+    assert "Rollback dry run" in panel.status.value
+    assert "aws:TokenIssueTime" in panel.readback.value
+    assert POLICY_NAME in _inline(iam, "ExampleRole")
+    assert panel.rollback_confirm_button.disabled  # step two needs the box
+    assert panel.rollback() is None
+    assert POLICY_NAME in _inline(iam, "ExampleRole")
+    assert "the attacker's included" in panel.confirm_rollback.description
+    panel.confirm_rollback.value = True
+    panel.rollback_confirm_button.click()
     assert _inline(iam, "ExampleRole") == ["DevAccess"]
+    assert POLICY_NAME not in _inline(iam, "DataPipelineRole")
     assert "Rolled back" in panel.status.value
     assert "not present" in panel.readback.value
     assert panel.rollback_button.disabled
+    assert panel.rollback_confirm_button.disabled
+    assert len(list((tmp_path / "records").glob("*-rollback-*.json"))) == 1
 
 
 def test_apply_to_a_missing_profile_reports_it_and_writes_nothing(plan, iam, monkeypatch, tmp_path) -> None:
