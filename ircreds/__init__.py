@@ -25,6 +25,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # the library's plan: ircreds.containment.plan with now defaulting to the real clock (ircreds.clock)
     "plan": ("ircreds.clock", "plan"),
     "verify": ("ircreds.containment", "verify"),
+    "scope": ("ircreds.scoping", "scope"),
+    "Scope": ("ircreds.scoping", "Scope"),
+    "plan_scope": ("ircreds.containment", "plan_scope"),
     "IrcredsError": ("ircreds.errors", "IrcredsError"),
     "LogFormatError": ("ircreds.errors", "LogFormatError"),
     "SessionNotFoundError": ("ircreds.errors", "SessionNotFoundError"),

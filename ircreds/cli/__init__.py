@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.load",
     "ircreds.cli.scenario",
     "ircreds.cli.trace",
+    "ircreds.cli.scope",
     "ircreds.cli.contain",
     "ircreds.cli.report",
     "ircreds.cli.demo",

@@ -25,6 +25,8 @@ Modules (import the names from here, the package, not from them):
 - ``persistence``: the catalog of what a deny cannot reach, and the lineage's uncovered items.
 - ``build``: :func:`plan`.
 - ``verification``: :func:`verify` and :class:`VerifyResult`.
+- ``scope_plan``: :func:`plan_scope` (one plan for a whole scope, across accounts), the resource-policy
+  grants the attacker made with their undo calls, :func:`revocations_by_account`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 from ircreds.containment.build import plan
 from ircreds.containment.cutoff import DEFAULT_MARGIN, recommend_cutoff
 from ircreds.containment.plans import Plan
+from ircreds.containment.scope_plan import grant_undo, plan_scope, resource_grants, revocations_by_account
 from ircreds.containment.records import (
     Alternative,
     Dependent,
@@ -74,7 +77,11 @@ __all__ = [
     "Verdict",
     "VerifyResult",
     "WarningCode",
+    "grant_undo",
     "plan",
+    "plan_scope",
     "recommend_cutoff",
+    "resource_grants",
+    "revocations_by_account",
     "verify",
 ]

@@ -26,7 +26,7 @@ from typing import Any
 from ircreds.errors import ScenarioError
 from ircreds.scenarios.background import run
 from ircreds.scenarios.cast import Cast, draw, walkthrough_cast
-from ircreds.scenarios.exercise import Result, build_answer_key, grade
+from ircreds.scenarios.exercise import Result, build_answer_key, grade, scope_truth
 from ircreds.scenarios.incident import Incident
 from ircreds.scenarios.principals import build_world
 from ircreds.scenarios.records import Ids
@@ -152,7 +152,13 @@ class _Build:
 
 
 def _scenario(
-    cast: Cast, seed: str, twists: Sequence[str], events: int | None, meta: dict[str, Any]
+    cast: Cast,
+    seed: str,
+    twists: Sequence[str],
+    events: int | None,
+    meta: dict[str, Any],
+    *,
+    scope_fields: bool = True,
 ) -> Scenario:
     b = _Build(cast, seed, twists, events)
     records = list(b.stream())
@@ -162,9 +168,12 @@ def _scenario(
         "start": cast.start.isoformat().replace("+00:00", "Z"),
         "end": cast.end.isoformat().replace("+00:00", "Z"),
     }
+    answer_key = b.answer_key(meta)
+    if scope_fields:  # the committed walkthrough keeps its answer key byte for byte
+        answer_key.update(scope_truth(b.incident, records))
     return Scenario(
         records=records,
-        answer_key=b.answer_key(meta),
+        answer_key=answer_key,
         account=b.account(),
         cast=cast,
         seed=seed,
@@ -193,7 +202,7 @@ def generate(
 def walkthrough() -> Scenario:
     """``DESIGN.md``'s walkthrough: DevUser, ExampleRole, K1/K2/K3, the 12:00Z cut-off."""
     meta = {"name": "walkthrough", "seed": "walkthrough", "difficulty": "standard"}
-    return _scenario(walkthrough_cast(), "walkthrough", [], None, meta)
+    return _scenario(walkthrough_cast(), "walkthrough", [], None, meta, scope_fields=False)
 
 
 def write_trail(out_dir: str | Path, *, events: int, seed: int = 0, workers: int | None = None) -> Path:
@@ -214,6 +223,7 @@ def write_trail(out_dir: str | Path, *, events: int, seed: int = 0, workers: int
     meta = {"name": f"trail-{seed}", "seed": seed, "events": count, "parts": parts}
     inc = b.incident
     key = build_answer_key(inc, [*inc.root_creds, *inc.reassumed, *issued], meta=meta)
+    key.update(scope_truth(inc))
     write_json(out / "answer_key.json", key)
     write_json(out / "account.json", b.account())
     return out

@@ -158,6 +158,53 @@ def build_answer_key(inc: Incident, issued: Iterable[Cred], *, meta: Mapping[str
     return key
 
 
+def compromised_keys(inc: Incident) -> list[str]:
+    """Every credential in the attacker's hands: the leaked one and all it led to, and the other stolen ones."""
+    creds = [
+        inc.leaked,
+        *inc.chained,
+        *inc.minted,
+        *inc.minted_sessions,
+        *inc.reassumed,
+        *inc.stolen,
+        *inc.stolen_made,
+    ]
+    return sorted({c.key_id for c in creds if c is not None})
+
+
+def scope_truth(inc: Incident, records: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The answer key's scope fields: every compromised credential, and (given the records) every other one.
+
+    ``legitimate_access_key_ids`` lists every other access key id the records use or issue.
+    ``scope_first_malicious_event_id`` is the attacker's earliest call with any credential (the
+    alerted key's first misuse is ``first_malicious_event_id``).
+    """
+    bad = compromised_keys(inc)
+    out: dict[str, Any] = {
+        "stolen_access_key_ids": [c.key_id for c in inc.stolen],
+        "stolen_made_access_key_ids": [c.key_id for c in inc.stolen_made],
+        "compromised_access_key_ids": bad,
+    }
+    malicious = set(inc.malicious_ids)
+    first: tuple[str, str] | None = None
+    if records is not None:
+        seen: set[str] = set()
+        for r in records:
+            key = (r.get("userIdentity") or {}).get("accessKeyId")
+            if key:
+                seen.add(key)
+            response = r.get("responseElements") or {}
+            for part in ("credentials", "accessKey"):
+                issued = (response.get(part) or {}).get("accessKeyId") if isinstance(response, dict) else None
+                if issued:
+                    seen.add(issued)
+            if r["eventID"] in malicious and (first is None or r["eventTime"] < first[0]):
+                first = (r["eventTime"], r["eventID"])
+        out["legitimate_access_key_ids"] = sorted(seen - set(bad))
+    out["scope_first_malicious_event_id"] = first[1] if first else inc.first_malicious
+    return out
+
+
 def _q(qid: str, question: str, answer: Any, kind: str, explanation: str, **more: Any) -> dict[str, Any]:
     return {
         "id": qid,

@@ -60,6 +60,8 @@ class Incident:
         self.minted: list[Cred] = []
         self.minted_sessions: list[Cred] = []
         self.reassumed: list[Cred] = []
+        self.stolen: list[Cred] = []  # other legitimate credentials the attacker also used
+        self.stolen_made: list[Cred] = []  # credentials the attacker made with those
         self.persistence: list[str] = []
         self.first_malicious: str | None = None
         self.malicious_ids: list[str] = []

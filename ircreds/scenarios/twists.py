@@ -57,6 +57,14 @@ TWISTS: dict[str, str] = {
         "session was issued after the cut-off time, so the deny does not touch it. The cut-off alone was too "
         "early; the back door must go and a new cut-off must follow."
     ),
+    "more_stolen_credentials": (
+        "The same attacker holds other stolen credentials: an EC2 instance-profile session of the web tier's "
+        "instance role (taken from the instance, used from the attacker's first IP some minutes before the "
+        "alerted key's first misuse, while the instance keeps using it through a VPC endpoint), and after the "
+        "back door, a service user's long-term access key, which assumes the pipeline role from the back-door "
+        "key's IP. The roles' legitimate sessions and the key's owner stay active meanwhile. Only a scope from "
+        "the alerted key over the attacker's infrastructure finds them."
+    ),
 }
 
 ROOT_TWISTS = {"saml_root": "saml", "oidc_root": "oidc", "ec2_exfil": "ec2", "console_root": "console"}
@@ -74,6 +82,8 @@ def after_cutoff(inc: Incident) -> None:
     """Branch twists that happen after the responder's cut-off."""
     if "reassume" in inc.twists:
         reassume(inc)
+    if "more_stolen_credentials" in inc.twists:
+        more_stolen_credentials(inc)
 
 
 def cross_account(inc: Incident) -> None:
@@ -167,3 +177,73 @@ def reassume(inc: Incident) -> None:
         else:
             inc.call(k7, u, name, ip=c.attacker_ips[2], agent=c.k3_ua, bucket=c.sensitive_bucket)
         u += timedelta(minutes=rng.randint(3, 40))
+
+
+def more_stolen_credentials(inc: Incident) -> None:
+    """An instance-profile session used from the attacker's IP before the leak; a service user's key after."""
+    from ircreds.scenarios import cast as ua
+
+    c, w, rng = inc.c, inc.w, inc.rng
+    a1, a3 = c.attacker_ips[0], c.attacker_ips[2]
+    u1, u2 = c.attacker_uas
+    # 1. the instance's session: issued hours before, used by the instance all along through a VPC endpoint
+    role = w.roles["web-app-instance-role"]
+    instance = w.ids.instance_id()
+    issued = inc.leak_at - timedelta(hours=2, minutes=rng.randint(0, 50), seconds=rng.randint(0, 59))
+    recs, cred = issuing.assume_role(
+        w, "ec2.amazonaws.com", issued, role, instance, duration=21600, ec2_instance=instance
+    )
+    inc._add(recs)
+    assert cred is not None and cred.expires_at is not None
+    private = f"10.20.{rng.randrange(4, 8)}.{rng.randrange(10, 250)}"
+    vpce = "vpce-0" + w.ids.hex(16)
+    t = issued + timedelta(seconds=rng.randint(20, 50))
+    stop = min(cred.expires_at, c.end) - timedelta(minutes=1)
+    while t < stop:
+        name = rng.choice(("GetObject", "GetObject", "ListObjects", "GetItem", "PutItem"))
+        inc.call(
+            cred,
+            t,
+            name,
+            ip=private,
+            agent=ua.BOTO_EC2,
+            malicious=False,
+            bucket=c.assets_bucket,
+            extra={"vpcEndpointId": vpce},
+        )
+        t += timedelta(seconds=rng.randint(90, 600))
+    t = inc.leak_at - timedelta(minutes=rng.randint(12, 25), seconds=rng.randint(0, 59))
+    for name, agent in (
+        ("GetCallerIdentity", u1),
+        ("ListBuckets", u2),
+        ("DescribeInstances", u2),
+        ("ListObjects", u2),
+        ("GetObject", u2),
+    ):
+        inc.call(cred, t, name, ip=a1, agent=agent, bucket=c.assets_bucket)
+        t += timedelta(seconds=rng.randint(8, 70))
+    inc.stolen.append(cred)
+    # 2. a service user's long-term key (its owner keeps using it), used from the back-door key's IP
+    user = w.users["svc-etl"]
+    key = w.user_cred(user)
+    t = inc.at(0.7 + rng.random() * 0.15)
+    inc.call(key, t, "GetCallerIdentity", ip=a3, agent=c.k3_ua)
+    t += timedelta(seconds=rng.randint(20, 60))
+    inc.call(key, t, "ListRoles", ip=a3, agent=c.k3_ua)
+    t += timedelta(seconds=rng.randint(20, 60))
+    recs, child = issuing.assume_role(
+        w, key, t, w.roles[c.pipeline_role], f"etl-{int(t.timestamp())}", duration=3600, ip=a3, ua=c.k3_ua
+    )
+    inc._add(recs, malicious=True)
+    assert child is not None
+    inc.stolen.append(key)
+    inc.stolen_made.append(child)
+    u = t + timedelta(seconds=rng.randint(30, 90))
+    for name in ("GetCallerIdentity", "ListObjects", "GetObject", "GetObject", "GetTables"):
+        if name == "GetObject":
+            inc.get_object(
+                child, u, c.data_bucket, f"curated/finance/part-{rng.randrange(10**5):05d}.parquet", ip=a3, agent=c.k3_ua
+            )
+        else:
+            inc.call(child, u, name, ip=a3, agent=c.k3_ua, bucket=c.data_bucket)
+        u += timedelta(seconds=rng.randint(20, 200))

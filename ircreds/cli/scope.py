@@ -1,0 +1,114 @@
+"""``ircreds scope PATH... --key K [--ip IP ...] [--user-agent UA ...] [--json]``.
+
+From the alert's seeds to every credential the attacker holds (``ircreds.scope``), with one plan for
+the whole scope (``ircreds.containment.plan_scope``). ``--json`` prints the contract
+``{"seeds", "compromised", "legitimate", "attacker", "first_malicious_event_id",
+"first_malicious_time", "timeline", "plan"}`` (add, never rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from ircreds.cli._io import echo, echo_json, iso_z, table
+
+
+def _time(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; write it as 2025-01-20T12:00:00Z")
+    return value.astimezone(UTC)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``scope`` subcommand."""
+    p = subparsers.add_parser(
+        "scope",
+        help="from one alert to every credential the attacker holds, with one plan for all",
+        description=(
+            "Expand from the alert (a key, IPs, user agents, principals) to a fixpoint: the lineage of every "
+            "compromised credential, the attacker's addresses and clients (not the owners' baselines), and "
+            "every other credential used from them. Each compromised credential says why; look-alikes that "
+            "are legitimate are listed apart. The plan covers every role and user involved, in every account."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument("--key", action="append", default=[], help="the alerted access key id (repeatable)")
+    p.add_argument("--ip", action="append", default=[], help="an attacker source IP from the alert (repeatable)")
+    p.add_argument(
+        "--user-agent", action="append", default=[], help="an attacker user agent from the alert (repeatable)"
+    )
+    p.add_argument(
+        "--principal", action="append", default=[], metavar="ARN", help="a compromised principal ARN (repeatable)"
+    )
+    p.add_argument("--start", type=_time, metavar="T", help="ignore calls before T (ISO 8601 with zone)")
+    p.add_argument("--end", type=_time, metavar="T", help="ignore calls after T (ISO 8601 with zone)")
+    p.add_argument("--cutoff", type=_time, metavar="T", help="the plan's cut-off (default: recommended)")
+    p.add_argument("--now", type=_time, metavar="T", help="pretend it is T (replaying an old incident)")
+    p.add_argument("--no-plan", action="store_true", help="skip the plan (its JSON field is null)")
+    p.add_argument("--json", action="store_true", help="print the scope as one JSON object")
+    p.set_defaults(func=run_scope)
+
+
+def run_scope(args: argparse.Namespace) -> int:
+    """Load, scope, plan and print."""
+    import ircreds
+    from ircreds.containment import plan_scope
+
+    if not (args.key or args.ip or args.user_agent or args.principal):
+        raise ircreds.IrcredsError("scope needs a seed: --key K, --ip IP, --user-agent UA or --principal ARN")
+    events = ircreds.load(*args.paths)
+    sc = ircreds.scope(
+        events,
+        key=args.key,
+        ips=args.ip,
+        user_agents=args.user_agent,
+        principals=args.principal,
+        start=args.start,
+        end=args.end,
+    )
+    p = None
+    if not args.no_plan and sc.compromised:
+        p = plan_scope(sc, args.cutoff, now=args.now or datetime.now(UTC), events=events)
+    if args.json:
+        echo_json(sc.to_dict(p))
+        return 0
+    print_scope(sc, p)
+    return 0
+
+
+def print_scope(sc: Any, p: Any = None) -> None:
+    """The readable scope: verdict, compromised credentials, infrastructure, look-alikes, timeline, plan."""
+    from ircreds.containment import revocations_by_account
+
+    echo(sc.verdict())
+    echo()
+    rows = [
+        (c.access_key_id, c.kind, c.mode, c.principal_arn or "", iso_z(c.first_seen) if c.first_seen else "", c.how)
+        for c in sc.compromised
+    ]
+    echo(table(rows, ("access_key_id", "kind", "mode", "principal", "first malicious", "how")))
+    echo()
+    echo(f"attacker addresses: {', '.join(sc.attacker_ips) or 'none'}")
+    for agent in sc.attacker_user_agents:
+        echo(f"attacker client: {agent!r}")
+    echo()
+    echo(f"{len(sc.legitimate)} legitimate credential(s) share a role, principal or address with the scope:")
+    for c in sc.legitimate[:10]:
+        echo(f"  {c.access_key_id}  {c.principal_arn or ''}: {c.why}")
+    if len(sc.legitimate) > 10:
+        echo(f"  … and {len(sc.legitimate) - 10} more (--json lists them all)")
+    echo()
+    echo("timeline:")
+    for row in sc.timeline.to_dict("records"):
+        echo(f"  {iso_z(row['time'].to_pydatetime())}  {row['access_key_id']}  {row['what']}  ({row['event_id']})")
+    if p is None:
+        return
+    echo()
+    echo(f"plan: cut-off {iso_z(p.cutoff) if p.cutoff else 'none'}")
+    for account, revs in revocations_by_account(p).items():
+        echo(f"  account {account}: " + ", ".join(f"{r.target_kind} {r.target}" for r in revs))
+    for u in p.uncovered:
+        echo(f"  not reached by a deny: [{u.kind}] {u.target}: {u.action}")
