@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -424,3 +424,57 @@ def verify_live(
         return str(response["EvaluationResults"][0]["EvalDecision"])
 
     return live_checks(plan, simulate)
+
+
+def apply_by_account(
+    plan: Plan,
+    targets: Mapping[str, Any],
+    *,
+    now: datetime,
+    dry_run: bool = True,
+    confirm: bool = False,
+    record_dir: str | Path | None = DEFAULT_RECORD_DIR,
+) -> dict[str, ActionRecord]:
+    """Apply a plan that spans accounts: each account's revocations through that account's target.
+
+    ``targets`` maps an account id to a boto3 Session, an IAM client or a Sandbox of that account.
+    Refuses, before any change, when an account of the plan has no target. One action record per account.
+    """
+    from ircreds.containment import check_accounts_covered
+
+    by_account = check_accounts_covered(plan, targets)
+    return {
+        account: apply(
+            plan,
+            targets[account],
+            now=now,
+            dry_run=dry_run,
+            confirm=confirm,
+            record_dir=record_dir,
+            targets=[rev.arn for rev in revs],
+        )
+        for account, revs in by_account.items()
+    }
+
+
+def rollback_by_account(
+    records: Mapping[str, ActionRecord],
+    targets: Mapping[str, Any],
+    *,
+    now: datetime,
+    dry_run: bool = True,
+    confirm: bool = False,
+    record_dir: str | Path | None = DEFAULT_RECORD_DIR,
+) -> dict[str, ActionRecord]:
+    """Roll back :func:`apply_by_account`'s records, each through its account's target."""
+    missing = sorted(a for a in records if a not in targets)
+    if missing:
+        raise PlanError(
+            f"no target given for account(s) {', '.join(missing)}; cannot roll back their changes"
+        )
+    return {
+        account: rollback(
+            record, targets[account], now=now, dry_run=dry_run, confirm=confirm, record_dir=record_dir
+        )
+        for account, record in records.items()
+    }

@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -45,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ircreds.errors import SessionNotFoundError
+from ircreds.escape import html_text
 from ircreds.findings._util import is_public_ip
 from ircreds.lineage import LineageIndex, lineage_index
 from ircreds.model import Trace, iso_z
@@ -190,7 +190,7 @@ class Scope:
         )
 
     def _repr_html_(self) -> str:
-        esc = html.escape
+        esc = html_text
         rows = "".join(
             "<tr>"
             + "".join(
@@ -229,7 +229,9 @@ def _plural(n: int, word: str, suffix: str = "s") -> str:
 def _timeline_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dict("records"):
-        out.append({k: (iso_z(v.to_pydatetime()) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()})
+        out.append(
+            {k: (iso_z(v.to_pydatetime()) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        )
     return out
 
 
@@ -282,7 +284,9 @@ def scope(
 
 
 class _Expander:
-    def __init__(self, events: pd.DataFrame, index: LineageIndex, start: datetime | None, end: datetime | None):
+    def __init__(
+        self, events: pd.DataFrame, index: LineageIndex, start: datetime | None, end: datetime | None
+    ):
         self.events = events
         self.index = index
         self.rows: dict[str, dict[str, Any]] = {}
@@ -301,7 +305,9 @@ class _Expander:
         self.vpce = _strings(events, "vpcEndpointId")
         self.window = np.ones(n, dtype=bool)
         if start is not None:
-            self.window &= self.times >= np.datetime64(pd.Timestamp(start).tz_convert("UTC").tz_localize(None))
+            self.window &= self.times >= np.datetime64(
+                pd.Timestamp(start).tz_convert("UTC").tz_localize(None)
+            )
         if end is not None:
             self.window &= self.times <= np.datetime64(pd.Timestamp(end).tz_convert("UTC").tz_localize(None))
         # which IP codes are "external" (a public address, not an AWS service name, no VPC endpoint)
@@ -426,11 +432,21 @@ class _Expander:
         attacker_ips: set[int] = {c for c in (self.ip_code(ip) for ip in ips) if c is not None}
         attacker_uas: set[int] = {c for c in (self._ua_code(ua) for ua in uas) if c is not None}
         for k in keys:
-            found[k] = {"mode": STOLEN, "how": f"{k} is the alerted credential (seed)", "linked": (), "from": None}
+            found[k] = {
+                "mode": STOLEN,
+                "how": f"{k} is the alerted credential (seed)",
+                "linked": (),
+                "from": None,
+            }
         for p in principals:
             for k, row in self.rows.items():
                 if p in (_s(row.get("principal_arn")), self.principal.get(k)) and k not in found:
-                    found[k] = {"mode": STOLEN, "how": f"a credential of {p}, named as a seed", "linked": (), "from": None}
+                    found[k] = {
+                        "mode": STOLEN,
+                        "how": f"a credential of {p}, named as a seed",
+                        "linked": (),
+                        "from": None,
+                    }
         t0 = _NEVER
         malicious: dict[str, np.ndarray] = {}
         for _round in range(64):
@@ -479,7 +495,9 @@ class _Expander:
                             found[k] = hit
             if (len(found), len(attacker_ips), len(attacker_uas), t0) == before:
                 break
-        return self._result(keys, ips, uas, principals, found, malicious, attacker_ips, attacker_uas, t0, findings)
+        return self._result(
+            keys, ips, uas, principals, found, malicious, attacker_ips, attacker_uas, t0, findings
+        )
 
     def _own_clients(self, key: str, ip: int) -> set[int]:
         """The user agents the credential's principal uses: those of its calls from its other addresses,
@@ -660,10 +678,12 @@ class _Expander:
                             "source_ip": self.ip_values[self.ip_codes[p]] if self.ip_codes[p] >= 0 else None,
                         }
                     )
-        compromised.sort(key=lambda c: (c.first_seen is None, c.first_seen or datetime.max.replace(tzinfo=None)))
+        compromised.sort(key=lambda c: (c.first_seen is None, iso_z(c.first_seen) or ""))
         firsts = [c for c in compromised if c.first_seen is not None]
         first_c = min(firsts, key=lambda c: c.first_seen) if firsts else None  # type: ignore[arg-type,return-value]
-        timeline = pd.DataFrame(events_rows, columns=["time", "event_id", "access_key_id", "what", "source_ip"])
+        timeline = pd.DataFrame(
+            events_rows, columns=["time", "event_id", "access_key_id", "what", "source_ip"]
+        )
         if len(timeline):
             timeline = timeline.sort_values("time", kind="stable", ignore_index=True)
         traces = self._traces(found, findings, all_bad)
@@ -683,7 +703,11 @@ class _Expander:
     def _traces(self, found: dict[str, Any], findings: bool, bad: set[str]) -> tuple[Trace, ...]:
         from ircreds.tracer import trace
 
-        tops = [k for k, info in found.items() if not (info.get("from") in found and info["mode"] == ATTACKER_MADE)]
+        tops = [
+            k
+            for k, info in found.items()
+            if not (info.get("from") in found and info["mode"] == ATTACKER_MADE)
+        ]
         out = []
         for k in tops:
             try:
@@ -694,7 +718,9 @@ class _Expander:
             out.append(_prune(t, set(found), stolen, bad))
         return tuple(out)
 
-    def _legitimate(self, found: dict[str, Any], attacker_ips: set[int], t0: np.datetime64) -> Iterator[LegitimateCredential]:
+    def _legitimate(
+        self, found: dict[str, Any], attacker_ips: set[int], t0: np.datetime64
+    ) -> Iterator[LegitimateCredential]:
         roles = {_s((self.rows.get(k) or {}).get("role_arn")) for k in found} - {None}
         principals = {self.principal.get(k) for k in found if found[k]["mode"] != ATTACKER_MADE}
         upstream = {_s((self.rows.get(k) or {}).get("parent_key")) for k in found} - {None}
@@ -709,7 +735,9 @@ class _Expander:
                 continue
             reasons = []
             if k in upstream:
-                reasons.append("issued a compromised credential before the compromise (the upstream identity)")
+                reasons.append(
+                    "issued a compromised credential before the compromise (the upstream identity)"
+                )
             if k in shared_ip:
                 ip = self.ip_values[shared_ip[k]]
                 reasons.append(f"used {ip}, but from its own principal's usual address or client")
@@ -723,7 +751,9 @@ class _Expander:
             seen.add(k)
             owner = self.owner_ips(k, t0)
             places = ", ".join(sorted(self.ip_values[c] for c in owner if c >= 0)[:4]) or "AWS addresses"
-            why = "; ".join(reasons) + f"; no call from attacker infrastructure outside its baseline ({places})"
+            why = (
+                "; ".join(reasons) + f"; no call from attacker infrastructure outside its baseline ({places})"
+            )
             yield LegitimateCredential(
                 access_key_id=k,
                 principal_arn=_s(row.get("principal_arn")),

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.escape import term
 
 
 def _time(text: str) -> datetime:
@@ -36,12 +37,18 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
     p.add_argument("--key", action="append", default=[], help="the alerted access key id (repeatable)")
-    p.add_argument("--ip", action="append", default=[], help="an attacker source IP from the alert (repeatable)")
+    p.add_argument(
+        "--ip", action="append", default=[], help="an attacker source IP from the alert (repeatable)"
+    )
     p.add_argument(
         "--user-agent", action="append", default=[], help="an attacker user agent from the alert (repeatable)"
     )
     p.add_argument(
-        "--principal", action="append", default=[], metavar="ARN", help="a compromised principal ARN (repeatable)"
+        "--principal",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="a compromised principal ARN (repeatable)",
     )
     p.add_argument("--start", type=_time, metavar="T", help="ignore calls before T (ISO 8601 with zone)")
     p.add_argument("--end", type=_time, metavar="T", help="ignore calls after T (ISO 8601 with zone)")
@@ -83,27 +90,35 @@ def print_scope(sc: Any, p: Any = None) -> None:
     """The readable scope: verdict, compromised credentials, infrastructure, look-alikes, timeline, plan."""
     from ircreds.containment import revocations_by_account
 
-    echo(sc.verdict())
+    echo(term(sc.verdict()))
     echo()
     rows = [
-        (c.access_key_id, c.kind, c.mode, c.principal_arn or "", iso_z(c.first_seen) if c.first_seen else "", c.how)
+        (
+            c.access_key_id,
+            c.kind,
+            c.mode,
+            term(c.principal_arn or ""),
+            iso_z(c.first_seen) if c.first_seen else "",
+            term(c.how),
+        )
         for c in sc.compromised
     ]
     echo(table(rows, ("access_key_id", "kind", "mode", "principal", "first malicious", "how")))
     echo()
     echo(f"attacker addresses: {', '.join(sc.attacker_ips) or 'none'}")
     for agent in sc.attacker_user_agents:
-        echo(f"attacker client: {agent!r}")
+        echo(f"attacker client: {term(agent)}")
     echo()
     echo(f"{len(sc.legitimate)} legitimate credential(s) share a role, principal or address with the scope:")
     for c in sc.legitimate[:10]:
-        echo(f"  {c.access_key_id}  {c.principal_arn or ''}: {c.why}")
+        echo(f"  {c.access_key_id}  {term(c.principal_arn or '')}: {term(c.why)}")
     if len(sc.legitimate) > 10:
         echo(f"  … and {len(sc.legitimate) - 10} more (--json lists them all)")
     echo()
     echo("timeline:")
     for row in sc.timeline.to_dict("records"):
-        echo(f"  {iso_z(row['time'].to_pydatetime())}  {row['access_key_id']}  {row['what']}  ({row['event_id']})")
+        when = iso_z(row["time"].to_pydatetime())
+        echo(f"  {when}  {row['access_key_id']}  {term(row['what'])}  ({term(str(row['event_id']))})")
     if p is None:
         return
     echo()
@@ -111,4 +126,4 @@ def print_scope(sc: Any, p: Any = None) -> None:
     for account, revs in revocations_by_account(p).items():
         echo(f"  account {account}: " + ", ".join(f"{r.target_kind} {r.target}" for r in revs))
     for u in p.uncovered:
-        echo(f"  not reached by a deny: [{u.kind}] {u.target}: {u.action}")
+        echo(f"  not reached by a deny: [{u.kind}] {term(u.target)}: {term(u.action)}")

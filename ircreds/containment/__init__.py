@@ -34,7 +34,6 @@ from __future__ import annotations
 from ircreds.containment.build import plan
 from ircreds.containment.cutoff import DEFAULT_MARGIN, recommend_cutoff
 from ircreds.containment.plans import Plan
-from ircreds.containment.scope_plan import grant_undo, plan_scope, resource_grants, revocations_by_account
 from ircreds.containment.records import (
     Alternative,
     Dependent,
@@ -46,6 +45,12 @@ from ircreds.containment.records import (
     UncoveredKind,
     Verdict,
     WarningCode,
+)
+from ircreds.containment.scope_plan import (
+    check_accounts_covered,
+    plan_scope,
+    resource_grants,
+    revocations_by_account,
 )
 from ircreds.containment.targets import ROLE_KINDS, USER_SESSION_KINDS
 from ircreds.containment.verification import (
@@ -77,6 +82,7 @@ __all__ = [
     "Verdict",
     "VerifyResult",
     "WarningCode",
+    "check_accounts_covered",
     "grant_undo",
     "plan",
     "plan_scope",

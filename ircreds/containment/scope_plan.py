@@ -5,7 +5,8 @@ role and IAM user involved, in every account. On top of :func:`~ircreds.containm
 scope needs: the EC2 advice for instance-profile roles (aws-facts §3.4), and the resource-policy grants the
 attacker made (a Lambda permission for ``*``, a bucket policy or ACL opened, a KMS grant, a trust policy
 edited), each with the call that undoes it. :func:`revocations_by_account` groups the revocations by
-account, which is how :func:`ircreds.aws.apply_by_account` applies them.
+account, which is how :func:`ircreds.aws.apply_by_account` applies them (after
+:func:`check_accounts_covered`).
 
 Example:
     >>> undo = grant_undo("AddPermission20150331v2", {"functionName": "f", "statementId": "s", "principal": "*"})
@@ -27,6 +28,8 @@ from ircreds.containment.build import plan
 from ircreds.containment.cutoff import DEFAULT_MARGIN
 from ircreds.containment.plans import Plan
 from ircreds.containment.records import PlanWarning, Revocation, Uncovered, UncoveredKind, WarningCode
+from ircreds.errors import PlanError
+from ircreds.escape import shell_quote
 
 _LAMBDA_PERMISSION = "AddPermission"
 
@@ -43,9 +46,13 @@ def _obj(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def grant_undo(event_name: str, params: Mapping[str, Any], response: Mapping[str, Any] | None = None) -> str | None:
+def grant_undo(
+    event_name: str, params: Mapping[str, Any], response: Mapping[str, Any] | None = None
+) -> str | None:
     """The AWS CLI call that undoes a resource-policy grant, or None when the call grants nothing open."""
     response = response or {}
+    params = {k: shell_quote(str(v)) for k, v in params.items() if isinstance(v, str | int)}
+    response = {k: shell_quote(str(v)) for k, v in response.items() if isinstance(v, str | int)}
     if event_name.startswith(_LAMBDA_PERMISSION):  # Lambda names carry an API version (…20150331v2)
         if "functionName" not in params:  # lambda:AddPermission, not another service's AddPermission
             return None
@@ -105,7 +112,9 @@ def resource_grants(calls: pd.DataFrame) -> list[Uncovered]:
         opened = ""
         if params.get("principal") == "*" or '"*"' in json.dumps(params):
             opened = " to everyone (principal *)"
-        kind = UncoveredKind.TRUST_POLICY if name == "UpdateAssumeRolePolicy" else UncoveredKind.RESOURCE_POLICY
+        kind = (
+            UncoveredKind.TRUST_POLICY if name == "UpdateAssumeRolePolicy" else UncoveredKind.RESOURCE_POLICY
+        )
         event_id = row.get("eventID")
         out.append(
             Uncovered(
@@ -176,3 +185,20 @@ def revocations_by_account(p: Plan) -> dict[str, list[Revocation]]:
     for rev in p.revocations:
         out.setdefault(rev.account_id or p.account_id or "unknown", []).append(rev)
     return dict(sorted(out.items()))
+
+
+def check_accounts_covered(p: Plan, accounts: Any) -> dict[str, list[Revocation]]:
+    """The plan's revocations by account, after checking that every account has a target to apply them to.
+
+    Raises:
+        PlanError: one sentence naming the accounts with revocations but no target.
+    """
+    by_account = revocations_by_account(p)
+    missing = [a for a in by_account if a not in set(accounts)]
+    if missing:
+        have = ", ".join(sorted(accounts)) or "none"
+        raise PlanError(
+            f"the plan revokes sessions in account(s) {', '.join(missing)} but no target was given for them "
+            f"(targets given for: {have}); pass one session, IAM client or sandbox per account"
+        )
+    return by_account

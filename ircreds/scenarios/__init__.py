@@ -87,10 +87,13 @@ def _pick_twists(seed: int, difficulty: str) -> list[str]:
     rng = random.Random(f"twists:{seed}")
     if difficulty == "easy":
         return []
-    if difficulty == "standard":
-        return [rng.choice(sorted(TWISTS))]
+    if difficulty == "standard":  # drawn from the first eight, so each seed keeps the exercise it had
+        return [rng.choice(sorted(set(TWISTS) - {"more_stolen_credentials"}))]
     picked = [rng.choice(sorted(ROOT_TWISTS))] if rng.random() < 0.7 else []
-    return picked + rng.sample(_BRANCH, 2)
+    picked += rng.sample(_BRANCH, 2)
+    if random.Random(f"stolen:{seed}").random() < 0.5:  # its own draw: the other twists stay as they were
+        picked.append("more_stolen_credentials")
+    return picked
 
 
 def _check_twists(twists: Sequence[str]) -> tuple[str, list[str]]:

@@ -194,7 +194,8 @@ def more_stolen_credentials(inc: Incident) -> None:
         w, "ec2.amazonaws.com", issued, role, instance, duration=21600, ec2_instance=instance
     )
     inc._add(recs)
-    assert cred is not None and cred.expires_at is not None
+    assert cred is not None
+    assert cred.expires_at is not None
     private = f"10.20.{rng.randrange(4, 8)}.{rng.randrange(10, 250)}"
     vpce = "vpce-0" + w.ids.hex(16)
     t = issued + timedelta(seconds=rng.randint(20, 50))
@@ -242,7 +243,12 @@ def more_stolen_credentials(inc: Incident) -> None:
     for name in ("GetCallerIdentity", "ListObjects", "GetObject", "GetObject", "GetTables"):
         if name == "GetObject":
             inc.get_object(
-                child, u, c.data_bucket, f"curated/finance/part-{rng.randrange(10**5):05d}.parquet", ip=a3, agent=c.k3_ua
+                child,
+                u,
+                c.data_bucket,
+                f"curated/finance/part-{rng.randrange(10**5):05d}.parquet",
+                ip=a3,
+                agent=c.k3_ua,
             )
         else:
             inc.call(child, u, name, ip=a3, agent=c.k3_ua, bucket=c.data_bucket)
