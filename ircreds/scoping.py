@@ -45,7 +45,7 @@ import pandas as pd
 
 from ircreds.errors import SessionNotFoundError
 from ircreds.escape import html_text
-from ircreds.findings._util import is_public_ip
+from ircreds.findings import is_public_ip
 from ircreds.lineage import LineageIndex, lineage_index
 from ircreds.model import Trace, iso_z
 
@@ -276,9 +276,11 @@ def scope(
     index = lineage_index(events)
     for k in keys:
         if k not in index.rows_by_key:
-            from ircreds.tracer import _not_found_message
-
-            raise SessionNotFoundError(_not_found_message(index, k))
+            raise SessionNotFoundError(
+                f"no credential {k} in {index.events_len:,} events spanning {iso_z(index.start)}–{iso_z(index.end)} "
+                f"(accounts {', '.join(index.accounts) or 'none'}); neither an issuing event nor a call uses it: "
+                "load logs from other days, regions or accounts, or check the key for typos"
+            )
     expander = _Expander(events, index, start, end)
     return expander.run(keys, ips, user_agents, principals, findings=findings)
 

@@ -48,6 +48,7 @@ from ircreds.containment.records import (
 )
 from ircreds.containment.scope_plan import (
     check_accounts_covered,
+    grant_undo,
     plan_scope,
     resource_grants,
     revocations_by_account,

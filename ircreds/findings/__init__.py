@@ -17,8 +17,12 @@ import logging
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from ircreds.findings._util import is_public_ip
+
 if TYPE_CHECKING:
     from ircreds.model import Finding, FindingSpec, Trace
+
+__all__ = ["FINDINGS", "is_public_ip", "run_findings", "spec", "specs"]
 
 log = logging.getLogger(__name__)
 
