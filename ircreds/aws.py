@@ -433,7 +433,7 @@ def apply_by_account(
     now: datetime,
     dry_run: bool = True,
     confirm: bool = False,
-    record_dir: str | Path | None = DEFAULT_RECORD_DIR,
+    record_dir: str | Path | None = None,
 ) -> dict[str, ActionRecord]:
     """Apply a plan that spans accounts: each account's revocations through that account's target.
 
@@ -464,7 +464,7 @@ def rollback_by_account(
     now: datetime,
     dry_run: bool = True,
     confirm: bool = False,
-    record_dir: str | Path | None = DEFAULT_RECORD_DIR,
+    record_dir: str | Path | None = None,
 ) -> dict[str, ActionRecord]:
     """Roll back :func:`apply_by_account`'s records, each through its account's target."""
     missing = sorted(a for a in records if a not in targets)
