@@ -497,8 +497,10 @@ def test_findings_carry_severity_mitre_and_event_ids(trace: Any, events: pd.Data
     assert _eid(9) in report.text
 
 
-def _action_record(when: str, *, dry_run: bool = False, action: str = "apply") -> dict[str, Any]:
-    """The shape ``ircreds.aws.apply`` writes (ActionRecord.to_dict)."""
+def _action_record(
+    when: str, *, dry_run: bool = False, action: str = "apply", endpoint_url: str | None = None
+) -> dict[str, Any]:
+    """The shape ``ircreds.aws.apply`` writes (ActionRecord.to_dict); AWS itself unless ``endpoint_url``."""
     return {
         "action": action,
         "dry_run": dry_run,
@@ -506,7 +508,7 @@ def _action_record(when: str, *, dry_run: bool = False, action: str = "apply") -
         "when": when,
         "where": {
             "account_id": ACCT,
-            "endpoint_url": "http://127.0.0.1:5000",
+            "endpoint_url": endpoint_url,
             "profile": None,
             "region": "us-east-1",
         },
@@ -772,3 +774,72 @@ def test_report_renders_every_scenario_twist_without_secrets(twist: str) -> None
     assert secrets
     blobs = [report.text.encode(), *report.assets.values()]
     assert not [s for s in secrets for blob in blobs if s.encode() in blob]
+
+
+SANDBOX_URL = "http://127.0.0.1:5000"
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_a_sandbox_record_is_a_rehearsal_and_takes_no_time_to_contain(events: pd.DataFrame, fmt: str) -> None:
+    before_deny = events[events["eventName"] != "PutRolePolicy"]
+    tr = ircreds.trace(before_deny, K1)
+    sandbox = _action_record("2025-01-20T11:58:00Z", endpoint_url=SANDBOX_URL)
+    report = render(tr, events=before_deny, fmt=fmt, figures=False, actions=[sandbox])
+    s = report.data["summary"]
+    assert s["contained_at"] is None
+    assert s["time_to_contain"] is None
+    assert s["rehearsals"] == 1
+    assert s["exposure"]["ongoing"] is True
+    assert "rehearsal: a sandbox or non-AWS endpoint; not containment" in report.text
+    assert "1 rehearsal(s) in a sandbox, not counted" in report.text
+    assert report.data["containment"]["actions"][0]["rehearsal"] is True
+    # the same record against AWS itself is containment
+    real = render(
+        tr, events=before_deny, fmt=fmt, figures=False, actions=[_action_record("2025-01-20T11:58:00Z")]
+    )
+    assert real.data["summary"]["contained_at"] == "2025-01-20T11:58:00Z"
+    assert "rehearsal:" not in real.text
+
+
+def test_with_a_deny_in_the_logs_a_rehearsal_does_not_move_time_to_contain(
+    trace: Any, events: pd.DataFrame
+) -> None:
+    sandbox = _action_record("2025-01-20T11:58:00Z", endpoint_url=SANDBOX_URL)
+    data = _render(trace, events, fmt="md", actions=[sandbox]).data
+    assert data["summary"]["contained_at"] == "2025-01-20T12:00:00Z"  # the PutRolePolicy in the logs
+
+
+def test_the_report_state_as_of_is_the_plans_now(trace: Any, events: pd.DataFrame) -> None:
+    from ircreds.containment import plan
+
+    at = datetime(2025, 1, 20, 12, 10, tzinfo=UTC)
+    the_plan = plan(trace, datetime(2025, 1, 20, 12, tzinfo=UTC), now=at, events=events)
+    report = _render(trace, events, fmt="md", plan=the_plan)
+    assert report.data["summary"]["as_of"] == "2025-01-20T12:10:00Z"
+    assert "State as of 2025-01-20T12:10:00Z (the plan's now)" in report.text
+    with pytest.raises(ValueError, match="differs from the plan's now"):
+        _render(trace, events, fmt="md", plan=the_plan, now=datetime(2025, 1, 20, 13, tzinfo=UTC))
+
+
+def test_a_report_after_the_deny_includes_the_proof_and_one_before_it_does_not(
+    trace: Any, events: pd.DataFrame
+) -> None:
+    from ircreds.containment import plan
+
+    cutoff = datetime(2025, 1, 20, 12, tzinfo=UTC)
+    after = plan(trace, cutoff, now=datetime(2025, 1, 20, 13, tzinfo=UTC), events=events)
+    report = _render(trace, events, fmt="md", plan=after)
+    v = report.data["containment"]["verification"]
+    assert v is not None
+    assert v["applied_at"] == "2025-01-20T12:00:00Z"
+    assert "### Proof: the logs after the deny" in report.text
+    assert report.data["summary"]["contained_at"] == "2025-01-20T12:00:00Z"
+    assert (
+        _render(trace, events, fmt="md", plan=after, verification=False).data["containment"]["verification"]
+        is None
+    )
+    before = plan(trace, cutoff, now=datetime(2025, 1, 20, 11, 59, 30, tzinfo=UTC), events=events)
+    early = _render(trace, events, fmt="md", plan=before)
+    assert early.data["containment"]["verification"] is None  # the deny is not in place as of 11:59:30
+    assert early.data["summary"]["contained_at"] is None
+    assert "containment incomplete" not in early.text

@@ -74,16 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if cutoff is None:  # describe the cut-off the responder applied, when the logs show one
         cutoff = min((_time(d["cutoff"], "cutoff in the logs") for d in denies if d["cutoff"]), default=None)
     plan = _plan(trace, cutoff=cutoff, now=now, events=events)
-    verification = None
-    if plan is not None and denies:
-        from ircreds.containment import verify
-
-        # prove only what was applied: the targets whose deny the logs show, from the first put
-        applied = min(_time(d["applied_at"], "applied_at") for d in denies)
-        planned = {name for r in plan.revocations for name in (r.target, r.arn)}
-        targets = sorted({d["target"] for d in denies} & planned)
-        if targets:
-            verification = verify(plan, events, applied_at=applied, targets=targets)
+    # the proof (verify of the denies the logs show by now) is computed by render itself
     local = [p for p in args.paths if "://" not in p]  # s3:// evidence is not on this disk to hash
     checked = integrity.check(local, events=events) if local else None
     report = render(
@@ -96,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
         now=now,
         integrity=checked if checked is not None else False,
         detected_at=detected,
-        verification=verification,
         figures=not args.no_figures,
         stem=out.stem,
     )

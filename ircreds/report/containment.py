@@ -20,7 +20,29 @@ from urllib.parse import unquote_plus
 
 import pandas as pd
 
+from ircreds.containment.actions import is_rehearsal
 from ircreds.report.indicators import _iso, _json, _s
+
+
+def rehearsal(action: Mapping[str, Any]) -> bool:
+    """True for an action record against a sandbox or any non-AWS endpoint: labelled, never containment.
+
+    The record's own ``rehearsal`` field when present (records written since it exists), else judged
+    from its endpoint (older records).
+
+    Example:
+        >>> rehearsal({"where": {"endpoint_url": "http://127.0.0.1:5000"}}), rehearsal({"where": {}})
+        (True, False)
+    """
+    if isinstance(action.get("rehearsal"), bool):
+        return bool(action["rehearsal"]) or is_rehearsal(_endpoint(action))
+    return is_rehearsal(_endpoint(action))
+
+
+def _endpoint(action: Mapping[str, Any]) -> str | None:
+    where = action.get("where")
+    value = where.get("endpoint_url") if isinstance(where, Mapping) else action.get("endpoint_url")
+    return value if isinstance(value, str) else None
 
 
 def containment_view(
@@ -93,6 +115,7 @@ def containment_view(
         "alternatives": list(plan.get("alternatives") or ()),
         "deletion": list(plan.get("deletion") or ()),
         "actions": [_action_view(a) for a in actions],
+        "rehearsals": sum(1 for a in actions if rehearsal(a)),
         "applied": {k: _iso(at) for k, (at, _) in applied.items()},
         "denies_in_logs": denies_in_logs(events),
         "verification": _verification(verified) if verified else None,
@@ -104,7 +127,7 @@ def _action_view(action: Mapping[str, Any]) -> dict[str, Any]:
     where = action.get("where")
     if isinstance(where, Mapping):
         where = ", ".join(f"{k} {v}" for k, v in where.items() if v)
-    known = {"action", "dry_run", "who", "when", "where", "cutoff", "changes"}
+    known = {"action", "dry_run", "who", "when", "where", "cutoff", "changes", "rehearsal", "sha256"}
     changes = []
     for change in action.get("changes") or ():
         if not isinstance(change, Mapping):
@@ -120,6 +143,7 @@ def _action_view(action: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     return {
+        "rehearsal": rehearsal(action),
         "header": {
             "action": action.get("action"),
             "dry run": action.get("dry_run"),
@@ -127,6 +151,7 @@ def _action_view(action: Mapping[str, Any]) -> dict[str, Any]:
             "when": action.get("when"),
             "where": where,
             "cut-off": action.get("cutoff"),
+            "rehearsal": "yes: a sandbox or non-AWS endpoint; not containment" if rehearsal(action) else "no",
         },
         "changes": changes,
         "other": {k: v for k, v in action.items() if k not in known},
@@ -142,15 +167,18 @@ def _verification(v: Mapping[str, Any]) -> dict[str, Any]:
         "implicit_denies",
         "other_errors",
         "survivors_active",
+        "minted",
     )
     out: dict[str, Any] = {
         "ok": v.get("ok"),
+        "reasons": [str(r) for r in v.get("reasons") or ()],
         "applied_at": v.get("applied_at"),
         "checked_keys": list(v.get("checked_keys") or ()),
         "counts": {name: len(v.get(name) or ()) for name in lists if name in v},
     }
     problems = []
     for name, what in (
+        ("minted", "minted a new credential"),
         ("succeeded", "succeeded after the cut-off"),
         ("survivors_active", "active, not covered"),
     ):
@@ -176,7 +204,8 @@ def applied_denies(
 ) -> dict[str, tuple[datetime, datetime]]:
     """Role or user (name and ARN) -> (when the cut-off deny went on, the cut-off it wrote).
 
-    From the action records (real applies only: not dry runs, not rollbacks) and from the logs.
+    From the action records (real applies only: not dry runs, not rollbacks, not rehearsals against a
+    sandbox or any non-AWS endpoint) and from the logs.
     """
     out: dict[str, tuple[datetime, datetime]] = {}
 
@@ -186,7 +215,7 @@ def applied_denies(
             out[target] = entry
 
     for action in actions:
-        if action.get("dry_run") is True or action.get("action") == "rollback":
+        if action.get("dry_run") is True or action.get("action") == "rollback" or rehearsal(action):
             continue
         when = parse_time(action.get("when") or action.get("time") or action.get("at"))
         if when is None:
@@ -198,6 +227,28 @@ def applied_denies(
         if when is not None:
             add(deny["target"], when, parse_time(deny["cutoff"]))
     return out
+
+
+def proof_from_logs(plan: Any, events: pd.DataFrame | None, as_of: datetime | None) -> Any:
+    """``verify`` of the plan against the logs, for the targets whose deny the logs show by ``as_of``.
+
+    Proves only what was applied: the targets with a successful ``AWSRevokeOlderSessions`` put in the
+    logs, from the first such put. ``None`` when the logs show none (or there is no plan).
+    """
+    if plan is None or events is None:
+        return None
+    from ircreds.containment import Plan, verify
+
+    the_plan = plan if isinstance(plan, Plan) else Plan.from_dict(as_dict(plan))
+    denies = [
+        d for d in denies_in_logs(events) if as_of is None or (parse_time(d["applied_at"]) or as_of) <= as_of
+    ]
+    planned = {name for r in the_plan.revocations for name in (r.target, r.arn)}
+    targets = sorted({d["target"] for d in denies} & planned)
+    if not targets:
+        return None
+    applied = min(parse_time(d["applied_at"]) for d in denies if d["target"] in targets)
+    return verify(the_plan, events, applied_at=applied, targets=targets)
 
 
 def denies_in_logs(events: pd.DataFrame | None) -> list[dict[str, Any]]:

@@ -30,6 +30,8 @@ from ircreds.report.containment import (
     containment_view,
     deleted_keys,
     parse_time,
+    proof_from_logs,
+    rehearsal,
 )
 from ircreds.report.indicators import _call_row, _iso, _nodes, _suspicious_ips, indicators, key_calls
 
@@ -74,13 +76,28 @@ def build_data(
     calls = _calls(trace)
     plan_dict = as_dict(plan)
     actions_done = action_list(actions)
-    applied = applied_denies(events, actions_done)
     evidence_end = _evidence_end(events, load_report, calls)
-    as_of = now or evidence_end
+    # the state is told as of the plan's now: one moment for the plan and the report
+    plan_now = parse_time(plan_dict.get("now")) if plan_dict else None
+    if now is not None and plan_now is not None and _iso(now) != _iso(plan_now):  # JSON keeps whole seconds
+        raise ValueError(
+            f"now={_iso(now)} differs from the plan's now {_iso(plan_now)}: the report's state as of must be the "
+            "plan's; build the plan at that now (or leave now= out and the report takes the plan's)"
+        )
+    as_of = now or plan_now or evidence_end
+    # containment counts only what happened by then: a deny logged later is not in place as of as_of
+    applied = {
+        k: v for k, v in applied_denies(events, actions_done).items() if as_of is None or v[0] <= as_of
+    }
+    if verification is None:
+        verification = proof_from_logs(plan, events, as_of)
+    elif verification is False:
+        verification = None
     cutoff_dt = parse_time(plan_dict.get("cutoff")) if plan_dict else None
     suspicious = set(_suspicious_ips(trace))
     first_misuse = _first_misuse(calls, suspicious)
     contained_at = min(at for at, _ in applied.values()) if applied else None
+    rehearsals = [a for a in actions_done if rehearsal(a) and not a.get("dry_run")]
     findings = _findings(trace)
     credentials = _credentials(trace, as_of, plan_dict, applied, events)
     data: dict[str, Any] = {
@@ -88,8 +105,12 @@ def build_data(
         "key": trace.key,
         "tool": {"name": "ircreds", "version": __version__, "command": scrub(command) if command else None},
         "generated_for": _iso(as_of),
-        "now_given": now is not None,
-        "summary": _summary(trace, calls, first_misuse, contained_at, detected_at, as_of, credentials),
+        "now_given": now is not None or plan_now is not None,
+        "as_of_source": "given" if now is not None else "plan" if plan_now is not None else "evidence-end",
+        "summary": {
+            **_summary(trace, calls, first_misuse, contained_at, detected_at, as_of, credentials),
+            "rehearsals": len(rehearsals),
+        },
         "credentials": credentials,
         "indicators": indicators(trace, calls, events),
         "findings": findings,

@@ -100,17 +100,22 @@ def render(
         trace: the :class:`ircreds.model.Trace` of the leaked key.
         plan: the containment :class:`~ircreds.containment.Plan` (or its ``to_dict()``).
         actions: the action record(s) of ``ircreds.aws.apply`` (dicts, a list, or objects with
-            ``to_dict()``): who applied what, when, before and after.
+            ``to_dict()``): who applied what, when, before and after. A record against a sandbox or any
+            non-AWS endpoint is a *rehearsal*: shown and labelled so, never counted as containment.
         events: the events frame the trace came from (load report, coverage, containment seen in logs).
         fmt: ``"html"`` (one self-contained file) or ``"md"`` (PNG figures as assets).
         command: the exact command line or notebook call, recorded in the evidence section.
-        now: the time the report describes the current state at (default: the end of the evidence).
+        now: the time the report describes the state at; default the plan's ``now`` (the report's
+            "state as of" is the plan's), else the end of the evidence. A ``now`` that differs from the
+            plan's is refused. Denies applied after it do not count.
         integrity: :func:`ircreds.evidence.integrity.check` of the evidence files. ``None`` (the default)
             checks the folders and files ``events`` was loaded from (hashes every file: about a
             second per thousand files); ``False`` leaves the check out.
         load_report: overrides ``events.attrs["load_report"]``.
         detected_at: when the leak was detected, for the time to detect.
-        verification: :func:`ircreds.verify` of the plan against the logs after the deny (the proof).
+        verification: :func:`ircreds.verify` of the plan against the logs after the deny (the proof);
+            default: computed here when the logs show a deny of the plan by the report's now
+            (``False`` leaves the proof out).
         figures: draw the timeline and lineage (False skips plotly/kaleido, e.g. for a quick preview).
         stem: prefix of asset file names (``<stem>-timeline.png``, ``<stem>-indicators.csv``...).
         max_calls: how many key calls to list at most (sensitive and write calls come first).
