@@ -62,6 +62,7 @@ __all__ = [
     "md_unescape",
     "plot_text",
     "script_json",
+    "script_safe",
     "shell_join",
     "shell_quote",
     "term",
@@ -148,56 +149,91 @@ def script_json(obj: Any, *, indent: int | None = None, sort_keys: bool = False,
     return _SCRIPT_UNSAFE.sub(_script_sub, text)
 
 
+def script_safe(json_text: str) -> str:
+    """Already-serialised JSON text made safe for ``<script>`` the way :func:`script_json` does it.
+
+    In JSON text ``< > &`` and U+2028/9 can only occur inside strings, where ``\\u003c`` means the same.
+
+    >>> script_safe('{"ua": "<!--<script>"}')
+    '{"ua": "\\\\u003c!--\\\\u003cscript\\\\u003e"}'
+    """
+    return _SCRIPT_UNSAFE.sub(_script_sub, json_text)
+
+
 # ---------------------------------------------------------------------------------------------- Markdown
 
 # CommonMark: "Any ASCII punctuation character may be backslash-escaped" and then renders literally.
-_MD_PUNCT = re.compile(r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]""")
+# Escaped everywhere: what can open inline markup mid-line (emphasis, code, links, images, raw HTML,
+# entities, strikethrough, math on GitHub, table pipes). Escaped at the start only: what opens a block
+# (heading, list, quote, thematic break). Other punctuation stays as is, so ARNs, IPs and times stay
+# readable in the raw Markdown.
+_MD_INLINE = re.compile(r"[\\`*_\[\]<>&!|~$]")
+_MD_BLOCK_START = frozenset("#+-=")  # the rest of what opens a block is escaped everywhere already
+_MD_ORDERED = re.compile(r"\d{1,9}(?=[.)](?:[ \t]|$))")
 _MD_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _MD_DECODE = re.compile(r"""\\(?:([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])|u\{([0-9a-f]{1,6})\})""")
 
 
 def _md_control(match: re.Match[str]) -> str:
     # "\u{a}" renders as the visible text \u{a} (backslash before a letter is literal in CommonMark);
-    # its backslash is not escaped, which is what keeps it apart from a literal "\u{a}" in the input
-    # (that one's backslash and braces are escaped).
+    # its backslash is not escaped, which keeps it apart from a literal "\u{a}" in the input (whose
+    # backslash is).
     return f"\\u{{{ord(match.group()):x}}}"
 
 
 def md_text(value: Any, limit: int | None = None) -> str:
-    """Markdown inline text (paragraph or table cell) that renders as exactly ``value``, never markup.
+    """Markdown inline text (paragraph, list item or table cell) that renders as ``value``, never markup.
 
-    Every ASCII punctuation character is backslash-escaped (no emphasis, links, raw HTML, entities,
-    code spans or table pipes can start), and control characters, which would end a table row, show
-    as ``\\u{a}``. :func:`md_unescape` reverses it.
+    Backslash-escapes every character that can open inline markup (emphasis, code, links, images, raw
+    HTML, entities, table pipes, strikethrough), and the first character when it could open a block
+    (heading, list, quote); control characters, which would end a table row, show as ``\\u{a}``.
+    :func:`md_unescape` reverses it.
 
     >>> md_text("<img src=x onerror=alert(1)>")
-    '\\\\<img src\\\\=x onerror\\\\=alert\\\\(1\\\\)\\\\>'
+    '\\\\<img src=x onerror=alert(1)\\\\>'
+    >>> md_text("arn:aws:iam::111122223333:user/backup_svc")
+    'arn:aws:iam::111122223333:user/backup\\\\_svc'
     >>> md_unescape(md_text("a|b\\n`c`")) == "a|b\\n`c`"
     True
     """
-    text = _MD_PUNCT.sub(lambda m: "\\" + m.group(), _cut(value, limit))
-    return _MD_CONTROL.sub(_md_control, text)
+    out = _MD_INLINE.sub(lambda m: "\\" + m.group(), _cut(value, limit))
+    ordered = _MD_ORDERED.match(out)
+    if ordered:
+        out = f"{out[: ordered.end()]}\\{out[ordered.end() :]}"
+    elif out[:1] in _MD_BLOCK_START:
+        out = "\\" + out
+    return _MD_CONTROL.sub(_md_control, out)
+
+
+# "|" would split a GFM table cell, "\\" is read by GFM tables before the span, "<" is refused so that
+# no renderer without CommonMark's multi-backtick spans can ever see raw HTML.
+_MD_CODE_FALLBACK = re.compile(r"[|\\<]")
 
 
 def md_code(value: Any, limit: int | None = None) -> str:
     """A Markdown code span holding ``value`` verbatim; backticks inside cannot close it.
 
     The fence is one backtick longer than the longest run of backticks in the value, padded with one
-    space each side (CommonMark strips exactly those). Values a code span cannot hold verbatim
+    space each side where needed (CommonMark strips exactly those). Values a code span cannot hold verbatim
     (empty, only spaces, a ``|`` that would split a table cell, control characters, a backslash that
-    GFM tables would read) fall back to :func:`md_text`.
+    GFM tables would read, a ``<``) fall back to :func:`md_text`.
 
     >>> md_code("bucket`name")
-    '`` bucket`name ``'
+    '``bucket`name``'
+    >>> md_code("`x")
+    '`` `x ``'
     >>> md_code("a|b")
     'a\\\\|b'
     """
     text = _cut(value, limit)
-    if not text.strip(" ") or "|" in text or "\\" in text or _MD_CONTROL.search(text):
+    if not text.strip(" ") or _MD_CODE_FALLBACK.search(text) or _MD_CONTROL.search(text):
         return md_text(text)
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
-    return f"{fence} {text} {fence}"
+    # CommonMark strips one space each side when both are there: pad only when the value needs it
+    # (a backtick at an end would join the fence; spaces at both ends would be stripped).
+    pad = " " if text[0] == "`" or text[-1] == "`" or (text[0] == " " and text[-1] == " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def md_unescape(markdown: str) -> str:
@@ -206,9 +242,12 @@ def md_unescape(markdown: str) -> str:
     >>> md_unescape("`` a`b ``")
     'a`b'
     """
-    span = re.fullmatch(r"(`+) (.*) \1", markdown, flags=re.DOTALL)
-    if span and markdown.startswith("`"):
-        return span.group(2)
+    span = re.fullmatch(r"(`+)(.*?)\1", markdown, flags=re.DOTALL)
+    if span:
+        inner = span.group(2)
+        if len(inner) > 1 and inner[0] == " " and inner[-1] == " " and inner.strip(" "):
+            inner = inner[1:-1]
+        return inner
     return _MD_DECODE.sub(
         lambda m: m.group(1) if m.group(1) is not None else chr(int(m.group(2), 16)), markdown
     )
@@ -265,12 +304,14 @@ def _term_sub(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def term(value: Any, limit: int | None = None, *, multiline: bool = False) -> str:
+def term(value: Any, limit: int | None = None, *, multiline: bool = False, reversible: bool = True) -> str:
     """Text safe to write to a terminal: control characters and ANSI sequences shown, not obeyed.
 
     Controls become ``\\xNN`` / ``\\uNNNN``. A backslash is doubled only where it would otherwise read
     as the start of such an escape, so ordinary text (and a pasted command) is unchanged.
     ``multiline=True`` keeps line feeds (for multi-line messages). :func:`term_unescape` reverses it.
+    ``reversible=False`` never doubles a backslash: the safety net for whole output lines whose fields
+    were escaped already (escaping twice would double their backslashes).
 
     >>> term("\\x1b]8;;http://x\\x07click\\x1b]8;;\\x07")
     '\\\\x1b]8;;http://x\\\\x07click\\\\x1b]8;;\\\\x07'
@@ -278,9 +319,10 @@ def term(value: Any, limit: int | None = None, *, multiline: bool = False) -> st
     'C:\\\\temp'
     """
     text = _cut(value, limit)
+    pattern = _TERM_ENCODE if reversible else _TERM_ONE
     if not multiline:
-        return _TERM_ENCODE.sub(_term_sub, text)
-    return "\n".join(_TERM_ENCODE.sub(_term_sub, line) for line in text.split("\n"))
+        return pattern.sub(_term_sub, text)
+    return "\n".join(pattern.sub(_term_sub, line) for line in text.split("\n"))
 
 
 def term_needs_escape(value: str) -> bool:

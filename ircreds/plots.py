@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ircreds.errors import IrcredsError
+from ircreds.escape import plot_text
 
 if TYPE_CHECKING:
     from ircreds.model import Trace
@@ -44,9 +45,10 @@ _KIND_COLOURS = {
 
 
 def _lane(node: Trace) -> str:
+    # plotly reads HTML (<a href> links) and %{...} in labels: every attacker-written part is encoded
     s = node.session
     what = s.role_arn.rsplit("/", 1)[-1] if s.role_arn else (s.session_name or "")
-    return f"{node.key} · {s.kind}{' · ' + what if what else ''}"
+    return plot_text(f"{node.key} · {s.kind}{' · ' + what if what else ''}")
 
 
 def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None = None) -> go.Figure:
@@ -80,7 +82,7 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
                 continue
             sub = calls.loc[mask]
             err = errors.loc[mask].to_numpy()
-            label = f"{ip} (new)" if ip in suspicious else ip
+            label = plot_text(f"{ip} (new)" if ip in suspicious else ip)
             fig.add_trace(
                 go.Scattergl(
                     x=sub["eventTime"],
@@ -95,15 +97,17 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
                     },
                     customdata=list(
                         zip(
-                            names.loc[mask] if isinstance(names, pd.Series) else [""] * len(sub),
-                            calls.loc[mask, "errorCode"].astype("string").fillna("")
+                            (plot_text(n) for n in names.loc[mask])
+                            if isinstance(names, pd.Series)
+                            else [""] * len(sub),
+                            (plot_text(e) for e in calls.loc[mask, "errorCode"].astype("string").fillna(""))
                             if "errorCode" in calls
                             else [""] * len(sub),
                             strict=True,
                         )
                     ),
                     hovertemplate="%{x}<br>%{y}<br>%{customdata[0]} %{customdata[1]}<extra>"
-                    + ip
+                    + plot_text(ip)
                     + "</extra>",
                 )
             )
@@ -127,7 +131,7 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), title=None)
     fig.update_xaxes(title="time (UTC)")
     fig.update_layout(
-        title=title or f"Calls in the lineage of {trace.key}",
+        title=plot_text(title or f"Calls in the lineage of {trace.key}"),
         height=max(300, 90 + 45 * len(lanes)),
         legend={"title": "source IP (× = error)"},
         margin={"l": 10, "r": 10, "t": 60, "b": 40},
@@ -162,7 +166,7 @@ def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
     """The lineage as a tree: root (user, identity or service) → sessions → children → minted keys."""
     pos, edges = _layout(trace)
     nodes = {n.key: n for n in trace.walk()}
-    root_label = f"{trace.root.type}: {trace.root.name or trace.root.arn or '?'}"
+    root_label = plot_text(f"{trace.root.type}: {trace.root.name or trace.root.arn or '?'}")
     top_y = pos[trace.key][1]
     # The root sits left of the traced credential; a dotted edge when hops above it are not shown.
     pos_root = (0.0, top_y)
@@ -184,7 +188,7 @@ def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
             x=[pos_root[0], *(pos[k][0] for k in keys)],
             y=[pos_root[1], *(pos[k][1] for k in keys)],
             mode="markers+text",
-            text=[root_label, *(f"{k}<br>{nodes[k].session.kind}" for k in keys)],
+            text=[root_label, *(f"{plot_text(k)}<br>{plot_text(nodes[k].session.kind)}" for k in keys)],
             textposition="bottom center",
             marker={
                 "size": [22, *(10 + 4 * math.log10(1 + nodes[k].summary.count) for k in keys)],
@@ -201,7 +205,7 @@ def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
     fig.update_yaxes(visible=False, autorange="reversed")
     fig.update_layout(
         plot_bgcolor="white",
-        title=title or f"Lineage of {trace.key}",
+        title=plot_text(title or f"Lineage of {trace.key}"),
         height=max(300, 120 + 70 * (1 + max(y for _, y in pos.values()))),
         margin={"l": 10, "r": 10, "t": 60, "b": 50},
     )
@@ -217,15 +221,15 @@ def _node_colour(node: Trace) -> str:
 def _hover(node: Trace) -> str:
     s = node.session
     lines = [
-        f"<b>{node.key}</b> ({s.kind})",
-        f"role: {s.role_arn or '-'}",
-        f"session: {s.session_name or '-'}",
-        f"issuer: {s.issuer.name or s.issuer.arn or '-'}",
+        f"<b>{plot_text(node.key)}</b> ({plot_text(s.kind)})",
+        f"role: {plot_text(s.role_arn or '-')}",
+        f"session: {plot_text(s.session_name or '-')}",
+        f"issuer: {plot_text(s.issuer.name or s.issuer.arn or '-')}",
         f"calls: {node.summary.count}, errors: {node.summary.error_count}",
     ]
     if node.summary.new_source_ips:
-        lines.append("new IPs: " + ", ".join(node.summary.new_source_ips))
-    lines += [f"{f.severity}: {f.id}" for f in node.findings[:6]]
+        lines.append("new IPs: " + plot_text(", ".join(node.summary.new_source_ips)))
+    lines += [f"{plot_text(f.severity)}: {plot_text(f.id)}" for f in node.findings[:6]]
     return "<br>".join(lines)
 
 

@@ -34,19 +34,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ircreds.containment.policy import normalize_cutoff
 from ircreds.errors import IrcredsError
+from ircreds.escape import DISPLAY_LIMIT, html_text
 from ircreds.model import iso_z
 
 log = logging.getLogger(__name__)
 
 
 def _esc(value: Any) -> str:
+    """A table cell: HTML-escaped and cut to a display length (the frame keeps the full value)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return html.escape(iso_z(value) or "")
+        return html_text(iso_z(value) or "")
     if isinstance(value, list | tuple):
-        return html.escape(", ".join(str(v) for v in value))
-    return html.escape(str(value))
+        return html_text(", ".join(str(v) for v in value), DISPLAY_LIMIT)
+    return html_text(value, DISPLAY_LIMIT)
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str], *, css: str = "") -> str:

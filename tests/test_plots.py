@@ -72,3 +72,29 @@ def test_lineage_draws_root_and_every_credential_with_edges(tr) -> None:
     edges = fig.data[0]
     assert list(edges.x).count(None) == 3  # root→K1, K1→K2, K1→K3
     assert any(K2 in text for text in nodes.text)
+
+
+HOSTILE_IP = '<a href="https://203.0.113.9/phish">click</a>%{x}'
+
+
+def test_attacker_text_in_legend_hover_and_labels_is_shown_not_a_link() -> None:
+    from findings.records import base_session
+
+    recs = [
+        *base_session(),
+        record(k1_identity(), "ListBuckets<a href='x'>", t(2), ip=HOSTILE_IP, error="<b>Denied</b>"),
+    ]
+    node = traced(recs, K1)
+    figs = [plots.timeline(node, cutoff=CUTOFF), plots.lineage(node)]
+    blob = "".join(fig.to_json() for fig in figs)
+    assert "<a " not in blob
+    legend = {d.name for d in figs[0].data}
+    assert any(
+        "&lt;a href=&#34;https://203.0.113.9/phish&#34;&gt;click&lt;/a&gt;&#37;{x}" in n for n in legend
+    )
+    hover = "".join(str(d.hovertemplate) for d in figs[0].data)
+    assert "%{x}" in hover  # our own template field
+    assert hover.count("%{x}") == sum(1 for d in figs[0].data if d.hovertemplate)  # no attacker one
+    customdata = [c for d in figs[0].data if d.customdata is not None for row in d.customdata for c in row]
+    assert "ListBuckets&lt;a href=&#39;x&#39;&gt;" in customdata
+    assert "&lt;b&gt;Denied&lt;/b&gt;" in customdata

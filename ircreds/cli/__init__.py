@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from ircreds.errors import IrcredsError
+from ircreds.escape import term
 
 # The command modules, imported lazily so `ircreds --help` stays fast. Add one line per module.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -25,6 +26,13 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.report",
     "ircreds.cli.demo",
 )
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log lines for a terminal: file names and reasons come from the evidence, so controls are escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return term(super().format(record), multiline=True, reversible=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,14 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
     except IrcredsError as err:
-        sys.stderr.write(f"ircreds {args.command}: {err}\n")
+        sys.stderr.write(term(f"ircreds {args.command}: {err}", multiline=True, reversible=False) + "\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

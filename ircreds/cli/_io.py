@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ircreds.escape import DISPLAY_LIMIT, term
+
 
 def echo(text: str = "") -> None:
-    """Write one line to stdout."""
-    sys.stdout.write(text + "\n")
+    """Write one line (or several) to stdout; control characters and ANSI sequences are shown escaped.
+
+    Evidence is attacker-written: a ``sourceIPAddress`` holding ``\\x1b]0;...`` must not retitle, clear
+    or recolour the analyst's terminal (:func:`ircreds.escape.term`). Line feeds the caller wrote stay.
+    """
+    sys.stdout.write(term(text, multiline=True, reversible=False) + "\n")
 
 
 def warn(text: str) -> None:
@@ -36,14 +43,20 @@ def iso_z(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# JSON escapes C0 controls itself; these it writes raw (DEL, C1 controls such as the one-byte CSI, bidi
+# overrides, line separators). They only occur inside JSON strings, where \\uXXXX means the same.
+_JSON_TERM_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 def echo_json(obj: Any) -> None:
-    """Write one JSON document to stdout (datetimes as ISO 8601 UTC with Z)."""
-    sys.stdout.write(json.dumps(obj, indent=2, default=_default, ensure_ascii=False) + "\n")
+    """Write one JSON document to stdout (datetimes as ISO 8601 UTC with Z); no raw terminal controls."""
+    text = json.dumps(obj, indent=2, default=_default, ensure_ascii=False)
+    sys.stdout.write(_JSON_TERM_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain aligned text table."""
-    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    """A plain aligned text table; each cell escaped for the terminal and cut to a display length."""
+    rows = [["" if v is None else term(v, DISPLAY_LIMIT) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]

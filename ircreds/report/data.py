@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from ircreds.escape import csv_cell
 from ircreds.evidence.integrity import IntegrityResult
 from ircreds.report.containment import (
     action_list,
@@ -123,7 +124,25 @@ def build_data(
         },
         "caveats": caveats(trace, events, load_report, integrity, evidence_end, now),
     }
-    return data
+    # the final scrub runs on the raw text, before any template escapes it (an escaped quote would
+    # hide a "sessionToken": "..." pair from a scrub of the rendered page)
+    return scrub_tree(data)
+
+
+def scrub_tree(value: Any) -> Any:
+    """``value`` with :func:`scrub` applied to every string inside (dicts, lists, tuples).
+
+    Example:
+        >>> scrub_tree({"ua": ["aws_session_token=EXAMPLETOKEN"]})
+        {'ua': ['aws_session_token=<redacted>']}
+    """
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {k: scrub_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_tree(v) for v in value]
+    return value
 
 
 def _calls(trace: Any) -> pd.DataFrame:
@@ -407,7 +426,7 @@ def evidence_csv(files: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in files:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in columns})
+        writer.writerow({k: "" if row.get(k) is None else csv_cell(row[k]) for k in columns})
     return buf.getvalue()
 
 

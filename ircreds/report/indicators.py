@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 
+from ircreds.escape import csv_cell
+
 SENSITIVE_READS = frozenset(
     {
         "GetObject",
@@ -265,15 +267,23 @@ def _indicator(
 
 
 def indicators_csv(rows: list[dict[str, Any]]) -> str:
-    """The indicators appendix as CSV (credentials joined by spaces)."""
+    """The indicators appendix as CSV (credentials joined by spaces).
+
+    A text cell starting with ``= + - @``, tab or CR gets a leading ``'`` (:func:`ircreds.escape.csv_cell`,
+    OWASP's advice against formula injection); :func:`ircreds.escape.csv_uncell` takes it off again.
+    """
     buf = io.StringIO()
     columns = ["type", "value", "suspicious", "first_seen", "last_seen", "count", "credentials", "note"]
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {**row, "credentials": " ".join(row["credentials"]), "suspicious": str(row["suspicious"]).lower()}
-        )
+        cells = {
+            **row,
+            "credentials": " ".join(row["credentials"]),
+            "suspicious": str(row["suspicious"]).lower(),
+        }
+        # attacker-written values (user agents, names): no cell may start a spreadsheet formula
+        writer.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in cells.items()})
     return buf.getvalue()
 
 

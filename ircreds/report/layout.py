@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from ircreds import plots
+from ircreds import escape, plots
 from ircreds.evidence.integrity import IntegrityResult
 from ircreds.report.containment import parse_time as _parse_time
 from ircreds.report.data import _duration, build_data, evidence_csv, scrub
@@ -41,6 +42,14 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 
 FORMATS = ("html", "md")
+
+#: Longest text one template expression writes; longer (attacker) values are cut in the display. The
+#: JSON appendix keeps every value whole, once.
+TEXT_LIMIT = 20_000
+
+#: Appendix files up to this size are also embedded in the HTML as download links (data: URIs);
+#: bigger ones are only written beside the report, so a huge value is not carried three more times.
+EMBED_LIMIT = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,11 +164,19 @@ def render(
         for name, fig in figs.items():
             fig_out[name] = {"html": plots.figure_html(fig, name)}
         plotlyjs = plots.plotlyjs() if figs else ""
+        csv_blob, json_blob = assets[f"{stem}-indicators.csv"], assets[f"{stem}-indicators.json"]
         appendix = {
-            "csv_uri": "data:text/csv;base64," + base64.b64encode(assets[f"{stem}-indicators.csv"]).decode(),
-            "json_uri": "data:application/json;base64,"
-            + base64.b64encode(assets[f"{stem}-indicators.json"]).decode(),
-            "json_inline": assets[f"{stem}-indicators.json"].decode().replace("</", "<\\/"),
+            "csv_uri": (
+                "data:text/csv;base64," + base64.b64encode(csv_blob).decode()
+                if len(csv_blob) <= EMBED_LIMIT
+                else f"{stem}-indicators.csv"
+            ),
+            "json_uri": (
+                "data:application/json;base64," + base64.b64encode(json_blob).decode()
+                if len(json_blob) <= EMBED_LIMIT
+                else f"{stem}-indicators.json"
+            ),
+            "json_inline": escape.script_safe(json_blob.decode()),
         }
     else:
         plotlyjs = ""
@@ -193,6 +210,12 @@ def _check_sources(events: pd.DataFrame | None) -> IntegrityResult | None:
     return integrity.check(paths, events=events)
 
 
+class _Markdown(str):
+    """Markdown text already encoded (a filter's output): the Markdown finalizer leaves it alone."""
+
+    __slots__ = ()
+
+
 def _environment(fmt: str) -> Any:
     import jinja2
 
@@ -203,20 +226,56 @@ def _environment(fmt: str) -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        # Every expression goes through the output-encoding layer: in HTML, autoescape (after a length
+        # cap); in Markdown, escape.md_text unless a filter (md, code, fenced) encoded it already.
+        finalize=_html_final if fmt == "html" else _md_final,
     )
     env.filters["md"] = _md_cell
+    env.filters["code"] = _md_code
+    env.filters["fenced"] = _md_fenced
+    env.filters["short"] = lambda v, limit=escape.DISPLAY_LIMIT: v if v is None else escape.truncate(v, limit)
     env.filters["dur"] = _duration
     env.filters["pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
     env.filters["nz"] = lambda v, dash="—": dash if v in (None, "", [], ()) else v
     return env
 
 
-def _md_cell(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
+def _html_final(value: Any) -> Any:
+    from markupsafe import Markup
+
+    if isinstance(value, str) and not isinstance(value, Markup) and len(value) > TEXT_LIMIT:
+        return escape.truncate(value, TEXT_LIMIT)
+    return value
+
+
+def _md_final(value: Any) -> str:
+    if isinstance(value, _Markdown):
+        return value
+    return escape.md_text(value, TEXT_LIMIT)
+
+
+def _md_cell(value: Any, limit: int = TEXT_LIMIT) -> _Markdown:
+    """Attacker-safe Markdown text for a table cell or a sentence ("—" when empty)."""
+    if value is None or value == "" or value == [] or value == ():
+        return _Markdown("—")
     if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value)
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    return _Markdown(escape.md_text(value, limit))
+
+
+def _md_code(value: Any, limit: int = TEXT_LIMIT) -> _Markdown:
+    """A code span a backtick in the value cannot break out of ("—" when empty)."""
+    if value is None or value == "":
+        return _Markdown("—")
+    return _Markdown(escape.md_code(value, limit))
+
+
+def _md_fenced(text: Any, lang: str = "") -> _Markdown:
+    """A fenced code block whose fence is longer than any backtick run inside."""
+    body = str(text)
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return _Markdown(f"{fence}{lang}\n{body}\n{fence}")
 
 
 def _figures(trace: Any, cutoff: datetime | None) -> dict[str, Any]:
