@@ -678,3 +678,13 @@ def test_verify_stays_ok_when_the_minting_call_was_denied_or_is_not_minting(noon
     assert reading.minted == ()
     assert reading.reasons == ()
     assert [c.event_name for c in reading.within_allowance] == ["ListUsers"]
+
+
+def test_verify_judges_the_cut_sessions_when_the_deny_landed_not_at_the_plans_now(trace, events) -> None:
+    at_decision = plan(trace, inc.NOON, now=BEFORE_NOON, events=events)
+    long_after = plan(trace, inc.NOON, now=datetime(2025, 1, 22, tzinfo=UTC), events=events)
+    assert long_after.revocation("ExampleRole").cuts == ()  # all expired by then: a note, nothing to cut
+    first = verify(at_decision, events, targets=["ExampleRole"])
+    later = verify(long_after, events, targets=["ExampleRole"])
+    assert later.checked_keys == first.checked_keys == (inc.K1, inc.K4)
+    assert later.to_dict() == first.to_dict()

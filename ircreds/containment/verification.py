@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ircreds.containment.plans import Plan
-from ircreds.containment.records import _iso, _s
+from ircreds.containment.records import Verdict, _iso, _s
 from ircreds.errors import PlanError
 
 DEFAULT_ALLOWANCE = timedelta(minutes=5)
@@ -164,7 +164,14 @@ def verify(
         raise PlanError(
             f"none of {sorted(wanted)} is a target of the plan; targets: {[r.target for r in plan.revocations]}"
         )
-    cut = {s.access_key_id for r in applied_revs for s in r.cuts}
+    # the sessions the deny cut when it landed: denied by the document and still valid at applied_at
+    # (judged here, not at the plan's now: a plan made after the incident sees them all expired)
+    cut = {
+        s.access_key_id
+        for r in applied_revs
+        for s in r.sessions
+        if s.verdict is not Verdict.SURVIVES and (s.expires_at is None or s.expires_at > applied)
+    }
     spared = {s.access_key_id for r in plan.revocations for s in r.sessions if s.suspicious} - cut
     spared |= {u.access_key_id for u in plan.uncovered if u.access_key_id}
     key_col = "userIdentity.accessKeyId"
