@@ -538,14 +538,14 @@ class RevokePanel:
             if self.sandbox is None or not self.sandbox.running:
                 # no account.json (any real case): the sandbox is built from the evidence, in the plan's
                 # account, and says what it assumed in sandbox.json beside the action records
-                from ircreds.aws import DEFAULT_RECORD_DIR
+                from ircreds.aws import default_record_dir
 
                 arns = [r.arn for r in self.plan.revocations if r.arn and r.arn.count(":") >= 5]
                 self.sandbox = start_sandbox(
                     self.account, port=self.sandbox_port, account_id=arns[0].split(":")[4] if arns else None
                 )
                 if self.sandbox.account.get("source") == "evidence":
-                    self.sandbox.write_description(self.record_dir or DEFAULT_RECORD_DIR)
+                    self.sandbox.write_description(self.record_dir or default_record_dir())
             return self.sandbox
         import boto3
 

@@ -173,8 +173,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--record-dir",
         type=Path,
-        default=Path("ircreds-actions"),
-        help="where sandbox.json is written, beside the action records (default: ircreds-actions)",
+        default=None,
+        help="where sandbox.json is written, beside the action records (default: where apply writes them)",
     )
     p.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     p.set_defaults(func=run_sandbox)
@@ -410,6 +410,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
         account = account_from_evidence(args.from_evidence, account_id=args.account_id)
     else:
         account = args.scenario
+    if args.record_dir is None:
+        from ircreds.aws import default_record_dir
+
+        args.record_dir = default_record_dir()
     sb = start_sandbox(account, port=args.port, reuse=False, record_dir=args.record_dir)
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
