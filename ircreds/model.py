@@ -235,6 +235,11 @@ class Finding:
             "event_ids": list(self.event_ids),
         }
 
+    def _repr_html_(self) -> str:
+        from ircreds.display import findings_html
+
+        return findings_html([self])
+
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Trace:
@@ -255,6 +260,11 @@ class Trace:
         yield self
         for child in self.children:
             yield from child.walk()
+
+    def _repr_html_(self) -> str:
+        from ircreds.display import trace_html
+
+        return trace_html(self)
 
     def all_calls(self) -> pd.DataFrame:
         """One frame of every call in the lineage, with a ``credential`` column naming the key."""

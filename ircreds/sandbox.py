@@ -538,3 +538,49 @@ def start_sandbox(
     if record_dir is not None:
         sandbox.write_description(record_dir)
     return sandbox
+
+
+def case_account(evidence: Any, events: Any = None, plan: Any = None) -> dict[str, Any]:
+    """The account to seed for a case: the scenario's ``account.json`` when ``evidence`` is a folder that
+    has one, else built from the evidence (``events`` when loaded already) in the plan's account.
+
+    What a notebook or widget passes as ``account=``, so any case works without a hand-written file.
+    """
+    account_id = _plan_account(plan)
+    if isinstance(evidence, (str, os.PathLike)) and Path(evidence).is_dir():
+        path = Path(evidence)
+        if (path / "account.json").is_file() or any(path.glob("*/account.json")):
+            return load_account(path)
+    return account_from_evidence(events if events is not None else evidence, account_id=account_id)
+
+
+def _plan_account(plan: Any) -> str | None:
+    for revocation in getattr(plan, "revocations", ()) or ():
+        arn = getattr(revocation, "arn", None) or ""
+        if arn.count(":") >= 5 and arn.split(":")[4]:
+            return arn.split(":")[4]
+    return getattr(plan, "account_id", None)
+
+
+def rehearse(plan: Any, sandbox: Sandbox, *, now: Any, record_dir: Any = None) -> list[Any]:
+    """Apply every revocation of ``plan`` to the sandbox, each through its own account's administrator.
+
+    Confirmed in code because it is the sandbox (a rehearsal, never containment). Returns one action
+    record per account; a target whose account is not seeded is refused by the apply layer.
+    """
+    from ircreds.aws import apply
+
+    by_account: dict[str, list[str]] = {}
+    for revocation in plan.revocations:
+        account = (
+            revocation.arn.split(":")[4] if revocation.arn.count(":") >= 5 else ""
+        ) or sandbox.account_id
+        by_account.setdefault(account, []).append(revocation.target)
+    records = []
+    for account, targets in by_account.items():
+        iam = sandbox.client("iam", account_id=account) if account != sandbox.account_id else sandbox
+        kwargs: dict[str, Any] = {"now": now, "dry_run": False, "confirm": True, "targets": targets}
+        if record_dir is not None:
+            kwargs["record_dir"] = record_dir
+        records.append(apply(plan, iam, **kwargs))
+    return records

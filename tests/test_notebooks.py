@@ -48,8 +48,10 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_opens_with_a_parameters_cell(path: Path) -> None:
-    first = _cells(path)[0]
+def test_notebook_opens_with_its_title_then_a_parameters_cell(path: Path) -> None:
+    title, first = _cells(path)[:2]
+    assert title["cell_type"] == "markdown", path.name
+    assert _source(title).startswith("# "), path.name
     assert first["cell_type"] == "code", path.name
     assert "parameters" in first.get("metadata", {}).get("tags", []), path.name
     # the parameters cell only assigns values (papermill replaces it), it computes nothing
@@ -91,3 +93,39 @@ def test_checked_cells_assert_and_stay_silent(path: Path) -> None:
         ]
         assert "print" not in calls, src
         assert not isinstance(tree.body[-1], ast.Expr), f"the last line would display a value: {src}"
+
+
+# the walkthrough sample's own names and keys: they may appear only in the parameters cell (the default
+# paths) and in hidden answer-key cells; every fact about a case is generated from the case
+SAMPLE_KEY = json.loads((NOTEBOOKS[0].parent.parent / "data/samples/walkthrough/answer_key.json").read_text())
+SAMPLE_NAMES = (
+    "DevUser",
+    "ExampleRole",
+    "DataPipelineRole",
+    "backup-svc",
+    "111122223333",
+    SAMPLE_KEY["leaked_access_key_id"],
+    *SAMPLE_KEY["chained_access_key_ids"],
+    *SAMPLE_KEY["minted_access_key_ids"],
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_prose_and_code_name_nothing_of_the_sample(path: Path) -> None:
+    leaks = []
+    for i, cell in enumerate(_cells(path)):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "parameters" in tags or "answer-key" in tags or "sample" in tags:
+            continue
+        leaks += [(i, name) for name in SAMPLE_NAMES if name.lower() in _source(cell).lower()]
+    assert not leaks, f"{path.name}: cells name the sample: {leaks}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_answer_key_cells_are_hidden_and_silent(path: Path) -> None:
+    for cell in _code_cells(path):
+        source = _source(cell)
+        if "answer_key[" in source and "assert" in source:
+            assert "answer-key" in cell["metadata"].get("tags", []), source[:80]
+            assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, source[:80]
+            assert "print(" not in source, source[:80]

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.contain",
     "ircreds.cli.report",
     "ircreds.cli.demo",
+    "ircreds.cli.notebooks",
 )
 
 

@@ -137,6 +137,7 @@ def _check(args: argparse.Namespace) -> int:
                     {
                         "id": r.id,
                         "correct": r.correct,
+                        "status": r.status,
                         "given": r.given,
                         "detail": r.detail,
                         "explanation": r.explanation,
@@ -147,7 +148,11 @@ def _check(args: argparse.Namespace) -> int:
         )
     else:
         rows = [
-            (r.id, "correct" if r.correct else "WRONG", r.detail or ("" if r.correct else r.explanation))
+            (
+                r.id,
+                {"correct": "correct", "wrong": "WRONG", "unanswered": "unanswered"}[r.status],
+                r.detail or ("" if r.correct else r.explanation),
+            )
             for r in results
         ]
         echo(table(rows, ("question", "grade", "note")))

@@ -53,6 +53,11 @@ class Plan:
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} must be timezone-aware, got {value!r}")
 
+    def _repr_html_(self) -> str:
+        from ircreds.display import plan_html
+
+        return plan_html(self)
+
     def revocation(self, target: str) -> Revocation:
         """The revocation for a role/user name or ARN."""
         for rev in self.revocations:

@@ -86,6 +86,11 @@ class VerifyResult:
     """Credential-creating calls (:data:`MINTING_CALLS`) by a cut session that succeeded after the apply,
     within the allowance included: each minted something new the cut-off does not reach."""
 
+    def _repr_html_(self) -> str:
+        from ircreds.display import verify_html
+
+        return verify_html(self)
+
     @property
     def ok(self) -> bool:
         """True when no cut session's call succeeded past the allowance and nothing new was minted meanwhile."""

@@ -26,7 +26,7 @@ from typing import Any
 from ircreds.errors import ScenarioError
 from ircreds.scenarios.background import run
 from ircreds.scenarios.cast import Cast, draw, walkthrough_cast
-from ircreds.scenarios.exercise import Result, build_answer_key, grade, scope_truth
+from ircreds.scenarios.exercise import Result, build_answer_key, grade, scope_truth, summary
 from ircreds.scenarios.incident import Incident
 from ircreds.scenarios.principals import build_world
 from ircreds.scenarios.records import Ids
@@ -34,7 +34,17 @@ from ircreds.scenarios.routines import build_actors
 from ircreds.scenarios.twists import ROOT_TWISTS, TWISTS
 from ircreds.scenarios.writer import TrailWriter
 
-__all__ = ["DIFFICULTIES", "TWISTS", "Result", "Scenario", "generate", "grade", "walkthrough", "write_trail"]
+__all__ = [
+    "DIFFICULTIES",
+    "TWISTS",
+    "Result",
+    "Scenario",
+    "generate",
+    "grade",
+    "summary",
+    "walkthrough",
+    "write_trail",
+]
 
 log = logging.getLogger(__name__)
 

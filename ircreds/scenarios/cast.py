@@ -82,6 +82,11 @@ class Cast:
     def end(self) -> datetime:
         return self.start + timedelta(days=self.days)
 
+    @property
+    def dev_session(self) -> str:
+        """The role session name the developer's CLI uses (``devuser-work`` in the walkthrough)."""
+        return f"{self.dev_user.split('.')[0].lower()}-work"
+
 
 def walkthrough_cast() -> Cast:
     """The cast of ``DESIGN.md``'s walkthrough (account 111122223333, 2025-01-19..21)."""
@@ -113,9 +118,11 @@ def walkthrough_cast() -> Cast:
 
 _FIRST = ("dana", "raj", "li", "sam", "noor", "kim", "alex", "mira", "theo", "ines", "omar", "jo")
 _ROLE_WORDS = ("Dev", "Platform", "Analytics", "Ops", "Build", "Support", "Research")
-_PIPE_WORDS = ("DataPipeline", "Etl", "Ingest", "Warehouse", "Batch", "Reporting")
+# exercises never reuse the walkthrough's names (DataPipelineRole, backup-svc): a trainee's outputs must not
+# look like the sample's; same tuple lengths, so every other draw of a seed is unchanged
+_PIPE_WORDS = ("DataFlow", "Etl", "Ingest", "Warehouse", "Batch", "Reporting")
 _BACKDOOR = (
-    "backup-svc",
+    "backup-agent",
     "svc-monitoring",
     "aws-health-check",
     "deploy-bot",

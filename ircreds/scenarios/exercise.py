@@ -337,6 +337,74 @@ class Result:
     given: Any
     explanation: str
     detail: str = ""
+    answered: bool = True
+    """False when the sheet left the question blank (``None``, ``""``, an empty list): not graded as wrong."""
+    note: str = ""
+    """Why an answer was accepted in another form (a role name where the ARN is unambiguous)."""
+
+    @property
+    def status(self) -> str:
+        """``correct``, ``wrong`` or ``unanswered``."""
+        return "unanswered" if not self.answered else ("correct" if self.correct else "wrong")
+
+
+def summary(results: Iterable[Result]) -> str:
+    """One line: how many correct of those answered, and how many are still blank.
+
+    Example:
+        >>> summary([])
+        'no questions'
+    """
+    results = list(results)
+    if not results:
+        return "no questions"
+    answered = [r for r in results if r.answered]
+    blank = len(results) - len(answered)
+    if not answered:
+        return f"no answers yet: {blank} question(s) unanswered"
+    line = f"{sum(r.correct for r in answered)}/{len(answered)} answered correctly"
+    return line + (f"; {blank} of {len(results)} unanswered" if blank else f" (all {len(results)} answered)")
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | set):
+        return not value
+    return False
+
+
+def _by_name(expected: Iterable[Any], given: Any) -> str | None:
+    """The one expected ARN whose last path segment is ``given`` (a bare role or user name), else None."""
+    text = str(given).strip()
+    if not text or text.startswith("arn:"):
+        return None
+    matches = [
+        str(e)
+        for e in expected
+        if str(e).startswith("arn:") and str(e).rsplit("/", 1)[-1].lower() == text.lower()
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _accept_names(q: Mapping[str, Any], given: Any) -> tuple[Any, str]:
+    """Map bare names onto the expected ARNs where unambiguous; the note says so."""
+    expected = q["answer"]
+    if q["kind"] == "exact" and isinstance(expected, str):
+        arn = _by_name([expected], given)
+        return (arn, f"accepted {given!r} as {arn}; answer with the full ARN") if arn else (given, "")
+    if q["kind"] == "set" and isinstance(expected, list | tuple):
+        items = given if isinstance(given, list | tuple | set) else str(given).replace(",", " ").split()
+        mapped, notes = [], []
+        for item in items:
+            arn = _by_name(expected, item)
+            mapped.append(arn or item)
+            if arn:
+                notes.append(f"{item!r} as {arn}")
+        return (mapped, "accepted " + ", ".join(notes) + "; answer with full ARNs") if notes else (given, "")
+    return given, ""
 
 
 def _norm(value: Any) -> str:
@@ -397,7 +465,14 @@ def grade(answer_key: Mapping[str, Any], answers: Mapping[str, Any]) -> list[Res
     out = []
     for q in answer_key.get("questions", []):
         given = answers.get(q["id"])
-        ok, detail = _check(q, given)
+        if _blank(given):
+            ok, detail, note, answered = False, "unanswered", "", False
+        else:
+            value, note = _accept_names(q, given)
+            ok, detail = _check(q, value)
+            answered = True
+            if not ok:
+                note = ""
         out.append(
             Result(
                 id=q["id"],
@@ -406,7 +481,9 @@ def grade(answer_key: Mapping[str, Any], answers: Mapping[str, Any]) -> list[Res
                 expected=q["answer"],
                 given=given,
                 explanation=q["explanation"],
-                detail=detail,
+                detail=detail or note,
+                answered=answered,
+                note=note,
             )
         )
     return out

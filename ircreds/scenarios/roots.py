@@ -82,7 +82,7 @@ def issue(inc: Incident, t: datetime, *, again: bool = False) -> tuple[list[dict
         recs = [*login, *recs]
     else:
         recs, cred = issuing.assume_role(
-            w, w.user_cred(dev), t, role, "devuser-work", duration=43200, ip=c.office_ip, ua=ua.CLI_DEV
+            w, w.user_cred(dev), t, role, c.dev_session, duration=43200, ip=c.office_ip, ua=ua.CLI_DEV
         )
     assert cred is not None
     return recs, cred

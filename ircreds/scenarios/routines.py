@@ -299,7 +299,7 @@ def build_actors(
         ),
         Actor(
             name="dev",
-            issue=via_user(c.dev_user, c.dev_role, "devuser-work", 43200, ua.CLI_DEV),
+            issue=via_user(c.dev_user, c.dev_role, c.dev_session, 43200, ua.CLI_DEV),
             windows=daily(c, rng, 9, 17, skip=dev_skip),
             rate=12 * s,
             menu=_ENGINEER,

@@ -156,7 +156,7 @@ def reassume(inc: Incident) -> None:
     k3 = inc.minted[0]
     t = inc.cutoff_at + timedelta(minutes=rng.randint(18, 30), seconds=rng.randint(1, 59))
     recs, k7 = issuing.assume_role(
-        w, k3, t, w.roles[c.dev_role], "devuser-work", duration=43200, ip=c.attacker_ips[2], ua=c.k3_ua
+        w, k3, t, w.roles[c.dev_role], c.dev_session, duration=43200, ip=c.attacker_ips[2], ua=c.k3_ua
     )
     inc._add(recs, malicious=True)
     assert k7 is not None
