@@ -563,24 +563,21 @@ def _plan_account(plan: Any) -> str | None:
 
 
 def rehearse(plan: Any, sandbox: Sandbox, *, now: Any, record_dir: Any = None) -> list[Any]:
-    """Apply every revocation of ``plan`` to the sandbox, each through its own account's administrator.
+    """Apply every revocation of ``plan`` to the sandbox, each account's through that account's administrator.
 
-    Confirmed in code because it is the sandbox (a rehearsal, never containment). Returns one action
-    record per account; a target whose account is not seeded is refused by the apply layer.
+    Confirmed in code because it is the sandbox (a rehearsal, never containment); uses
+    :func:`ircreds.aws.apply_by_account`, which refuses before any change when an account of the plan is
+    not seeded. Returns one action record per account.
     """
-    from ircreds.aws import apply
+    from ircreds.aws import apply_by_account
 
-    by_account: dict[str, list[str]] = {}
-    for revocation in plan.revocations:
-        account = (
-            revocation.arn.split(":")[4] if revocation.arn.count(":") >= 5 else ""
-        ) or sandbox.account_id
-        by_account.setdefault(account, []).append(revocation.target)
-    records = []
-    for account, targets in by_account.items():
-        iam = sandbox.client("iam", account_id=account) if account != sandbox.account_id else sandbox
-        kwargs: dict[str, Any] = {"now": now, "dry_run": False, "confirm": True, "targets": targets}
-        if record_dir is not None:
-            kwargs["record_dir"] = record_dir
-        records.append(apply(plan, iam, **kwargs))
-    return records
+    accounts = {_arn_account(r.arn) or sandbox.account_id for r in plan.revocations}
+    targets = {
+        a: sandbox if a == sandbox.account_id else sandbox.client("iam", account_id=a) for a in accounts
+    }
+    records = apply_by_account(plan, targets, now=now, dry_run=False, confirm=True, record_dir=record_dir)
+    return list(records.values())
+
+
+def _arn_account(arn: str | None) -> str | None:
+    return arn.split(":")[4] if arn and arn.count(":") >= 5 else None
