@@ -730,18 +730,19 @@ class RevokePanel:
 
 
 class TraceExplorer:
-    """Pick a credential of the lineage; see its timeline and its calls.
+    """Pick a credential of the lineage; see its timeline and its calls, filtered and paged.
 
     Args:
         trace: the :class:`~ircreds.model.Trace` to explore.
-        max_rows: how many calls the table shows at most.
+        max_rows: calls a page shows (50); Previous / Next page through the rest.
     """
 
     COLUMNS = ("eventTime", "awsRegion", "eventSource", "eventName", "sourceIPAddress", "errorCode")
 
-    def __init__(self, trace: Any, *, max_rows: int = 200) -> None:
+    def __init__(self, trace: Any, *, max_rows: int = 50) -> None:
         self.trace = trace
-        self.max_rows = max_rows
+        self.max_rows = max(1, int(max_rows))
+        self.page = 0
         self.nodes = {node.key: node for node in trace.walk()}
         self.credential = widgets.Dropdown(
             options=[(self._label(node), node.key) for node in trace.walk()],
@@ -749,18 +750,33 @@ class TraceExplorer:
             description="Credential",
             layout=widgets.Layout(width="720px"),
         )
-        self.errors_only = widgets.Checkbox(value=False, description="errors only")
+        self.errors_only = widgets.Checkbox(value=False, description="errors only", indent=False)
+        self.new_ips_only = widgets.Checkbox(value=False, description="new source IPs only", indent=False)
+        self.filter = widgets.Text(
+            value="",
+            placeholder="call, service, IP, region, error…",
+            description="Filter",
+            continuous_update=False,
+        )
+        self.previous = widgets.Button(description="◀ Previous", layout=widgets.Layout(width="110px"))
+        self.next = widgets.Button(description="Next ▶", layout=widgets.Layout(width="110px"))
+        self.position = widgets.HTML()
         self.summary = widgets.HTML()
         self.plot = widgets.Output()
         self.calls = widgets.HTML()
         self.credential.observe(self._refresh, names="value")
-        self.errors_only.observe(self._refresh, names="value")
+        for control in (self.errors_only, self.new_ips_only, self.filter):
+            control.observe(self._refilter, names="value")
+        self.previous.on_click(lambda _: self._turn(-1))
+        self.next.on_click(lambda _: self._turn(1))
         self.widget = widgets.VBox(
             [
                 widgets.HTML(_STYLE),
-                widgets.HBox([self.credential, self.errors_only]),
+                self.credential,
                 self.summary,
                 self.plot,
+                widgets.HBox([self.filter, self.errors_only, self.new_ips_only]),
+                widgets.HBox([self.previous, self.next, self.position]),
                 self.calls,
             ]
         )
@@ -781,22 +797,59 @@ class TraceExplorer:
         """The selected credential's trace node."""
         return self.nodes[self.credential.value]
 
+    def filtered(self) -> Any:
+        """The selected credential's calls that pass the filters (errors only, new IPs only, the text)."""
+        calls = self.node.calls
+        if self.errors_only.value and "errorCode" in calls.columns:
+            calls = calls[calls["errorCode"].notna()]
+        if self.new_ips_only.value and "sourceIPAddress" in calls.columns:
+            calls = calls[calls["sourceIPAddress"].isin(self.node.summary.new_source_ips)]
+        needle = self.filter.value.strip().lower()
+        if needle:
+            cols = [c for c in self.COLUMNS[1:] if c in calls.columns]
+            hay = calls[cols].astype("string").fillna("").agg(" ".join, axis=1).str.lower()
+            calls = calls[hay.str.contains(needle, regex=False)]
+        return calls
+
+    def _turn(self, step: int) -> None:
+        self.page += step
+        self._show_calls()
+
+    def _refilter(self, change: Any = None) -> None:
+        self.page = 0
+        self._show_calls()
+
+    def _show_calls(self) -> None:
+        calls = self.filtered()
+        pages = max(1, -(-len(calls) // self.max_rows))
+        self.page = min(max(self.page, 0), pages - 1)
+        start = self.page * self.max_rows
+        cols = [c for c in self.COLUMNS if c in calls.columns]
+        rows = calls[cols].iloc[start : start + self.max_rows].to_dict("records")
+        rows = [{k: (None if _missing(v) else v) for k, v in r.items()} for r in rows]
+        self.calls.value = _table(rows, cols, css="ircreds-calls")
+        shown = (
+            f"calls {start + 1:,}–{start + len(rows):,} of {len(calls):,}"
+            if len(calls)
+            else "no call matches"
+        )
+        total = len(self.node.calls)
+        self.position.value = f"&nbsp;{shown}" + (
+            f" (filtered from {total:,})" if len(calls) != total else ""
+        )
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= pages - 1
+
     def _refresh(self, change: Any = None) -> None:
         node = self.node
         s, summary = node.session, node.summary
         self.summary.value = (
             f"<b>{_esc(node.key)}</b> ({_esc(s.kind)}) issued {_esc(s.issued_at)} by {_esc(s.issuer.arn)}, "
             f"expires {_esc(s.expires_at)}; {summary.count} calls, {summary.error_count} errors; "
-            f"new source IPs: <b>{_esc(summary.new_source_ips) or 'none'}</b>"
+            f"new source IPs: <b>{_esc(', '.join(summary.new_source_ips)) or 'none'}</b>"
         )
-        calls = node.calls
-        if self.errors_only.value and "errorCode" in calls.columns:
-            calls = calls[calls["errorCode"].notna()]
-        cols = [c for c in self.COLUMNS if c in calls.columns]
-        rows = calls[cols].head(self.max_rows).to_dict("records")
-        rows = [{k: (None if _missing(v) else v) for k, v in r.items()} for r in rows]
-        more = f"<p>… {len(calls) - self.max_rows} more</p>" if len(calls) > self.max_rows else ""
-        self.calls.value = _table(rows, cols, css="ircreds-calls") + more
+        self.page = 0
+        self._show_calls()
         try:
             from ircreds import plots
         except ImportError as err:

@@ -389,3 +389,42 @@ def test_trace_explorer_errors_only_lists_failed_calls(trace, answer_key) -> Non
     assert errors > 0
     assert explorer.calls.value.count("<tr") == errors + 1
     assert "AccessDenied" in explorer.calls.value
+
+
+def test_trace_explorer_pages_calls_fifty_at_a_time(trace) -> None:
+    explorer = TraceExplorer(trace)
+    total = len(trace.calls)
+    assert total > 50
+    assert explorer.max_rows == 50
+    assert explorer.calls.value.count("<tr") == 51
+    assert f"calls 1–50 of {total:,}" in explorer.position.value
+    assert explorer.previous.disabled
+    first_page = explorer.calls.value
+    explorer.next.click()
+    assert f"calls 51–{min(100, total)} of {total:,}" in explorer.position.value
+    assert explorer.calls.value != first_page
+    pages = -(-total // 50)
+    for _ in range(pages + 2):  # past the end stays on the last page
+        explorer.next.click()
+    assert explorer.next.disabled
+    assert explorer.calls.value.count("<tr") == total - (pages - 1) * 50 + 1
+
+
+def test_trace_explorer_text_filter_matches_calls_and_resets_the_page(trace) -> None:
+    explorer = TraceExplorer(trace)
+    explorer.next.click()
+    explorer.filter.value = "GetCallerIdentity"
+    wanted = int((trace.calls["eventName"] == "GetCallerIdentity").sum())
+    assert wanted > 0
+    assert explorer.page == 0
+    assert explorer.calls.value.count("<tr") == min(wanted, 50) + 1
+    assert f"of {wanted:,} (filtered from {len(trace.calls):,})" in explorer.position.value
+    explorer.filter.value = "no-such-call-anywhere"
+    assert "no call matches" in explorer.position.value
+
+
+def test_trace_explorer_new_ips_only_keeps_calls_from_ips_the_issuer_never_used(trace) -> None:
+    explorer = TraceExplorer(trace, max_rows=1000)
+    explorer.new_ips_only.value = True
+    new = trace.calls["sourceIPAddress"].isin(trace.summary.new_source_ips)
+    assert explorer.calls.value.count("<tr") == int(new.sum()) + 1
