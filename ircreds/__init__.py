@@ -31,6 +31,9 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "IrcredsError": ("ircreds.errors", "IrcredsError"),
     "LogFormatError": ("ircreds.errors", "LogFormatError"),
     "SessionNotFoundError": ("ircreds.errors", "SessionNotFoundError"),
+    "hunt": ("ircreds.hunting", "hunt"),
+    "Hunt": ("ircreds.hunting", "Hunt"),
+    "RuleError": ("ircreds.errors", "RuleError"),
 }
 
 __all__ = sorted(_EXPORTS)

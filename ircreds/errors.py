@@ -44,3 +44,7 @@ class AwsError(IrcredsError, RuntimeError):
 
 class ScenarioError(IrcredsError, ValueError):
     """A scenario or exercise that cannot be generated or graded as asked."""
+
+
+class RuleError(IrcredsError, ValueError):
+    """Sigma rules that cannot be used at all: a missing path, no rule in it, pySigma not installed."""

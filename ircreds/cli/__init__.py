@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.report",
     "ircreds.cli.demo",
     "ircreds.cli.notebooks",
+    "ircreds.cli.hunt",
 )
 
 

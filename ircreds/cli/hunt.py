@@ -1,0 +1,100 @@
+"""``ircreds hunt PATH... --sigma DIR [--level medium] [--json]``: run Sigma rules over the evidence.
+
+``--json`` prints :meth:`ircreds.hunting.Hunt.to_dict` (a contract: add, never rename). The exit code
+is 1 when a rule at or above ``--level`` matched, so a script can alert on it; 0 otherwise.
+Every hit names its rule's author and source (the attribution SigmaHQ's licence, DRL 1.1, asks for).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ircreds.cli._io import echo, echo_json, iso_z, table
+
+LEVELS = ("informational", "low", "medium", "high", "critical")
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``hunt`` subcommand."""
+    p = subparsers.add_parser(
+        "hunt",
+        help="run Sigma rules (e.g. SigmaHQ's CloudTrail rules) over the evidence",
+        description=(
+            "Load the evidence and run every Sigma rule found under --sigma over it, in one pass. Lists each "
+            "rule that matched (level, events, keys, first and last time, the rule's author and source) and "
+            "every rule that could not be converted or run, with the reason. Exit code 1 when a rule at or "
+            "above --level matched."
+        ),
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument(
+        "--sigma",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="a Sigma rule file or folder (recursive); repeat for more",
+    )
+    p.add_argument("--level", choices=LEVELS, default="medium", help="alert threshold for the exit code")
+    p.add_argument(
+        "--source-url", metavar="URL", help="base URL of the rules' upstream, for attribution links"
+    )
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=run_hunt)
+
+
+def run_hunt(args: argparse.Namespace) -> int:
+    """Load, hunt, print; exit 1 when a rule at or above the level matched."""
+    import ircreds
+
+    events = ircreds.load(*args.paths)
+    result = ircreds.hunt(events, args.sigma, level=args.level, source_url=args.source_url)
+    if args.json:
+        echo_json(result.to_dict())
+    else:
+        print_hunt(result)
+    return 1 if result.alerts else 0
+
+
+def print_hunt(result: Any) -> None:
+    """The readable summary: hits (most severe first), attribution, rules that did not run."""
+    echo(
+        f"{result.rules_loaded} Sigma rules read, {result.rules_run} run, "
+        f"{len(result.rules_unsupported)} not supported; {len(result.hits)} matched "
+        f"({len(result.alerts)} at or above {result.level})"
+    )
+    if result.hits:
+        rows = [
+            (
+                h.level,
+                _clean(h.title),
+                h.count,
+                _keys(h.access_key_ids),
+                iso_z(h.first_seen) if h.first_seen else "",
+                iso_z(h.last_seen) if h.last_seen else "",
+            )
+            for h in result.hits
+        ]
+        echo()
+        echo(table(rows, ("level", "rule", "events", "keys", "first", "last")))
+        echo()
+        echo("Rules (author, source):")
+        for h in result.hits:
+            tags = ", ".join(h.attack)
+            echo(f"  {_clean(h.title)} [{h.rule_id}]" + (f" ({tags})" if tags else ""))
+            echo(f"    by {_clean(h.author or 'unknown author')}: {_clean(h.source)}")
+    if result.rules_unsupported:
+        echo()
+        echo("Not run:")
+        for u in result.rules_unsupported:
+            echo(f"  {_clean(u.path)}: {_clean(u.reason)}")
+
+
+def _keys(keys: tuple[str, ...]) -> str:
+    shown = ", ".join(keys[:3])
+    return shown + (f" (+{len(keys) - 3})" if len(keys) > 3 else "")
+
+
+def _clean(text: str) -> str:
+    """One printable line (rule files and evidence are not trusted to be terminal-safe)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(str(text).split()))

@@ -1,0 +1,495 @@
+"""Run a set of Sigma rules over the events in one DuckDB pass, and collect the hits per rule.
+
+Every rule is converted once (:mod:`.backend`); their conditions go into one query: the scan keeps
+the rows that any rule matches, then says which rules matched each kept row. DuckDB reads the
+frame's Arrow buffers in place (only the columns the rules name), or a case store's ``events``
+view. A rule whose SQL DuckDB refuses is listed with DuckDB's reason and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ircreds.hunting.backend import LEVEL_RANK, CloudTrailBackend, FieldResolver, level_rank, q
+from ircreds.hunting.rules import RuleInfo, UnsupportedRule, load_rules
+from ircreds.model import iso_z
+from ircreds.schema import BOOLEAN_COLUMNS, TIME_COLUMNS
+
+log = logging.getLogger(__name__)
+
+#: Columns every hit reports, beside those the rules read.
+REPORTED = ("eventID", "eventTime", "userIdentity.accessKeyId")
+#: The relation the rules run over, in the SQL this module writes.
+SOURCE = "__ircreds_hunt_events"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleHit:
+    """One rule that matched, with the events it matched and its attribution."""
+
+    rule_id: str
+    title: str
+    level: str
+    tags: tuple[str, ...]
+    event_ids: tuple[str, ...]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    access_key_ids: tuple[str, ...]
+    author: str | None
+    source: str
+    path: str | None = None
+    count: int = 0
+    description: str | None = None
+
+    @property
+    def attack(self) -> tuple[str, ...]:
+        """The rule's MITRE ATT&CK tags (``attack.t1078``, ``attack.persistence``…)."""
+        return tuple(t for t in self.tags if t.startswith("attack."))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``ircreds hunt --json``): the contract's fields, then attribution."""
+        return {
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "level": self.level,
+            "tags": list(self.tags),
+            "event_ids": list(self.event_ids),
+            "first_seen": iso_z(self.first_seen),
+            "last_seen": iso_z(self.last_seen),
+            "access_key_ids": list(self.access_key_ids),
+            "author": self.author,
+            "source": self.source,
+            "path": self.path,
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Hunt:
+    """The result of :func:`hunt`: rules read, rules that could not run (and why), hits per rule.
+
+    ``matches`` has one row per (event, rule): ``rule_id``, ``row`` (the event's position in the
+    frame hunted, when it was a frame), ``eventID``, ``eventTime``, ``userIdentity.accessKeyId``.
+    """
+
+    rules_loaded: int
+    rules_unsupported: tuple[UnsupportedRule, ...]
+    hits: tuple[RuleHit, ...]
+    matches: pd.DataFrame
+    level: str = "medium"
+    rules: tuple[RuleInfo, ...] = ()
+    seconds: float = field(default=0.0, compare=False)
+
+    @property
+    def rules_run(self) -> int:
+        """How many rules ran over the events."""
+        return len(self.rules)
+
+    @property
+    def alerts(self) -> tuple[RuleHit, ...]:
+        """The hits of rules at or above ``level`` (what makes ``ircreds hunt`` exit 1)."""
+        floor = level_rank(self.level)
+        return tuple(h for h in self.hits if level_rank(h.level) >= floor)
+
+    def by_event(self) -> dict[str, tuple[RuleHit, ...]]:
+        """Event id -> the rule hits on that event, most severe first."""
+        hits = {h.rule_id: h for h in self.hits}
+        out: dict[str, list[RuleHit]] = {}
+        for event_id, rule_id in zip(self.matches["eventID"], self.matches["rule_id"], strict=True):
+            if isinstance(event_id, str):
+                out.setdefault(event_id, []).append(hits[rule_id])
+        return {k: tuple(sorted(v, key=lambda h: -level_rank(h.level))) for k, v in out.items()}
+
+    def on_events(self, event_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The rule hits on these events, one entry per (event, rule), for a trace or a scope.
+
+        Each entry: ``event_id``, ``rule_id``, ``title``, ``level``, ``tags`` (ATT&CK), ``author``,
+        ``source`` (the rule's link, for attribution).
+        """
+        wanted = set(event_ids)
+        index = self.by_event()
+        return [
+            {
+                "event_id": event_id,
+                "rule_id": h.rule_id,
+                "title": h.title,
+                "level": h.level,
+                "tags": list(h.attack),
+                "author": h.author,
+                "source": h.source,
+            }
+            for event_id in sorted(wanted & index.keys())
+            for h in index[event_id]
+        ]
+
+    def on_trace(self, trace: Any) -> list[dict[str, Any]]:
+        """The rule hits on a trace's calls (every credential of the lineage), as :meth:`on_events`."""
+        calls = trace.all_calls()
+        ids = calls["eventID"].dropna().astype(str) if "eventID" in calls.columns else []
+        return self.on_events(ids)
+
+    def seed_keys(self, level: str = "high") -> tuple[str, ...]:
+        """Access key ids that signed an event a rule at or above ``level`` matched (scope seeds)."""
+        floor = level_rank(level)
+        keys: dict[str, None] = {}
+        for h in self.hits:
+            if level_rank(h.level) >= floor:
+                keys.update(dict.fromkeys(h.access_key_ids))
+        return tuple(keys)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``ircreds hunt --json`` (add, never rename)."""
+        return {
+            "rules_loaded": self.rules_loaded,
+            "rules_unsupported": [u.to_dict() for u in self.rules_unsupported],
+            "hits": [h.to_dict() for h in self.hits],
+            "rules_run": self.rules_run,
+            "level": self.level,
+            "alerts": len(self.alerts),
+        }
+
+
+def hunt(
+    events: Any,
+    rules: Any,
+    *,
+    level: str = "medium",
+    source_url: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Hunt:
+    """Run Sigma rules over the evidence: every rule converted once, all of them in one pass.
+
+    Args:
+        events: the events frame of ``ircreds.load``, or a case store (anything with
+            ``.sql(query) -> pyarrow.Table`` whose ``events`` view has the frame's columns, such as
+            ``ircreds.open_case``).
+        rules: a rule file, a folder of rules (recursive), a list of them, or a pySigma
+            ``SigmaCollection``.
+        level: the alert threshold (``informational``, ``low``, ``medium``, ``high``, ``critical``):
+            every rule runs and every hit is listed; :attr:`Hunt.alerts` keeps those at or above it.
+        source_url: base URL of the rules' upstream, for the attribution link of each hit (default:
+            found from the rules' git checkout or MANIFEST, else the file's path).
+        progress: called with a short message at each stage.
+
+    Raises:
+        RuleError: no rules at the path, or pySigma is not installed.
+        ValueError: an unknown level.
+
+    Example:
+        >>> import ircreds
+        >>> from ircreds.scenarios import walkthrough
+        >>> from sigma.collection import SigmaCollection
+        >>> rule = SigmaCollection.from_yaml('''
+        ... title: Logging stopped
+        ... id: 0f0e0d0c-0b0a-0908-0706-050403020100
+        ... logsource: {product: aws, service: cloudtrail}
+        ... detection: {selection: {eventName: GetCallerIdentity}, condition: selection}
+        ... level: low''')
+        >>> h = hunt(ircreds.load(walkthrough().records), rule)
+        >>> h.rules_loaded, h.hits[0].title, h.hits[0].count > 0
+        (1, 'Logging stopped', True)
+    """
+    import time
+
+    started = time.perf_counter()
+    if level.lower() not in LEVEL_RANK:
+        raise ValueError(f"unknown Sigma level {level!r}: use one of {', '.join(LEVEL_RANK)}")
+    say = progress or (lambda _m: None)
+    loaded, unsupported = load_rules(rules, source_url=source_url)
+    total = len(loaded) + len(unsupported)
+    say(f"{total} rules read")
+    runner = _Runner.of(events)
+    resolver = FieldResolver(runner.columns)
+    backend = CloudTrailBackend(resolver, matching=runner.matching, collect_errors=True)
+    converted: list[tuple[RuleInfo, str]] = []
+    for rule, info in loaded:
+        backend.errors = []
+        try:
+            queries = backend.convert_rule(rule)
+        except Exception as err:  # DuckDB refused a condition while deciding it on distinct values
+            backend.errors.append((rule, err))
+            queries = []
+        if backend.errors:
+            reason = "; ".join(" ".join(str(e).split()) for _, e in backend.errors)
+            unsupported.append(_unsupported(info, f"cannot be converted: {reason}"))
+        elif not queries:
+            unsupported.append(_unsupported(info, "cannot be converted: no query"))
+        else:
+            converted.append((info, " OR ".join(f"({c})" for c in queries)))
+    converted = _runnable(runner, resolver, converted, unsupported)
+    say(f"{len(converted)} rules converted; running them in one pass")
+    matches = runner.run(resolver, converted, unsupported)
+    infos = tuple(info for info, _ in converted)
+    hits = _hits(matches, {i.rule_id: i for i in infos})
+    result = Hunt(
+        rules_loaded=total,
+        rules_unsupported=tuple(unsupported),
+        hits=hits,
+        matches=matches,
+        level=level.lower(),
+        rules=infos,
+        seconds=time.perf_counter() - started,
+    )
+    log.info("hunt: %d rules, %d ran, %d hits", total, len(infos), len(hits))
+    return result
+
+
+def _unsupported(info: RuleInfo, reason: str) -> UnsupportedRule:
+    return UnsupportedRule(
+        path=info.path or info.source, reason=reason, rule_id=info.rule_id, title=info.title
+    )
+
+
+def _runnable(
+    runner: _Runner,
+    resolver: FieldResolver,
+    converted: list[tuple[RuleInfo, str]],
+    unsupported: list[UnsupportedRule],
+) -> list[tuple[RuleInfo, str]]:
+    """The rules whose SQL DuckDB binds (a bad regex, a type it refuses: listed with its reason)."""
+    try:  # all at once first: one round trip when every rule binds
+        runner.check(resolver, [cond for _, cond in converted])
+        return converted
+    except Exception:
+        log.debug("a rule does not bind; checking them one by one")
+    ok = []
+    for info, cond in converted:
+        try:
+            runner.check(resolver, [cond])
+        except Exception as err:  # duckdb.Error and friends: the reason goes to the user
+            unsupported.append(_unsupported(info, f"cannot run in DuckDB: {' '.join(str(err).split())}"))
+        else:
+            ok.append((info, cond))
+    return ok
+
+
+#: Columns with more distinct values than this are matched row by row, not through their values.
+MAX_DISTINCT = 50_000
+#: Rules per bit mask column (a BIGINT holds 63 flags).
+MASK_BITS = 62
+
+
+class _Runner:
+    """Where the SQL runs: a private DuckDB over a frame's Arrow buffers, or a case's connection.
+
+    Conditions on one column are decided once per distinct value of that column, in a private
+    DuckDB, and become ``IN`` lists (categoricals stay dictionary-encoded, so the pass compares
+    codes); everything else is evaluated row by row in the one pass.
+    """
+
+    def __init__(
+        self, columns: list[str], execute: Callable[[str], Any], source_sql: Callable[[set[str]], str]
+    ):
+        import duckdb
+
+        self.columns = columns
+        self._execute = execute
+        self._source_sql = source_sql
+        self._scratch = duckdb.connect()
+        self._distinct: dict[str, str | None] = {}
+
+    @classmethod
+    def of(cls, events: Any) -> _Runner:
+        if isinstance(events, pd.DataFrame):
+            return _FrameRunner(events)
+        if hasattr(events, "sql"):
+            names = list(events.sql("SELECT * FROM events LIMIT 0").schema.names)
+            row = "_row" if "_row" in names else "NULL::BIGINT"
+
+            def source(_used: set[str]) -> str:
+                return f"(SELECT *, {row} AS __row FROM events)"
+
+            return cls(names, events.sql, source)
+        raise TypeError(
+            f"hunt needs an events frame (ircreds.load) or a case store, got {type(events).__name__}"
+        )
+
+    # -- deciding a condition on the distinct values of its column -----------------------------
+    def _text_column(self, field: str) -> bool:
+        return field in self.columns and field not in TIME_COLUMNS and field not in BOOLEAN_COLUMNS
+
+    def matching(self, field: str, condition: str) -> list[str] | None:
+        """The distinct values of ``field`` for which ``condition`` (on ``__v``) holds, or None."""
+        if not self._text_column(field):
+            return None
+        if field not in self._distinct:
+            table = self._execute(
+                f"SELECT DISTINCT CAST({q(field)} AS VARCHAR) AS __v FROM {self._source_sql({field})} "
+                f"WHERE {q(field)} IS NOT NULL LIMIT {MAX_DISTINCT + 1}"
+            )
+            name = None
+            if table.num_rows <= MAX_DISTINCT:
+                name = f"__d{len(self._distinct)}"
+                self._scratch.register(name, table)
+            self._distinct[field] = name
+        name = self._distinct[field]
+        if name is None:
+            return None
+        return [
+            row[0] for row in self._scratch.execute(f"SELECT __v FROM {name} WHERE {condition}").fetchall()
+        ]
+
+    # -- the pass ----------------------------------------------------------------------------
+    def check(self, resolver: FieldResolver, conds: list[str]) -> None:
+        cols = ", ".join(f"({c}) AS r{i}" for i, c in enumerate(conds))
+        self._execute(f"SELECT {cols} FROM {self._source_sql(resolver.used | set(REPORTED))} LIMIT 0")
+
+    def _masks(self, converted: list[tuple[RuleInfo, str]]) -> list[str]:
+        masks = []
+        for start in range(0, len(converted), MASK_BITS):
+            bits = [
+                f"(CASE WHEN {cond} THEN {1 << (i - start)} ELSE 0 END)::BIGINT"
+                for i, (_, cond) in enumerate(converted[start : start + MASK_BITS], start=start)
+            ]
+            masks.append(f"({' | '.join(bits)}) AS m{start // MASK_BITS}")
+        return masks
+
+    def run(
+        self,
+        resolver: FieldResolver,
+        converted: list[tuple[RuleInfo, str]],
+        unsupported: list[UnsupportedRule],
+    ) -> pd.DataFrame:
+        if not converted:
+            return _empty_matches()
+        source = self._source_sql(resolver.used | set(REPORTED))
+        masks = self._masks(converted)
+        any_hit = " OR ".join(f"m{i} <> 0" for i in range(len(masks)))
+        sql = (
+            f"SELECT * FROM (SELECT __row, {', '.join(q(c) for c in REPORTED)}, {', '.join(masks)} "
+            f"FROM {source}) AS flagged WHERE {any_hit}"
+        )
+        try:
+            table = self._execute(sql)
+        except Exception as err:  # one rule fails at run time: find it, list it, run the others
+            log.warning("one pass failed (%s); running the rules one by one", err)
+            return self._one_by_one(resolver, converted, unsupported)
+        frame = _arrow(table)
+        parts = []
+        for i, (info, _) in enumerate(converted):
+            mask = frame[f"m{i // MASK_BITS}"].to_numpy(dtype=np.int64)
+            hit = (mask >> (i % MASK_BITS)) & 1 == 1
+            if hit.any():
+                parts.append(frame.loc[hit, ["__row", *REPORTED]].assign(rule_id=info.rule_id))
+        return _matches(parts)
+
+    def _one_by_one(
+        self,
+        resolver: FieldResolver,
+        converted: list[tuple[RuleInfo, str]],
+        unsupported: list[UnsupportedRule],
+    ) -> pd.DataFrame:
+        source = self._source_sql(resolver.used | set(REPORTED))
+        parts = []
+        for info, cond in list(converted):
+            try:
+                table = self._execute(
+                    f"SELECT __row, {', '.join(q(c) for c in REPORTED)} FROM {source} WHERE ({cond})"
+                )
+            except Exception as err:
+                unsupported.append(_unsupported(info, f"cannot run in DuckDB: {' '.join(str(err).split())}"))
+                converted.remove((info, cond))
+                continue
+            parts.append(_arrow(table).assign(rule_id=info.rule_id))
+        return _matches(parts)
+
+
+class _FrameRunner(_Runner):
+    def __init__(self, frame: pd.DataFrame) -> None:
+        # a shallow copy without attrs: pandas deep-copies attrs (the load report) on every column read
+        self.frame = frame.copy(deep=False)
+        self.frame.attrs = {}
+        self._arrays: dict[str, Any] = {}
+        self._registered: tuple[str, ...] = ()
+        super().__init__(list(frame.columns), self._sql, self._source)
+
+    def _sql(self, query: str) -> Any:
+        return self._scratch.sql(query).to_arrow_table()
+
+    def _source(self, used: set[str]) -> str:
+        """The frame's columns that the SQL reads, as Arrow (zero copy for Arrow strings)."""
+        import pyarrow as pa
+
+        wanted = tuple(c for c in self.frame.columns if c in used or c in self._registered or c in REPORTED)
+        if wanted != self._registered:
+            for c in wanted:
+                if c not in self._arrays:
+                    self._arrays[c] = (
+                        pa.chunked_array([pa.Array.from_pandas(self.frame[c])])
+                        if len(self.frame)
+                        else pa.Array.from_pandas(self.frame[c])
+                    )
+            arrays = [self._arrays[c] for c in wanted]
+            table = pa.table(
+                [*arrays, pa.array(np.arange(len(self.frame), dtype=np.int64))], names=[*wanted, "__row"]
+            )
+            self._scratch.register(SOURCE, table)
+            self._registered = wanted
+        return SOURCE
+
+
+def _arrow(table: Any) -> pd.DataFrame:
+    frame = table.to_pandas()
+    if "eventTime" in frame.columns:
+        frame["eventTime"] = pd.to_datetime(frame["eventTime"], utc=True)
+    return frame
+
+
+def _empty_matches() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rule_id": pd.Series([], dtype=object),
+            "row": pd.Series([], dtype="Int64"),
+            "eventID": pd.Series([], dtype=object),
+            "eventTime": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "userIdentity.accessKeyId": pd.Series([], dtype=object),
+        }
+    )
+
+
+def _matches(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return _empty_matches()
+    out = pd.concat(parts, ignore_index=True).rename(columns={"__row": "row"})
+    out["row"] = out["row"].astype("Int64")
+    out = out.sort_values(["eventTime", "row", "rule_id"], kind="stable", ignore_index=True)
+    return out[["rule_id", "row", "eventID", "eventTime", "userIdentity.accessKeyId"]]
+
+
+def _hits(matches: pd.DataFrame, infos: dict[str, RuleInfo]) -> tuple[RuleHit, ...]:
+    hits = []
+    for rule_id, group in matches.groupby("rule_id", sort=False):
+        info = infos[str(rule_id)]
+        times = group["eventTime"].dropna()
+        hits.append(
+            RuleHit(
+                rule_id=info.rule_id,
+                title=info.title,
+                level=info.level,
+                tags=info.tags,
+                event_ids=tuple(dict.fromkeys(v for v in group["eventID"] if isinstance(v, str))),
+                first_seen=_dt(times.min()) if len(times) else None,
+                last_seen=_dt(times.max()) if len(times) else None,
+                access_key_ids=tuple(
+                    sorted({v for v in group["userIdentity.accessKeyId"] if isinstance(v, str) and v})
+                ),
+                author=info.author,
+                source=info.source,
+                path=info.path,
+                count=len(group),
+                description=info.description,
+            )
+        )
+    hits.sort(key=lambda h: (-level_rank(h.level), h.first_seen or datetime.max.replace(tzinfo=UTC), h.title))
+    return tuple(hits)
+
+
+def _dt(value: Any) -> datetime:
+    return pd.Timestamp(value).to_pydatetime()
