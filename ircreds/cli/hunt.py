@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
 def run_hunt(args: argparse.Namespace) -> int:
     """Load, hunt, print; exit 1 when a rule at or above the level matched."""
     import ircreds
+    from ircreds.hunting.rules import rule_files
 
+    rule_files(args.sigma)  # a wrong --sigma path fails before the evidence is read
     events = ircreds.load(*args.paths)
     result = ircreds.hunt(events, args.sigma, level=args.level, source_url=args.source_url)
     if args.json:

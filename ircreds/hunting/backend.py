@@ -176,6 +176,9 @@ class CloudTrailBackend(DuckDBBackend):  # type: ignore[misc]
 
     Args:
         resolver: where each field lives (see :class:`FieldResolver`).
+        matching: called with ``(field, condition on __v, condition on the rows)`` for a condition
+            on one plain column; returns the SQL to use instead (a placeholder the engine resolves
+            through the column's distinct values), or None to keep the row-by-row condition.
     """
 
     name: ClassVar[str] = "ircreds DuckDB over the CloudTrail events frame"
@@ -207,7 +210,7 @@ class CloudTrailBackend(DuckDBBackend):  # type: ignore[misc]
         self,
         resolver: FieldResolver,
         *,
-        matching: Callable[[str, str], list[str] | None] | None = None,
+        matching: Callable[[str, str, str], str | None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(processing_pipeline=cloudtrail_pipeline(), **kwargs)
@@ -228,12 +231,12 @@ class CloudTrailBackend(DuckDBBackend):  # type: ignore[misc]
             return super().convert_condition_field_eq_val(cond, state)
         if not self.resolver.is_multi(cond.field):
             if self.matching is not None and not isinstance(value, (SigmaNull, SigmaExists)):
-                # decide the condition once per distinct value of the column, then look rows up
+                # the engine may decide the condition once per distinct value of the column: it
+                # gets the condition on one value (__v) and on the rows, and returns a placeholder
                 inner = super().convert_condition_field_eq_val(replace(cond, field=ELEMENT), state)
-                found = self.matching(cond.field, inner)
-                if found is not None:
-                    self.resolver.sql(cond.field)  # the column is read
-                    return in_list(q(cond.field), found)
+                direct = super().convert_condition_field_eq_val(cond, state)
+                token = self.matching(cond.field, inner, direct)
+                return direct if token is None else token
             return super().convert_condition_field_eq_val(cond, state)
         values = self.resolver.values(cond.field)
         if isinstance(value, SigmaNull):

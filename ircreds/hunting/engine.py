@@ -9,18 +9,20 @@ view. A rule whose SQL DuckDB refuses is listed with DuckDB's reason and the oth
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from ircreds.hunting.backend import LEVEL_RANK, CloudTrailBackend, FieldResolver, level_rank, q
+from ircreds.hunting.backend import LEVEL_RANK, CloudTrailBackend, FieldResolver, in_list, level_rank, q
 from ircreds.hunting.rules import RuleInfo, UnsupportedRule, load_rules
 from ircreds.model import iso_z
-from ircreds.schema import BOOLEAN_COLUMNS, TIME_COLUMNS
+from ircreds.schema import BOOLEAN_COLUMNS, JSON_COLUMNS, TIME_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -213,16 +215,17 @@ def hunt(
         backend.errors = []
         try:
             queries = backend.convert_rule(rule)
-        except Exception as err:  # DuckDB refused a condition while deciding it on distinct values
-            backend.errors.append((rule, err))
-            queries = []
+        except duckdb.Error as err:  # DuckDB refused a condition while deciding it on distinct values
+            unsupported.append(_unsupported(info, f"cannot run in DuckDB: {_one_line(err)}"))
+            continue
         if backend.errors:
-            reason = "; ".join(" ".join(str(e).split()) for _, e in backend.errors)
+            reason = "; ".join(_one_line(e) for _, e in backend.errors)
             unsupported.append(_unsupported(info, f"cannot be converted: {reason}"))
         elif not queries:
             unsupported.append(_unsupported(info, "cannot be converted: no query"))
         else:
             converted.append((info, " OR ".join(f"({c})" for c in queries)))
+    converted = runner.resolve(converted, unsupported)
     converted = _runnable(runner, resolver, converted, unsupported)
     say(f"{len(converted)} rules converted; running them in one pass")
     matches = runner.run(resolver, converted, unsupported)
@@ -239,6 +242,11 @@ def hunt(
     )
     log.info("hunt: %d rules, %d ran, %d hits", total, len(infos), len(hits))
     return result
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return re.sub(r" \(while converting rule [^)]*\)$", "", text)
 
 
 def _unsupported(info: RuleInfo, reason: str) -> UnsupportedRule:
@@ -264,7 +272,7 @@ def _runnable(
         try:
             runner.check(resolver, [cond])
         except Exception as err:  # duckdb.Error and friends: the reason goes to the user
-            unsupported.append(_unsupported(info, f"cannot run in DuckDB: {' '.join(str(err).split())}"))
+            unsupported.append(_unsupported(info, f"cannot run in DuckDB: {_one_line(err)}"))
         else:
             ok.append((info, cond))
     return ok
@@ -272,6 +280,9 @@ def _runnable(
 
 #: Columns with more distinct values than this are matched row by row, not through their values.
 MAX_DISTINCT = 50_000
+#: Columns unique per row (ids, and the JSON text): matched row by row, never through distinct values.
+ROW_UNIQUE = ("eventID", "requestID", "sharedEventID", "evidence.file", "evidence.line", "issued.accessKeyId")
+_TOKEN = re.compile(r"__ircreds_leaf_\d+__")
 #: Rules per bit mask column (a BIGINT holds 63 flags).
 MASK_BITS = 62
 
@@ -293,7 +304,8 @@ class _Runner:
         self._execute = execute
         self._source_sql = source_sql
         self._scratch = duckdb.connect()
-        self._distinct: dict[str, str | None] = {}
+        self._distinct_tables: dict[str, str | None] = {}
+        self._leaves: dict[tuple[str, str], tuple[str, str]] = {}
 
     @classmethod
     def of(cls, events: Any) -> _Runner:
@@ -312,29 +324,81 @@ class _Runner:
         )
 
     # -- deciding a condition on the distinct values of its column -----------------------------
-    def _text_column(self, field: str) -> bool:
-        return field in self.columns and field not in TIME_COLUMNS and field not in BOOLEAN_COLUMNS
+    def _pushable(self, field: str) -> bool:
+        return (
+            field in self.columns
+            and field not in TIME_COLUMNS
+            and field not in BOOLEAN_COLUMNS
+            and field not in JSON_COLUMNS
+            and field not in ROW_UNIQUE
+        )
 
-    def matching(self, field: str, condition: str) -> list[str] | None:
-        """The distinct values of ``field`` for which ``condition`` (on ``__v``) holds, or None."""
-        if not self._text_column(field):
+    def matching(self, field: str, condition: str, direct: str) -> str | None:
+        """A placeholder for ``condition`` on ``field``, resolved later by :meth:`resolve`."""
+        if not self._pushable(field):
             return None
-        if field not in self._distinct:
+        key = (field, condition)
+        if key not in self._leaves:
+            self._leaves[key] = (f"__ircreds_leaf_{len(self._leaves)}__", direct)
+        return self._leaves[key][0]
+
+    def _distinct(self, field: str) -> str | None:
+        """A scratch table of the column's distinct values (None when there are too many)."""
+        if field not in self._distinct_tables:
             table = self._execute(
                 f"SELECT DISTINCT CAST({q(field)} AS VARCHAR) AS __v FROM {self._source_sql({field})} "
                 f"WHERE {q(field)} IS NOT NULL LIMIT {MAX_DISTINCT + 1}"
             )
             name = None
             if table.num_rows <= MAX_DISTINCT:
-                name = f"__d{len(self._distinct)}"
+                name = f"__d{len(self._distinct_tables)}"
                 self._scratch.register(name, table)
-            self._distinct[field] = name
-        name = self._distinct[field]
-        if name is None:
-            return None
-        return [
-            row[0] for row in self._scratch.execute(f"SELECT __v FROM {name} WHERE {condition}").fetchall()
-        ]
+            self._distinct_tables[field] = name
+        return self._distinct_tables[field]
+
+    def resolve(
+        self, converted: list[tuple[RuleInfo, str]], unsupported: list[UnsupportedRule]
+    ) -> list[tuple[RuleInfo, str]]:
+        """Put each placeholder's ``IN`` list (one query per column) or its row-by-row SQL in place."""
+        sql: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        by_field: dict[str, list[tuple[str, str, str]]] = {}
+        for (column, condition), (token, direct) in self._leaves.items():
+            by_field.setdefault(column, []).append((token, condition, direct))
+        for column, leaves in by_field.items():
+            table = self._distinct(column)
+            if table is None:
+                sql.update({token: direct for token, _, direct in leaves})
+                continue
+            try:
+                lists = self._scratch.execute(
+                    "SELECT "
+                    + ", ".join(f"list(__v ORDER BY __v) FILTER (WHERE {cond})" for _, cond, _ in leaves)
+                    + f" FROM {table}"
+                ).fetchall()[0]
+            except duckdb.Error:  # one leaf DuckDB refuses: decide them one at a time
+                lists = []
+                for token, cond, _ in leaves:
+                    try:
+                        lists.append(
+                            self._scratch.execute(
+                                f"SELECT list(__v) FILTER (WHERE {cond}) FROM {table}"
+                            ).fetchall()[0][0]
+                        )
+                    except duckdb.Error as err:
+                        failed[token] = _one_line(err)
+                        lists.append(None)
+            for (token, _, _), values in zip(leaves, lists or [], strict=False):
+                if token not in failed:
+                    sql[token] = in_list(q(column), list(values or []))
+        ok = []
+        for info, cond in converted:
+            bad = [failed[t] for t in _TOKEN.findall(cond) if t in failed]
+            if bad:
+                unsupported.append(_unsupported(info, f"cannot run in DuckDB: {bad[0]}"))
+                continue
+            ok.append((info, _TOKEN.sub(lambda m: sql[m.group(0)], cond)))
+        return ok
 
     # -- the pass ----------------------------------------------------------------------------
     def check(self, resolver: FieldResolver, conds: list[str]) -> None:
@@ -394,7 +458,7 @@ class _Runner:
                     f"SELECT __row, {', '.join(q(c) for c in REPORTED)} FROM {source} WHERE ({cond})"
                 )
             except Exception as err:
-                unsupported.append(_unsupported(info, f"cannot run in DuckDB: {' '.join(str(err).split())}"))
+                unsupported.append(_unsupported(info, f"cannot run in DuckDB: {_one_line(err)}"))
                 converted.remove((info, cond))
                 continue
             parts.append(_arrow(table).assign(rule_id=info.rule_id))
@@ -465,21 +529,21 @@ def _matches(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _hits(matches: pd.DataFrame, infos: dict[str, RuleInfo]) -> tuple[RuleHit, ...]:
     hits = []
-    for rule_id, group in matches.groupby("rule_id", sort=False):
+    for rule_id, idx in matches.groupby("rule_id", sort=False).indices.items():
         info = infos[str(rule_id)]
+        group = matches.iloc[idx]
         times = group["eventTime"].dropna()
+        keys = group["userIdentity.accessKeyId"].dropna()
         hits.append(
             RuleHit(
                 rule_id=info.rule_id,
                 title=info.title,
                 level=info.level,
                 tags=info.tags,
-                event_ids=tuple(dict.fromkeys(v for v in group["eventID"] if isinstance(v, str))),
+                event_ids=tuple(str(v) for v in pd.unique(group["eventID"].dropna().to_numpy(dtype=object))),
                 first_seen=_dt(times.min()) if len(times) else None,
                 last_seen=_dt(times.max()) if len(times) else None,
-                access_key_ids=tuple(
-                    sorted({v for v in group["userIdentity.accessKeyId"] if isinstance(v, str) and v})
-                ),
+                access_key_ids=tuple(sorted(str(v) for v in pd.unique(keys.to_numpy(dtype=object)) if v)),
                 author=info.author,
                 source=info.source,
                 path=info.path,
