@@ -28,6 +28,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "scope": ("ircreds.scoping", "scope"),
     "Scope": ("ircreds.scoping", "Scope"),
     "plan_scope": ("ircreds.containment", "plan_scope"),
+    "open_case": ("ircreds.engines", "open_case"),
     "IrcredsError": ("ircreds.errors", "IrcredsError"),
     "LogFormatError": ("ircreds.errors", "LogFormatError"),
     "SessionNotFoundError": ("ircreds.errors", "SessionNotFoundError"),

@@ -70,7 +70,25 @@ def trace(
             evidence covers and what to load next.
         ValueError: neither a key nor a role ARN and session name were given.
     """
-    index = lineage_index(events)
+    return trace_indexed(
+        events, lineage_index(events), key, role_arn=role_arn, session_name=session_name, findings=findings
+    )
+
+
+def trace_indexed(
+    events: pd.DataFrame,
+    index: LineageIndex,
+    key: str | None = None,
+    *,
+    role_arn: str | None = None,
+    session_name: str | None = None,
+    findings: bool = True,
+) -> Trace:
+    """:func:`trace` over a lineage index built elsewhere (the case store builds one per lineage).
+
+    ``index.calls_by_key`` holds positions in ``events``; keys whose calls are not in ``events``
+    need their ``(source IPs, user agents)`` in ``index.extra["history_by_key"]``.
+    """
     if key is None:
         if not (role_arn and session_name):
             raise ValueError("trace needs key=... or both role_arn=... and session_name=...")
@@ -111,6 +129,15 @@ def _with_findings(node: Trace, run: Any) -> Trace:
     children = tuple(_with_findings(child, run) for child in node.children)
     node = replace(node, children=children)
     return replace(node, findings=tuple(run(node)))
+
+
+def session_key(index: LineageIndex, role_arn: str, session_name: str) -> str:
+    """The key of a role session (the first issued when several match), as :func:`trace` picks it.
+
+    Raises:
+        SessionNotFoundError: no session of that role has that name.
+    """
+    return _key_for_session(index, role_arn, session_name)
 
 
 def _key_for_session(index: LineageIndex, role_arn: str, session_name: str) -> str:

@@ -448,3 +448,11 @@ def save(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
 
 
 __all__ = ["Collector", "LoadProgress", "empty_events", "load", "save"]
+
+
+def find_redeliveries(table: pa.Table) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Re-deliveries to drop and eventID collisions of rows in input order (``SCHEMA`` table).
+
+    The rule ``load`` applies, for stores that hold rows outside memory (the case store).
+    """
+    return _redeliveries(table)

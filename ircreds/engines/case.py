@@ -1,0 +1,314 @@
+"""A case store opened for questions: sessions, trace, plan, report, with filters pushed down.
+
+Only the lineage's rows are read into pandas: a trace walks the precomputed ``sessions`` table
+(parents up, children down), reads the calls of the lineage's keys (one ``WHERE key IN (...)``),
+and asks the store for the source IPs and user agents of the issuers' and peer sessions' keys
+(the baselines a trace compares with). The result equals ``ircreds.trace`` over the whole frame.
+
+Example:
+    >>> import tempfile, os
+    >>> from ircreds.scenarios import walkthrough
+    >>> from ircreds.engines.store import index
+    >>> folder = tempfile.mkdtemp()
+    >>> s = walkthrough()
+    >>> _ = s.write(os.path.join(folder, "ev"))
+    >>> _ = index([os.path.join(folder, "ev")], os.path.join(folder, "case.duckdb"))
+    >>> with open_case(os.path.join(folder, "case.duckdb")) as case:
+    ...     tr = case.trace(s.answer_key["leaked_access_key_id"])
+    >>> tr.session.role_arn == s.answer_key["role_arn"]
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ircreds.engines import store
+from ircreds.engines.store import KEY, q
+from ircreds.errors import SourceError
+from ircreds.lineage import SESSION_COLUMNS, LineageIndex
+from ircreds.lineage.values import _ts
+from ircreds.model import Trace
+
+log = logging.getLogger(__name__)
+
+_SUMMARISED = ("sourceIPAddress", "userAgent", "awsRegion", "eventSource")
+
+
+def open_case(path: str | os.PathLike[str]) -> Case:
+    """Open a case store made by ``ircreds index`` (read-only).
+
+    Raises:
+        SourceError: when ``path`` is not a case store.
+    """
+    if not store.is_case(path):
+        raise SourceError(f"{path} is not an ircreds case store; make one with `ircreds index PATH... --out CASE`")
+    return Case(path)
+
+
+class _Rows:
+    """Sessions rows as dicts on demand (what ``to_dict("records")`` gives, without building them all)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.cache: dict[int, dict[str, Any]] = {}
+
+    def __getitem__(self, pos: int) -> dict[str, Any]:
+        row = self.cache.get(pos)
+        if row is None:
+            row = self.cache[pos] = self.frame.iloc[[pos]].to_dict("records")[0]
+        return row
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+class Case:
+    """A case store: ``sessions()``, ``trace()``, ``plan()``, ``report()``, ``events()``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._con = store.connect(self.path, read_only=True)
+        meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+        self.load_report: dict[str, Any] = json.loads(meta.get("report") or "{}")
+        self._evidence: dict[str, Any] = json.loads(meta.get("evidence") or "{}")
+        self._sessions: pd.DataFrame | None = None
+        self._lookups: dict[str, Any] | None = None
+
+    # -- life ------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database connection."""
+        self._con.close()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ircreds case {self.path}: {self.load_report.get('events', 0):,} events>"
+
+    # -- rows --------------------------------------------------------------------------------------
+    def sql(self, query: str, params: Sequence[Any] = ()) -> pa.Table:
+        """Run a read-only SQL query on the store (tables: ``ircreds.engines.store.TABLES``)."""
+        return self._con.sql(query, params=list(params) or None).to_arrow_table()
+
+    def events(self, where: str = "true", params: Sequence[Any] = ()) -> pd.DataFrame:
+        """The events frame of the rows matching a SQL condition (all rows by default), in frame order.
+
+        With no condition this is ``ircreds.load`` of the indexed evidence (load report in ``attrs``).
+        """
+        frame = store.select_events(self._con, where, params)
+        if where == "true":
+            frame.attrs["load_report"] = self.load_report
+        return frame
+
+    def calls(self, keys: Iterable[str]) -> pd.DataFrame:
+        """Every call signed by any of ``keys``, as an events frame in frame order."""
+        keys = sorted({k for k in keys if k})
+        if not keys:
+            return store.select_events(self._con, "false")
+        self._con.register("_keys", pa.table({"k": pa.array(keys, type=pa.string())}))
+        try:
+            return store.select_events(self._con, f"{KEY} IN (SELECT k FROM _keys)")
+        finally:
+            self._con.unregister("_keys")
+
+    # -- sessions ------------------------------------------------------------------------------------
+    def sessions(self) -> pd.DataFrame:
+        """:func:`ircreds.sessions` of the whole case (precomputed when indexed)."""
+        return self._session_frame().copy()
+
+    def _session_frame(self) -> pd.DataFrame:
+        if self._sessions is None:
+            table = self._con.sql("SELECT * FROM sessions ORDER BY _pos").to_arrow_table()
+            self._sessions = _sessions_frame(table)
+        return self._sessions
+
+    def _lineage_lookups(self) -> dict[str, Any]:
+        if self._lookups is None:
+            frame = self._session_frame()
+            rows_by_key: dict[str, list[int]] = {}
+            children: dict[str, list[str]] = {}
+            by_role: dict[str, list[str]] = {}
+            for pos, (key, parent, role) in enumerate(
+                zip(frame["access_key_id"], frame["parent_key"], frame["role_arn"], strict=True)
+            ):
+                rows_by_key.setdefault(key, []).append(pos)
+                if isinstance(parent, str) and parent != key:
+                    lst = children.setdefault(parent, [])
+                    if key not in lst:
+                        lst.append(key)
+                if isinstance(role, str):
+                    by_role.setdefault(role, []).append(key)
+            self._lookups = {
+                "rows_by_key": rows_by_key,
+                "children": children,
+                "by_role": by_role,
+                "rows": _Rows(frame),
+            }
+        return self._lookups
+
+    # -- trace ---------------------------------------------------------------------------------------
+    def lineage_index(self, key: str) -> tuple[pd.DataFrame, LineageIndex]:
+        """The lineage's rows and an index over them that answers a trace of ``key`` exactly."""
+        from ircreds.tracer import PEER_LIMIT
+
+        look = self._lineage_lookups()
+        rows_by_key, children, rows = look["rows_by_key"], look["children"], look["rows"]
+        lineage: list[str] = []
+        if key in rows_by_key:
+            todo = [key]
+            seen = {key}
+            while todo:
+                k = todo.pop()
+                lineage.append(k)
+                for child in children.get(k, ()):
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+        wanted = set(lineage)
+        history: set[str] = set()
+        for k in lineage:
+            row = rows[rows_by_key[k][0]]
+            issuer = row.get("issuer_access_key_id")
+            if isinstance(issuer, str) and issuer:
+                history.add(issuer)
+            role = row.get("role_arn")
+            if isinstance(role, str):
+                history.update(look["by_role"].get(role, [])[:PEER_LIMIT])
+        events = self.calls(wanted)
+        index = self._index(events, wanted)
+        index.extra["history_by_key"] = self._histories(history - wanted)
+        index.extra["keys_by_role"] = look["by_role"]
+        index.extra["session_rows"] = rows
+        return events, index
+
+    def _index(self, events: pd.DataFrame, keys: set[str]) -> LineageIndex:
+        look = self._lineage_lookups()
+        n = len(events)
+        calls_by_key: dict[str, np.ndarray] = {}
+        if n:
+            codes, uniques = pd.factorize(events["userIdentity.accessKeyId"], use_na_sentinel=True)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+            for i, k in enumerate(uniques):
+                if str(k) in keys:
+                    calls_by_key[str(k)] = order[bounds[i] : bounds[i + 1]]
+        summarised: dict[str, tuple[np.ndarray, list[str]]] = {}
+        for name in _SUMMARISED:
+            if n:
+                c, u = pd.factorize(events[name], use_na_sentinel=True)
+                summarised[name] = (np.asarray(c), [str(v) for v in u])
+        times = events["eventTime"]
+        ev = self._evidence
+        return LineageIndex(
+            sessions=self._session_frame(),
+            calls_by_key=calls_by_key,
+            rows_by_key=look["rows_by_key"],
+            children_by_key=look["children"],
+            events_len=int(ev.get("events_len", 0)),
+            start=_ts(ev.get("start")),
+            end=_ts(ev.get("end")),
+            accounts=tuple(ev.get("accounts", ())),
+            regions=tuple(ev.get("regions", ())),
+            data_event_count=int(ev.get("data_event_count", 0)),
+            codes=summarised,
+            times_ns=times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if n else None,
+            errors=events["errorCode"].notna().to_numpy(dtype=bool) if n else None,
+        )
+
+    def _histories(self, keys: set[str]) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+        """Each key's distinct source IPs and user agents, computed in the store."""
+        out: dict[str, tuple[frozenset[str], frozenset[str]]] = {k: (frozenset(), frozenset()) for k in keys}
+        if not keys:
+            return out
+        self._con.register("_keys", pa.table({"k": pa.array(sorted(keys), type=pa.string())}))
+        try:
+            got = self._con.execute(
+                f"SELECT {KEY}, list(DISTINCT {q('sourceIPAddress')}), list(DISTINCT {q('userAgent')}) "
+                f"FROM events WHERE {KEY} IN (SELECT k FROM _keys) GROUP BY {KEY}"
+            ).fetchall()
+        finally:
+            self._con.unregister("_keys")
+        for k, ips, agents in got:
+            out[k] = (
+                frozenset(v for v in ips or () if v is not None),
+                frozenset(v for v in agents or () if v is not None),
+            )
+        return out
+
+    def trace(
+        self,
+        key: str | None = None,
+        *,
+        role_arn: str | None = None,
+        session_name: str | None = None,
+        findings: bool = True,
+    ) -> Trace:
+        """:func:`ircreds.trace` over the case, reading only the lineage's rows.
+
+        Raises:
+            SessionNotFoundError: the credential is not in the case.
+        """
+        from ircreds.tracer import session_key, trace_indexed
+
+        if key is None:
+            if not (role_arn and session_name):
+                raise ValueError("trace needs key=... or both role_arn=... and session_name=...")
+            key = session_key(self._index(store.select_events(self._con, "false"), set()), role_arn, session_name)
+        key = key.strip()
+        events, index = self.lineage_index(key)
+        return trace_indexed(events, index, key, findings=findings)
+
+    # -- containment and report ------------------------------------------------------------------------
+    def plan(self, trace: Trace, cutoff: Any = None, **options: Any) -> Any:
+        """:func:`ircreds.plan` with every session of the case (``events=`` is not needed)."""
+        from ircreds.containment import plan
+
+        options.pop("events", None)
+        return plan(trace, cutoff, sessions=self.sessions(), **options)
+
+    def lineage_events(self, trace: Trace, plan: Any = None) -> pd.DataFrame:
+        """The rows a report needs: the lineage's calls, plus the calls of every session a plan names."""
+        keys = {node.key for node in trace.walk()}
+        if plan is not None:
+            for rev in getattr(plan, "revocations", ()):
+                keys.update(s.access_key_id for s in getattr(rev, "sessions", ()) if getattr(s, "access_key_id", None))
+        frame = self.calls(keys)
+        frame.attrs["load_report"] = self.load_report
+        return frame
+
+    def report(self, trace: Trace, **options: Any) -> Any:
+        """:func:`ircreds.report.render` over the lineage's rows (and the plan's sessions' rows)."""
+        from ircreds.report import render
+
+        events = self.lineage_events(trace, options.get("plan"))
+        options.setdefault("events", events)
+        return render(trace, **options)
+
+
+def _sessions_frame(table: pa.Table) -> pd.DataFrame:
+    """The stored sessions table -> the frame ``ircreds.sessions`` returns (same dtypes)."""
+    data: dict[str, list[Any]] = {}
+    for name in SESSION_COLUMNS:
+        values = table.column(name).to_pylist()
+        if name == "issuing_event_ids":
+            values = [tuple(v or ()) for v in values]
+        data[name] = values
+    frame = pd.DataFrame(data, columns=list(SESSION_COLUMNS))
+    for name in ("issued_at", "expires_at", "first_used", "last_used"):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    frame["call_count"] = frame["call_count"].astype("int64")
+    frame["observed_only"] = frame["observed_only"].astype(bool)
+    frame["mfa_authenticated"] = frame["mfa_authenticated"].astype("boolean")
+    return frame
