@@ -19,6 +19,7 @@ from ircreds.escape import term
 # The command modules, imported lazily so `ircreds --help` stays fast. Add one line per module.
 COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.load",
+    "ircreds.cli.case",
     "ircreds.cli.scenario",
     "ircreds.cli.trace",
     "ircreds.cli.scope",

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, iso_z, table, warn
 from ircreds.errors import PlanError
 from ircreds.escape import DISPLAY_LIMIT, term
@@ -200,8 +201,9 @@ def run_policy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _account_json(args: argparse.Namespace) -> dict[str, Any] | None:
-    candidates = [args.account] if args.account else [Path(p) / "account.json" for p in args.paths]
+def _account_json(args: argparse.Namespace, case: Any = None) -> dict[str, Any] | None:
+    roots = case.sources() if case is not None else args.paths
+    candidates = [args.account] if args.account else [Path(p) / "account.json" for p in roots]
     for path in candidates:
         if path and path.is_file():
             try:
@@ -218,9 +220,23 @@ def run_plan(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds.clock import plan
 
-    events = ircreds.load(*args.paths)
-    tr = ircreds.trace(events, args.key)
-    result = plan(tr, args.cutoff, now=args.now, as_of=args.as_of, events=events, account=_account_json(args))
+    case = case_of(args.paths)
+    if case is not None:
+        with case:
+            tr = case.trace(args.key)
+            result = plan(
+                tr,
+                args.cutoff,
+                now=args.now,
+                as_of=args.as_of,
+                events=case.evidence_end_events(),  # only for as_of="evidence-end"
+                sessions=case.sessions(),
+                account=_account_json(args, case),
+            )
+    else:
+        events = ircreds.load(*args.paths)
+        tr = ircreds.trace(events, args.key)
+        result = plan(tr, args.cutoff, now=args.now, as_of=args.as_of, events=events, account=_account_json(args))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(result.to_json() + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, table
 
 
@@ -61,15 +62,21 @@ def run(args: argparse.Namespace) -> int:
     from ircreds.evidence.loader import save
 
     options = {k: getattr(args, k) for k in ("accounts", "regions", "start", "end") if getattr(args, k)}
-    bar = _Bar()
-    try:
-        df = ircreds.load(
-            *args.paths, strict=args.strict, progress=None if args.no_progress else bar, **options
-        )
-    finally:
-        bar.close()
-    report = df.attrs["load_report"]
-    if args.save:
+    case = case_of(args.paths)
+    if case is not None:
+        with case:
+            df = case.events() if args.save else None
+            report = case.load_report
+    else:
+        bar = _Bar()
+        try:
+            df = ircreds.load(
+                *args.paths, strict=args.strict, progress=None if args.no_progress else bar, **options
+            )
+        finally:
+            bar.close()
+        report = df.attrs["load_report"]
+    if args.save and df is not None:
         saved = save(df, args.save)
         report = {**report, "saved": str(saved)}
     if args.json:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo
 from ircreds.errors import IrcredsError, PolicyError, SourceError
 
@@ -68,15 +69,25 @@ def run(args: argparse.Namespace) -> int:
     detected = _time(args.detected_at, "--detected-at")
     actions = [_read_json(p) for p in args.actions]
 
-    events = ircreds.load(*args.paths)
-    trace = ircreds.trace(events, args.key)
+    case = case_of(args.paths)
+    if case is not None:  # only the rows the report reads: lineage, planned sessions, issuing, policy puts
+        with case:
+            trace = case.trace(args.key)
+            sessions = case.sessions()
+            events = case.report_events(trace, case.plan(trace, cutoff, now=now))
+            local = case.files()
+            ranges = case.file_ranges()
+    else:
+        sessions = ranges = None
+        events = ircreds.load(*args.paths)
+        trace = ircreds.trace(events, args.key)
+        local = [p for p in args.paths if "://" not in p]  # s3:// evidence is not on this disk to hash
     denies = denies_in_logs(events)
     if cutoff is None:  # describe the cut-off the responder applied, when the logs show one
         cutoff = min((_time(d["cutoff"], "cutoff in the logs") for d in denies if d["cutoff"]), default=None)
-    plan = _plan(trace, cutoff=cutoff, now=now, events=events)
+    plan = _plan(trace, cutoff=cutoff, now=now, events=events, sessions=sessions)
     # the proof (verify of the denies the logs show by now) is computed by render itself
-    local = [p for p in args.paths if "://" not in p]  # s3:// evidence is not on this disk to hash
-    checked = integrity.check(local, events=events) if local else None
+    checked = integrity.check(local, events=events, ranges=ranges) if local else None
     report = render(
         trace,
         plan=plan,
@@ -107,13 +118,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan(trace: Any, *, cutoff: datetime | None, now: datetime, events: Any) -> Any:
+def _plan(trace: Any, *, cutoff: datetime | None, now: datetime, events: Any, sessions: Any = None) -> Any:
     try:
         from ircreds.containment import plan
     except ImportError as err:
         log.warning("containment plan skipped: ircreds.containment is not available (%s)", err)
         return None
-    return plan(trace, cutoff=cutoff, now=now, events=events)
+    return plan(trace, cutoff=cutoff, now=now, events=events, sessions=sessions)
 
 
 def _time(text: str | None, flag: str) -> datetime | None:

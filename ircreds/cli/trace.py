@@ -11,6 +11,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, iso_z, table
 from ircreds.escape import DISPLAY_LIMIT, term
 
@@ -26,7 +27,12 @@ def register(subparsers: Any) -> None:
             "minted (recursively) and the findings in that activity."
         ),
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="CloudTrail files, folders or globs, or one case store (ircreds index)",
+    )
     p.add_argument("--key", help="the leaked access key id (ASIA… or AKIA…)")
     p.add_argument("--role", metavar="ARN", help="with --session-name: trace a role session instead of a key")
     p.add_argument("--session-name", help="the role session name (with --role)")
@@ -38,7 +44,12 @@ def register(subparsers: Any) -> None:
         help="list every credential issued or seen in the evidence",
         description="List the sessions table: one row per credential issued or seen, with its issuer.",
     )
-    s.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    s.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="CloudTrail files, folders or globs, or one case store (ircreds index)",
+    )
     s.add_argument("--role", metavar="ARN", help="only sessions of this role")
     s.add_argument("--json", action="store_true", help="print the rows as a JSON list")
     s.set_defaults(func=run_sessions)
@@ -50,8 +61,13 @@ def run_trace(args: argparse.Namespace) -> int:
 
     if not args.key and not (args.role and args.session_name):
         raise ircreds.IrcredsError("trace needs --key KEY, or --role ARN with --session-name NAME")
-    events = ircreds.load(*args.paths)
-    tr = ircreds.trace(events, args.key, role_arn=args.role, session_name=args.session_name)
+    case = case_of(args.paths)
+    if case is not None:
+        with case:
+            tr = case.trace(args.key, role_arn=args.role, session_name=args.session_name)
+    else:
+        events = ircreds.load(*args.paths)
+        tr = ircreds.trace(events, args.key, role_arn=args.role, session_name=args.session_name)
     if args.json:
         echo_json(tr.to_dict())
         return 0
@@ -63,7 +79,12 @@ def run_sessions(args: argparse.Namespace) -> int:
     """Load and list the sessions table."""
     import ircreds
 
-    frame = ircreds.sessions(ircreds.load(*args.paths))
+    case = case_of(args.paths)
+    if case is not None:
+        with case:
+            frame = case.sessions()
+    else:
+        frame = ircreds.sessions(ircreds.load(*args.paths))
     if args.role:
         frame = frame.loc[(frame["role_arn"] == args.role).fillna(False)]
     rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]

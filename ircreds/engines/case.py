@@ -50,7 +50,9 @@ def open_case(path: str | os.PathLike[str]) -> Case:
         SourceError: when ``path`` is not a case store.
     """
     if not store.is_case(path):
-        raise SourceError(f"{path} is not an ircreds case store; make one with `ircreds index PATH... --out CASE`")
+        raise SourceError(
+            f"{path} is not an ircreds case store; make one with `ircreds index PATH... --out CASE`"
+        )
     return Case(path)
 
 
@@ -111,6 +113,10 @@ class Case:
         if where == "true":
             frame.attrs["load_report"] = self.load_report
         return frame
+
+    def evidence_end_events(self) -> pd.DataFrame:
+        """The events at the evidence's last instant (what ``as_of="evidence-end"`` reads)."""
+        return store.select_events(self._con, '"eventTime" = (SELECT max("eventTime") FROM events)')
 
     def calls(self, keys: Iterable[str]) -> pd.DataFrame:
         """Every call signed by any of ``keys``, as an events frame in frame order."""
@@ -223,7 +229,9 @@ class Case:
             regions=tuple(ev.get("regions", ())),
             data_event_count=int(ev.get("data_event_count", 0)),
             codes=summarised,
-            times_ns=times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]") if n else None,
+            times_ns=times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+            if n
+            else None,
             errors=events["errorCode"].notna().to_numpy(dtype=bool) if n else None,
         )
 
@@ -265,7 +273,9 @@ class Case:
         if key is None:
             if not (role_arn and session_name):
                 raise ValueError("trace needs key=... or both role_arn=... and session_name=...")
-            key = session_key(self._index(store.select_events(self._con, "false"), set()), role_arn, session_name)
+            key = session_key(
+                self._index(store.select_events(self._con, "false"), set()), role_arn, session_name
+            )
         key = key.strip()
         events, index = self.lineage_index(key)
         return trace_indexed(events, index, key, findings=findings)
@@ -278,23 +288,45 @@ class Case:
         options.pop("events", None)
         return plan(trace, cutoff, sessions=self.sessions(), **options)
 
-    def lineage_events(self, trace: Trace, plan: Any = None) -> pd.DataFrame:
-        """The rows a report needs: the lineage's calls, plus the calls of every session a plan names."""
+    def sources(self) -> list[str]:
+        """The paths the case was indexed from, in the order given to ``ircreds index``."""
+        rows = self._con.execute("SELECT source, min(ord) FROM files GROUP BY source ORDER BY 2").fetchall()
+        return [str(r[0]) for r in rows]
+
+    def files(self) -> list[str]:
+        """Every evidence file in the case, in input order."""
+        return [str(r[0]) for r in self._con.execute("SELECT path FROM files ORDER BY ord").fetchall()]
+
+    def file_ranges(self) -> dict[str, tuple[int, Any, Any]]:
+        """Each evidence file's record count and time range (what the report's evidence manifest lists)."""
+        rows = self._con.execute(
+            'SELECT "evidence.file", count(*), min("eventTime"), max("eventTime") FROM events GROUP BY 1'
+        ).fetchall()
+        return {str(f): (int(n), _ts(a), _ts(b)) for f, n, a, b in rows if f is not None}
+
+    def report_events(self, trace: Trace, plan: Any = None) -> pd.DataFrame:
+        """The rows a report reads: the lineage's calls, the calls of every session the plan names,
+        every issuing event, every inline-policy put (where ``AWSRevokeOlderSessions`` shows) and
+        the last event (where the evidence ends).
+        """
         keys = {node.key for node in trace.walk()}
         if plan is not None:
             for rev in getattr(plan, "revocations", ()):
-                keys.update(s.access_key_id for s in getattr(rev, "sessions", ()) if getattr(s, "access_key_id", None))
-        frame = self.calls(keys)
+                for group in (rev.cuts, rev.survives, rev.expired):
+                    keys.update(s.access_key_id for s in group)
+        keys = {k for k in keys if k}
+        names = ", ".join(f"'{n}'" for n in (*store.ISSUING_NAMES, "PutRolePolicy", "PutUserPolicy"))
+        self._con.register("_keys", pa.table({"k": pa.array(sorted(keys), type=pa.string())}))
+        try:
+            frame = store.select_events(
+                self._con,
+                f'{KEY} IN (SELECT k FROM _keys) OR "eventName" IN ({names}) '
+                'OR "eventTime" = (SELECT max("eventTime") FROM events)',  # where the evidence ends
+            )
+        finally:
+            self._con.unregister("_keys")
         frame.attrs["load_report"] = self.load_report
         return frame
-
-    def report(self, trace: Trace, **options: Any) -> Any:
-        """:func:`ircreds.report.render` over the lineage's rows (and the plan's sessions' rows)."""
-        from ircreds.report import render
-
-        events = self.lineage_events(trace, options.get("plan"))
-        options.setdefault("events", events)
-        return render(trace, **options)
 
 
 def _sessions_frame(table: pa.Table) -> pd.DataFrame:

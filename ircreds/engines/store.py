@@ -58,9 +58,13 @@ PARTS = "events"
 #: Files read per chunk (one Parquet part); bounds memory together with the loader's batch size.
 CHUNK_FILES = 600
 #: Bytes of (compressed) input per chunk, whichever comes first.
-CHUNK_BYTES = 24_000_000
+CHUNK_BYTES = 4_000_000
 #: Rows per Parquet row group (the unit DuckDB skips by min/max statistics).
 ROW_GROUP = 16_384
+#: Processes that read chunks side by side (each writes its own parts).
+WORKERS = max(1, min(os.cpu_count() or 1, 2))
+#: Decompressed JSON per DuckDB batch inside a worker (bounds each worker's memory).
+BATCH_BYTES = 8_000_000
 #: DuckDB's memory limit while indexing and querying.
 MEMORY_LIMIT = "512MB"
 ISSUING_NAMES = (
@@ -105,6 +109,7 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> Any:
     con = duckdb.connect(os.fspath(_catalog(path)), read_only=read_only)
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     with suppress(Exception):
         con.execute(f"SET threads = {max(1, min(os.cpu_count() or 1, 4))}")
     if read_only:
@@ -114,7 +119,9 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> Any:
 
 def events_view(con: Any, root: Path) -> None:
     """(Re)define the temporary views ``raw_events`` (every part) and ``events`` (the live rows)."""
-    parts = [str(root / PARTS / name) for (name,) in con.execute("SELECT name FROM parts ORDER BY name").fetchall()]
+    parts = [
+        str(root / PARTS / name) for (name,) in con.execute("SELECT name FROM parts ORDER BY name").fetchall()
+    ]
     if parts:
         listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in parts) + "]"
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw_events AS SELECT * FROM read_parquet({listing})")
@@ -171,18 +178,23 @@ def _empty_events_sql() -> str:
 
 def _create(con: Any) -> None:
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    con.execute("CREATE TABLE IF NOT EXISTS parts (name VARCHAR, rows BIGINT, first_row BIGINT)")
+    con.execute("CREATE TABLE IF NOT EXISTS parts (name VARCHAR, seq BIGINT, rows BIGINT)")
     con.execute(
         "CREATE TABLE IF NOT EXISTS files (ord INTEGER, path VARCHAR, size BIGINT, sha256 VARCHAR, "
-        "source VARCHAR, kind VARCHAR, reason VARCHAR, records_read BIGINT, rows BIGINT, part VARCHAR)"
+        "source VARCHAR, kind VARCHAR, reason VARCHAR, records_read BIGINT, rows BIGINT, part VARCHAR, "
+        "declined VARCHAR)"
     )
-    con.execute("CREATE TABLE IF NOT EXISTS rejects (_f INTEGER, file VARCHAR, record BIGINT, reason VARCHAR)")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS rejects (_f INTEGER, file VARCHAR, record BIGINT, reason VARCHAR)"
+    )
     con.execute("CREATE TABLE IF NOT EXISTS dups (_row BIGINT)")
     rows = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchall()
     if not rows:
         con.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
     elif rows[0][0] != FORMAT:
-        raise LogFormatError(f"the case store is {rows[0][0]}, this ircreds writes {FORMAT}; index into a new folder")
+        raise LogFormatError(
+            f"the case store is {rows[0][0]}, this ircreds writes {FORMAT}; index into a new folder"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,9 +247,8 @@ def index(
     from ircreds.evidence.sources import cloudtrail_files
 
     root = Path(out)
-    if root.exists() and not is_case(root):
-        if not root.is_dir() or any(root.iterdir()):
-            raise SourceError(f"{root} exists and is not an ircreds case store; choose another --out")
+    if root.exists() and not is_case(root) and (not root.is_dir() or any(root.iterdir())):
+        raise SourceError(f"{root} exists and is not an ircreds case store; choose another --out")
     (root / PARTS).mkdir(parents=True, exist_ok=True)
     listed: list[tuple[str, Path]] = []
     inside = root.resolve()
@@ -254,7 +265,7 @@ def index(
             for ord_, path, size, sha in con.execute("SELECT ord, path, size, sha256 FROM files").fetchall()
         }
         next_ord = int(con.execute("SELECT coalesce(max(ord) + 1, 0) FROM files").fetchall()[0][0])
-        next_row = int(con.execute("SELECT coalesce(max(first_row + rows), 0) FROM parts").fetchall()[0][0])
+        next_seq = int(con.execute("SELECT coalesce(max(seq) + 1, 0) FROM parts").fetchall()[0][0])
         todo: list[tuple[int, str, Path, int, str]] = []
         unchanged = changed = 0
         seen: set[str] = set()
@@ -278,21 +289,29 @@ def index(
                 log.info("%s changed since it was indexed: reading it again", name)
             todo.append((next_ord, spec, p, size, sha))
             next_ord += 1
-        total_bytes = sum(t[3] for t in todo)
-        done_files = done_bytes = 0
+        chunks: list[list[tuple[int, str, Path, int, str]]] = []
         chunk: list[tuple[int, str, Path, int, str]] = []
         chunk_bytes = 0
-        for i, item in enumerate(todo):
+        for item in todo:
             chunk.append(item)
             chunk_bytes += item[3]
-            if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES or i == len(todo) - 1:
-                next_row = _index_chunk(con, root, chunk, next_row)
-                done_files += len(chunk)
-                done_bytes += chunk_bytes
+            if len(chunk) >= CHUNK_FILES or chunk_bytes >= CHUNK_BYTES:
+                chunks.append(chunk)
                 chunk, chunk_bytes = [], 0
-                if progress is not None:
-                    progress(IndexProgress(files_done=done_files, files_total=len(todo),
-                                           bytes_done=done_bytes, bytes_total=total_bytes))  # fmt: skip
+        if chunk:
+            chunks.append(chunk)
+        total_bytes = sum(t[3] for t in todo)
+        done = [0, 0]
+
+        def commit(result: _ChunkResult) -> None:
+            _commit(con, result)
+            done[0] += len(result.files)
+            done[1] += sum(f[2] for f in result.files)
+            if progress is not None:
+                progress(IndexProgress(files_done=done[0], files_total=len(todo),
+                                       bytes_done=done[1], bytes_total=total_bytes))  # fmt: skip
+
+        _run_chunks(root, chunks, next_seq, commit)
         if todo or changed or _meta(con, "report") is None:
             report = finish(con, root)
         else:
@@ -329,15 +348,62 @@ def _set_meta(con: Any, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
 
-def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> list[tuple[int, Any]]:
-    """(ordinal, outcome) per file: the loader's readers, in file order."""
-    from ircreds.evidence.loader import PROCESSES
-    from ircreds.evidence.sources import _duckdb, _reader, cloudtrail_files, parquet
+@dataclass(frozen=True, slots=True)
+class _ChunkResult:
+    """What a worker hands back for one chunk (the rows themselves stay in its Parquet part)."""
+
+    part: str | None
+    seq: int
+    rows: int
+    files: list[tuple[Any, ...]]
+    rejects: list[tuple[Any, ...]]
+
+
+def _run_chunks(
+    root: Path,
+    chunks: list[list[tuple[int, str, Path, int, str]]],
+    first_seq: int,
+    commit: Callable[[_ChunkResult], None],
+) -> None:
+    """Read chunks in worker processes (in order of commit), a few in flight to bound memory."""
+    if WORKERS <= 1 or len(chunks) < 2 or not hasattr(os, "fork"):
+        for i, chunk in enumerate(chunks):
+            commit(_chunk_to_part(root, chunk, first_seq + i))
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork")
+    pending: list[Future[_ChunkResult]] = []
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
+        try:
+            for i, chunk in enumerate(chunks):
+                pending.append(pool.submit(_chunk_to_part, root, chunk, first_seq + i))
+                while len(pending) > WORKERS:
+                    commit(pending.pop(0).result())
+            while pending:
+                commit(pending.pop(0).result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tuple[int, Any]], dict[str, str]]:
+    """(ordinal, outcome) per file: the loader's readers, in file order; and DuckDB's declines."""
+    from ircreds.evidence.sources import _duckdb, _reader, cloudtrail_files, files, parquet
     from ircreds.evidence.sources._arrow import frame_to_table
+
+    declined: dict[str, str] = {}
+
+    def on_decline(path: str, reason: str) -> None:
+        declined[path] = reason
 
     is_parquet = [cloudtrail_files.sniff(p) == "parquet" for _, _, p, _, _ in chunk]
     outcomes = _duckdb.read_paths(
-        [str(p) for (_, _, p, _, _), pq in zip(chunk, is_parquet, strict=True) if not pq], PROCESSES, True
+        [str(p) for (_, _, p, _, _), pq in zip(chunk, is_parquet, strict=True) if not pq],
+        files.PROCESSES if WORKERS <= 1 else 1,
+        on_decline=on_decline,
+        batch_bytes=BATCH_BYTES,
     )
     got: list[tuple[int, Any]] = []
     for (ord_, _, p, _, _), pq in zip(chunk, is_parquet, strict=True):
@@ -349,25 +415,30 @@ def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> list[tuple[int,
             else:
                 table = frame_to_table(frame)
                 got.append(
-                    (ord_, _reader.FileOutcome(name=str(p), kind="parquet", records_read=len(frame), table=table))
+                    (
+                        ord_,
+                        _reader.FileOutcome(
+                            name=str(p), kind="parquet", records_read=len(frame), table=table
+                        ),
+                    )
                 )
         else:
             got.append((ord_, next(outcomes)))
-    return got
+    return got, declined
 
 
-def _index_chunk(con: Any, root: Path, chunk: list[tuple[int, str, Path, int, str]], next_row: int) -> int:
-    """Read a chunk of files, write their rows as one Parquet part, record the files; return the next row id."""
+def _chunk_to_part(root: Path, chunk: list[tuple[int, str, Path, int, str]], seq: int) -> _ChunkResult:
+    """Read a chunk of files and write their rows as one Parquet part (runs in a worker)."""
     import pyarrow.parquet as pq
 
     from ircreds.evidence.sources._arrow import SCHEMA
 
-    outcomes = _read_chunk(chunk)
+    outcomes, declined = _read_chunk(chunk)
     by_ord = {item[0]: item for item in chunk}
     tables: list[pa.Table] = []
     names: list[str] = []
     ords: list[int] = []
-    file_rows = []
+    file_rows: list[list[Any]] = []
     reject_rows = []
     for ord_, outcome in outcomes:
         _, spec, p, size, sha = by_ord[ord_]
@@ -379,13 +450,17 @@ def _index_chunk(con: Any, root: Path, chunk: list[tuple[int, str, Path, int, st
             rows = outcome.table.num_rows
         kind = outcome.kind
         read = outcome.records_read if kind != "skip" else 0
-        file_rows.append([ord_, str(p), size, sha, spec, kind, outcome.reason, read, rows, None])
+        file_rows.append(
+            [ord_, str(p), size, sha, spec, kind, outcome.reason, read, rows, None, declined.get(str(p))]
+        )
         for record, reason in outcome.rejects:
             reject_rows.append((ord_, outcome.name, record, reason))
     part_name = None
     n = 0
     if tables:
-        table = pa.concat_tables([t.cast(SCHEMA) if t.schema != SCHEMA else t for t in tables])
+        table = pa.concat_tables(
+            [t.cast(SCHEMA) if t.schema != SCHEMA else t for t in tables]
+        ).combine_chunks()
         del tables
         n = table.num_rows
         # each row's file ordinal, from its evidence.file (a presorted batch spans several files)
@@ -393,29 +468,50 @@ def _index_chunk(con: Any, root: Path, chunk: list[tuple[int, str, Path, int, st
         pos = pc.index_in(table.column("evidence.file"), value_set=lookup).to_numpy(zero_copy_only=False)
         f = np.asarray(ords, dtype=np.int32)[pos.astype(np.int64)]
         table = table.append_column("_f", pa.array(f, type=pa.int32()))
-        table = table.append_column("_row", pa.array(np.arange(next_row, next_row + n, dtype=np.int64)))
+        table = table.append_column("_row", pa.array(np.arange(seq << 32, (seq << 32) + n, dtype=np.int64)))
         # clustered by key (then time): a key's rows sit in few row groups, which min/max statistics find
-        order = pc.sort_indices(table, sort_keys=[("userIdentity.accessKeyId", "ascending"), ("eventTime", "ascending")])
+        order = pc.sort_indices(
+            table, sort_keys=[("userIdentity.accessKeyId", "ascending"), ("eventTime", "ascending")]
+        )
         table = table.take(order)
-        part_name = f"part-{next_row:012d}.parquet"
+        part_name = f"part-{seq:08d}.parquet"
         tmp = root / PARTS / (part_name + ".tmp")
         pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
         del table
         os.replace(tmp, root / PARTS / part_name)
         for row in file_rows:
             row[9] = part_name
+    return _ChunkResult(
+        part=part_name, seq=seq, rows=n, files=[tuple(r) for r in file_rows], rejects=reject_rows
+    )
+
+
+def _insert(con: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert many rows through Arrow (``executemany`` runs one statement per row)."""
+    if not rows:
+        return
+    data = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    con.register("_rows", pa.table(data))
+    try:
+        con.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
+def _commit(con: Any, result: _ChunkResult) -> None:
+    """Record a chunk's part, files and rejects in one transaction (after the part is on disk)."""
     con.execute("BEGIN")
     try:
-        if part_name is not None:
-            con.execute("INSERT INTO parts VALUES (?, ?, ?)", [part_name, n, next_row])
-        if reject_rows:
-            con.executemany("INSERT INTO rejects VALUES (?, ?, ?, ?)", reject_rows)
-        con.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
+        if result.part is not None:
+            con.execute("INSERT INTO parts VALUES (?, ?, ?)", [result.part, result.seq, result.rows])
+        _insert(con, "rejects", ["_f", "file", "record", "reason"], result.rejects)
+        _insert(con, "files",
+                ["ord", "path", "size", "sha256", "source", "kind", "reason", "records_read", "rows", "part",
+                 "declined"], result.files)  # fmt: skip
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return next_row + n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -432,7 +528,7 @@ def finish(con: Any, root: Path) -> dict[str, Any]:
     con.execute(f'CREATE TABLE issuing AS SELECT * FROM events WHERE "eventName" IN ({names})')
     con.execute("DROP TABLE IF EXISTS keys")
     con.execute(
-        f"CREATE TABLE keys AS SELECT {KEY} AS key, min(\"eventTime\") AS first_used, "
+        f'CREATE TABLE keys AS SELECT {KEY} AS key, min("eventTime") AS first_used, '
         'max("eventTime") AS last_used, count(*) AS calls, '
         'arg_min(_row, ("eventTime", _f, "evidence.line")) AS first_row '
         f"FROM events WHERE {KEY} IS NOT NULL GROUP BY {KEY}"
@@ -467,7 +563,7 @@ def _mark_redeliveries(con: Any) -> tuple[int, list[dict[str, Any]]]:
         return 0, []
     cols = ", ".join(q(c) for c in COLUMNS)
     table = con.sql(
-        f"SELECT {cols}, _row FROM events SEMI JOIN _ids ON events.\"eventID\" = _ids.id "
+        f'SELECT {cols}, _row FROM events SEMI JOIN _ids ON events."eventID" = _ids.id '
         'ORDER BY _f, "evidence.line", _row'
     ).to_arrow_table()
     rows = table.column("_row").to_numpy()
@@ -499,7 +595,9 @@ def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
 def select_events(con: Any, where: str = "true", params: Sequence[Any] = ()) -> pd.DataFrame:
     """The events frame of the rows matching ``where`` (re-deliveries excluded), in frame order."""
     cols = ", ".join(q(c) for c in COLUMNS)
-    table = con.sql(f"SELECT {cols}, _f FROM events WHERE {where}", params=list(params) or None).to_arrow_table()
+    table = con.sql(
+        f"SELECT {cols}, _f FROM events WHERE {where}", params=list(params) or None
+    ).to_arrow_table()
     return frame_from_arrow(table)
 
 
@@ -588,14 +686,18 @@ def _evidence(con: Any) -> dict[str, Any]:
 
 def _report(con: Any, duplicates: int, collisions: list[dict[str, Any]]) -> dict[str, Any]:
     files = con.execute(
-        "SELECT ord, path, source, kind, reason, records_read FROM files ORDER BY ord"
+        "SELECT ord, path, source, kind, reason, records_read, declined FROM files ORDER BY ord"
     ).fetchall()
+    declined: dict[str, int] = {}
+    for *_, why in files:
+        if why is not None:
+            declined[why] = declined.get(why, 0) + 1
     formats: dict[str, int] = {}
     skipped = []
     sources: dict[str, dict[str, Any]] = {}
     files_read = 0
     records_read = 0
-    for _, path, source, kind, reason, read in files:
+    for _, path, source, kind, reason, read, _ in files:
         src = sources.setdefault(source, {"input": source, "kind": "files", "files": 0, "formats": {}})
         src["files"] += 1
         if kind == "skip":
@@ -609,10 +711,13 @@ def _report(con: Any, duplicates: int, collisions: list[dict[str, Any]]) -> dict
         src["formats"][kind] = src["formats"].get(kind, 0) + 1
     rejects = [
         {"file": f, "record": None if r is None else int(r), "reason": reason}
-        for f, r, reason in con.execute("SELECT file, record, reason FROM rejects ORDER BY _f, record NULLS FIRST")
-        .fetchall()
+        for f, r, reason in con.execute(
+            "SELECT file, record, reason FROM rejects ORDER BY _f, record NULLS FIRST"
+        ).fetchall()
     ]
-    events, start, end = con.execute('SELECT count(*), min("eventTime"), max("eventTime") FROM events').fetchall()[0]
+    events, start, end = con.execute(
+        'SELECT count(*), min("eventTime"), max("eventTime") FROM events'
+    ).fetchall()[0]
     accounts = [
         r[0]
         for r in con.execute(
@@ -644,6 +749,7 @@ def _report(con: Any, duplicates: int, collisions: list[dict[str, Any]]) -> dict
         "regions": regions,
         "sources": list(sources.values()),
         "caveats": [],
+        "duckdb_declined": {"files": sum(declined.values()), "reasons": dict(sorted(declined.items()))},
     }
     if report["records_read"] != report["events"] + duplicates + len(rejects):
         raise LogFormatError(f"the case store's counts do not reconcile: {report['records_read']} records read, "
@@ -651,4 +757,13 @@ def _report(con: Any, duplicates: int, collisions: list[dict[str, Any]]) -> dict
     return report
 
 
-__all__ = ["FORMAT", "IndexProgress", "IndexSummary", "connect", "frame_from_arrow", "index", "is_case", "select_events"]
+__all__ = [
+    "FORMAT",
+    "IndexProgress",
+    "IndexSummary",
+    "connect",
+    "frame_from_arrow",
+    "index",
+    "is_case",
+    "select_events",
+]

@@ -256,6 +256,7 @@ def evidence_files(
     exclude: Iterable[str] = (),
     errors: list[str] | None = None,
     _docs: dict[str, Any] | None = None,
+    ranges: Mapping[str, tuple[int, datetime, datetime]] | None = None,
 ) -> tuple[EvidenceFile, ...]:
     """Hash every evidence file under ``paths``; take each file's time range from ``events``.
 
@@ -264,8 +265,10 @@ def evidence_files(
     ``digestStartTime``..``digestEndTime`` window. ``exclude`` names files that are not evidence
     (e.g. the ones the loader skipped as not CloudTrail). A file that cannot be read (removed or
     unreadable since it was listed) is left out with a warning, and its message appended to ``errors``.
+    ``ranges`` (``{file: (records, first, last)}``) replaces ``events`` when the rows are not in
+    memory (a case store computes it in SQL).
     """
-    ranges = _ranges_by_file(events)
+    ranges = _ranges_by_file(events) if ranges is None else ranges
     excluded = {os.path.abspath(p) for p in exclude}
     out = []
     for path in iter_evidence_paths(paths):
@@ -378,11 +381,13 @@ def check(
     paths: Iterable[str | os.PathLike[str]],
     *,
     events: Any = None,
+    ranges: Mapping[str, tuple[int, datetime, datetime]] | None = None,
 ) -> IntegrityResult:
     """Hash every evidence file under ``paths`` and validate the digests among them (one call).
 
     With ``events`` from :func:`ircreds.load`, the files its load report skipped as not CloudTrail
     (other than digests) are left out of the evidence and listed in ``skipped`` with the reason.
+    ``ranges`` gives each log file's record count and time range when ``events`` holds only some rows.
 
     Example:
         >>> check([]).to_dict()["status"]
@@ -397,5 +402,7 @@ def check(
     ]
     errors: list[str] = []
     docs: dict[str, Any] = {}
-    files = evidence_files(paths, events=events, exclude=[p for p, _ in skipped], errors=errors, _docs=docs)
+    files = evidence_files(
+        paths, events=events, exclude=[p for p, _ in skipped], errors=errors, _docs=docs, ranges=ranges
+    )
     return validate_digests(paths, files=files, skipped=skipped, errors=errors, _docs=docs)

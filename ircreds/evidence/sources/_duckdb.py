@@ -669,14 +669,20 @@ def _load(path: str) -> tuple[bytes | None, int]:
 
 
 def read_paths(
-    paths: list[str], workers: int, *, on_decline: Callable[[str, str], None] | None = None
+    paths: list[str],
+    workers: int,
+    *,
+    on_decline: Callable[[str, str], None] | None = None,
+    batch_bytes: int | None = None,
 ) -> Iterator[_reader.FileOutcome]:
     """Yield each file's outcome in order.
 
-    Compact S3 delivery files are read by DuckDB in batches; the others (and any file DuckDB
-    declines) by the general path, in worker processes when there are many. ``on_decline(path,
-    reason)`` hears of every file DuckDB took up and handed back.
+    Compact S3 delivery files are read by DuckDB in batches (``batch_bytes`` of decompressed
+    JSON each, default :data:`BATCH_BYTES`); the others (and any file DuckDB declines) by the
+    general path, in worker processes when there are many. ``on_decline(path, reason)`` hears of
+    every file DuckDB took up and handed back.
     """
+    batch_limit = BATCH_BYTES if batch_bytes is None else batch_bytes
     outcomes: list[_reader.FileOutcome | None] = [None] * len(paths)
     sizes = [0] * len(paths)
     others: list[int] = []
@@ -705,7 +711,7 @@ def read_paths(
                     continue
                 batch.append(_Doc(index=i, name=path, data=data))
                 size += len(data)
-                if size >= BATCH_BYTES:
+                if size >= batch_limit:
                     pending.append(pool.submit(work, batch))
                     batch, size = [], 0
                     while len(pending) > THREADS:  # bound memory: a few batches in flight
