@@ -20,6 +20,7 @@ EDGE_MODULES = {
     "ircreds.accessor",
     "ircreds.evidence.sources.s3",
     "ircreds.evidence.sources.lookup_api",
+    "ircreds.engines.athena",
 }
 EDGE_LIBRARIES = ("boto3", "botocore", "ipywidgets", "IPython", "plotly")
 

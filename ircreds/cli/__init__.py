@@ -20,6 +20,7 @@ from ircreds.escape import term
 COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.load",
     "ircreds.cli.case",
+    "ircreds.cli.athena",
     "ircreds.cli.scenario",
     "ircreds.cli.trace",
     "ircreds.cli.scope",
