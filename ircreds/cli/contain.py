@@ -236,7 +236,9 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         events = ircreds.load(*args.paths)
         tr = ircreds.trace(events, args.key)
-        result = plan(tr, args.cutoff, now=args.now, as_of=args.as_of, events=events, account=_account_json(args))
+        result = plan(
+            tr, args.cutoff, now=args.now, as_of=args.as_of, events=events, account=_account_json(args)
+        )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(result.to_json() + "\n")
