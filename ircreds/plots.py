@@ -129,7 +129,7 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
         fig.add_vline(x=cutoff, line={"dash": "dash", "color": "#d62728"})
         fig.add_annotation(x=cutoff, y=1, yref="paper", text="cut-off", showarrow=False, yanchor="bottom")
     fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), title=None)
-    fig.update_xaxes(title="time (UTC)")
+    fig.update_xaxes(title="time (UTC)", **_zoom(trace, calls, cutoff))
     fig.update_layout(
         title=plot_text(title or f"Calls in the lineage of {trace.key}"),
         height=max(300, 90 + 45 * len(lanes)),
@@ -137,6 +137,24 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
         margin={"l": 10, "r": 10, "t": 60, "b": 40},
     )
     return fig
+
+
+def _zoom(trace: Trace, calls: pd.DataFrame, cutoff: datetime | None) -> dict[str, Any]:
+    """Open on the lineage's activity; a range slider spans the whole evidence (``trace.evidence``)."""
+    times = [t for n in trace.walk() for t in (n.session.issued_at, n.summary.first, n.summary.last) if t]
+    if len(calls) and "eventTime" in calls:
+        times += [calls["eventTime"].min(), calls["eventTime"].max()]
+    if cutoff is not None:
+        times.append(cutoff)
+    times = [pd.Timestamp(t) for t in times if t is not None and not pd.isna(t)]
+    if not times:
+        return {}
+    first, last = min(times), max(times)
+    pad = max((last - first) * 0.05, pd.Timedelta(minutes=5))
+    view = [first - pad, last + pad]
+    start, end = getattr(trace.evidence, "start", None), getattr(trace.evidence, "end", None)
+    whole = [min(pd.Timestamp(start), view[0]), max(pd.Timestamp(end), view[1])] if start and end else view
+    return {"range": view, "rangeslider": {"visible": True, "range": whole, "thickness": 0.08}}
 
 
 def _layout(trace: Trace) -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
@@ -188,7 +206,7 @@ def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
             x=[pos_root[0], *(pos[k][0] for k in keys)],
             y=[pos_root[1], *(pos[k][1] for k in keys)],
             mode="markers+text",
-            text=[root_label, *(f"{plot_text(k)}<br>{plot_text(nodes[k].session.kind)}" for k in keys)],
+            text=[root_label, *(_node_text(nodes[k]) for k in keys)],
             textposition="bottom center",
             marker={
                 "size": [22, *(10 + 4 * math.log10(1 + nodes[k].summary.count) for k in keys)],
@@ -200,6 +218,7 @@ def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
             showlegend=False,
         )
     )
+    _legend(fig, [trace.root.type, *(nodes[k] for k in keys)])
     depth = max(x for x, _ in pos.values())
     fig.update_xaxes(visible=False, range=[-0.6, depth + 0.6])
     fig.update_yaxes(visible=False, autorange="reversed")
@@ -210,6 +229,56 @@ def lineage(trace: Trace, *, title: str | None = None) -> go.Figure:
         margin={"l": 10, "r": 10, "t": 60, "b": 50},
     )
     return fig
+
+
+def _node_text(node: Trace) -> str:
+    """Key and kind; a minted key also says whose it is (the user it was created for)."""
+    s = node.session
+    text = f"{plot_text(node.key)}<br>{plot_text(s.kind)}"
+    owner = s.principal_arn or ""
+    if str(s.kind) in ("CreateAccessKey", "IAMUserKey") and ":user/" in owner:
+        text += f"<br>key of user {plot_text(owner.rsplit('/', 1)[-1])}"
+    elif s.role_arn:
+        text += f"<br>role {plot_text(s.role_arn.rsplit('/', 1)[-1])}"
+    return text
+
+
+_LEGEND = (
+    ("the root (user, identity or service)", "black", "square"),
+    ("role session (AssumeRole)", _KIND_COLOURS["AssumeRole"], "circle"),
+    ("federated session (SAML / OIDC)", _KIND_COLOURS["AssumeRoleWithSAML"], "circle"),
+    ("user session token (GetSessionToken / GetFederationToken)", _KIND_COLOURS["GetSessionToken"], "circle"),
+    ("minted access key (CreateAccessKey)", _KIND_COLOURS["CreateAccessKey"], "circle"),
+    ("service-issued session", _KIND_COLOURS["Service"], "circle"),
+    ("used from an IP the issuer never used", "#d62728", "circle"),
+    ("has findings", "#7f7f7f", "diamond"),
+)
+
+
+def _legend(fig: go.Figure, nodes: list[Any]) -> None:
+    """One legend entry per mark the diagram uses (invisible points carry them)."""
+    kinds = {str(n.session.kind) for n in nodes[1:]}
+    present = {
+        "the root (user, identity or service)": True,
+        "role session (AssumeRole)": "AssumeRole" in kinds,
+        "federated session (SAML / OIDC)": bool(kinds & {"AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}),
+        "user session token (GetSessionToken / GetFederationToken)": bool(
+            kinds & {"GetSessionToken", "GetFederationToken"}
+        ),
+        "minted access key (CreateAccessKey)": "CreateAccessKey" in kinds,
+        "service-issued session": "Service" in kinds,
+        "used from an IP the issuer never used": any(n.summary.new_source_ips for n in nodes[1:]),
+        "has findings": any(n.findings for n in nodes[1:]),
+    }
+    for label, colour, symbol in _LEGEND:
+        if present.get(label):
+            fig.add_trace(
+                go.Scatter(
+                    x=[None], y=[None], mode="markers", name=label,
+                    marker={"color": colour, "symbol": symbol, "size": 12}, hoverinfo="skip",
+                )
+            )  # fmt: skip
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.05, "x": 0, "yanchor": "top"})
 
 
 def _node_colour(node: Trace) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from findings.records import ATTACKER_IP, K1, K2, K3, k1_identity, leak_story, record, t, traced
@@ -98,3 +99,37 @@ def test_attacker_text_in_legend_hover_and_labels_is_shown_not_a_link() -> None:
     customdata = [c for d in figs[0].data if d.customdata is not None for row in d.customdata for c in row]
     assert "ListBuckets&lt;a href=&#39;x&#39;&gt;" in customdata
     assert "&lt;b&gt;Denied&lt;/b&gt;" in customdata
+
+
+@pytest.fixture(scope="module")
+def case_trace():
+    from ircreds.scenarios import generate
+
+    scenario = generate(8181, events=3000, twists=[])
+    events = ircreds.load(scenario.records)
+    return scenario, ircreds.trace(events, scenario.answer_key["leaked_access_key_id"])
+
+
+def test_timeline_opens_on_the_lineage_with_a_range_slider_over_the_whole_evidence(case_trace) -> None:
+    _, trace = case_trace
+    xaxis = plots.timeline(trace).layout.xaxis
+    view = [pd.Timestamp(v) for v in xaxis.range]
+    whole = [pd.Timestamp(v) for v in xaxis.rangeslider.range]
+    calls = trace.all_calls()["eventTime"]
+    assert view[0] <= calls.min()
+    assert view[1] >= calls.max()
+    assert xaxis.rangeslider.visible
+    assert whole[0] <= pd.Timestamp(trace.evidence.start)
+    assert whole[1] >= pd.Timestamp(trace.evidence.end)
+    assert (view[1] - view[0]) < (whole[1] - whole[0])  # zoomed in, not the whole two days
+
+
+def test_lineage_has_a_legend_and_names_the_user_a_minted_key_belongs_to(case_trace) -> None:
+    scenario, trace = case_trace
+    fig = plots.lineage(trace)
+    legend = {t.name for t in fig.data if t.showlegend is not False and t.name}
+    assert "minted access key (CreateAccessKey)" in legend
+    assert "role session (AssumeRole)" in legend
+    text = " ".join(str(x) for t in fig.data for x in (t.text or ()))
+    for user_arn in scenario.answer_key["minted_user_arns"]:
+        assert f"key of user {user_arn.rsplit('/', 1)[-1]}" in text
