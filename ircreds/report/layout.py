@@ -279,4 +279,11 @@ def _md_fenced(text: Any, lang: str = "") -> _Markdown:
 
 
 def _figures(trace: Any, cutoff: datetime | None) -> dict[str, Any]:
-    return {"timeline": plots.timeline(trace, cutoff=cutoff), "lineage": plots.lineage(trace)}
+    figs = {"timeline": plots.timeline(trace, cutoff=cutoff), "lineage": plots.lineage(trace)}
+    for fig in figs.values():  # legends under the plot, inside the page's margins (print, PDF, PNG)
+        fig.update_layout(
+            legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"},
+            margin={"l": 10, "r": 10, "t": 60, "b": 140},
+            height=(fig.layout.height or 400) + 100,
+        )
+    return figs

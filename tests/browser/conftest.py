@@ -186,7 +186,9 @@ class JupyterLab:
         self.choose_kernel(page)
         page.wait_for_function(
             """() => {
-                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+                // a cell whose source is hidden (answer-key checks) shows no prompt text: it does not count
+                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                    .filter(p => p.textContent.trim() !== '');
                 return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
             }""",
             timeout=timeout,
@@ -199,7 +201,9 @@ def _copy_tree_for_lab(dest: Path) -> None:
     import shutil
 
     shutil.copytree(
-        REPO / "notebooks", dest / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+        REPO / "notebooks",
+        dest / "notebooks",
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "ircreds-out", "ircreds-actions"),
     )
     shutil.copytree(REPO / "data" / "samples", dest / "data" / "samples")
 
