@@ -248,6 +248,8 @@ def scope(
     start: datetime | None = None,
     end: datetime | None = None,
     findings: bool = False,
+    sigma: Any = None,
+    sigma_level: str = "high",
 ) -> Scope:
     """Every credential the attacker holds, expanded from the seeds to a fixpoint.
 
@@ -260,6 +262,9 @@ def scope(
         start: ignore calls before this time (timezone-aware).
         end: ignore calls after this time (timezone-aware).
         findings: run the findings on every compromised credential's trace (slower).
+        sigma: a :class:`ircreds.hunting.Hunt` of the same events: the keys that signed calls its rules
+            at or above ``sigma_level`` matched are seeds too.
+        sigma_level: the Sigma level that makes a hit a seed (default ``high``).
 
     Raises:
         SessionNotFoundError: a seed key is not in the evidence.
@@ -267,6 +272,8 @@ def scope(
     """
     keys = [key] if isinstance(key, str) else list(key or ())
     keys = [k.strip() for k in keys if k and k.strip()]
+    if sigma is not None:  # community detections as seeds (the hunt's keys, most severe rules first)
+        keys += [k for k in sigma.seed_keys(sigma_level) if k not in keys]
     ips, user_agents, principals = list(ips), list(user_agents), list(principals)
     if not (keys or ips or user_agents or principals):
         raise ValueError("scope needs at least one seed: key=, ips=, user_agents= or principals=")

@@ -100,3 +100,40 @@ def _keys(keys: tuple[str, ...]) -> str:
 def _clean(text: str) -> str:
     """One printable line (rule files and evidence are not trusted to be terminal-safe)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in " ".join(str(text).split()))
+
+
+# -- used by trace, scope and report: ``--sigma DIR`` joins the rule hits to their output ---------------
+def add_sigma_option(parser: Any, what: str) -> None:
+    """Add ``--sigma DIR`` (repeatable) and ``--sigma-level`` to another command."""
+    parser.add_argument(
+        "--sigma",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=f"Sigma rules (file or folder, repeatable): show their hits on {what}",
+    )
+    parser.add_argument(
+        "--sigma-level",
+        choices=LEVELS,
+        default="high",
+        help="with --sigma: the level that counts (default high)",
+    )
+
+
+def hunt_for(args: argparse.Namespace, events: Any) -> Any:
+    """The :class:`ircreds.hunting.Hunt` of ``--sigma`` over ``events``, or None without ``--sigma``."""
+    if not getattr(args, "sigma", None):
+        return None
+    import ircreds
+
+    return ircreds.hunt(events, args.sigma, level=args.sigma_level)
+
+
+def print_rule_hits(entries: list[dict[str, Any]]) -> None:
+    """Rule hits on a trace's or a scope's calls (``Hunt.on_events``), with attribution."""
+    echo()
+    echo(f"Sigma rule hits on these calls: {len(entries)}")
+    for e in entries:
+        tags = ", ".join(e["tags"])
+        echo(f"  {e['event_id']}  [{e['level']}] {_clean(e['title'])}" + (f" ({tags})" if tags else ""))
+        echo(f"    by {_clean(e['author'] or 'unknown author')}: {_clean(e['source'])}")

@@ -17,6 +17,7 @@ from typing import Any
 
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo
+from ircreds.cli.hunt import add_sigma_option, hunt_for
 from ircreds.errors import IrcredsError, PolicyError, SourceError
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--now", help="describe the state at this time instead of the current time (ISO 8601 UTC)")
     p.add_argument("--no-figures", action="store_true", help="skip the timeline and lineage figures")
     p.add_argument("--out", required=True, metavar="FILE", help="report file: .html or .md")
+    add_sigma_option(p, "the lineage's calls, beside the findings")
     p.set_defaults(func=run)
 
 
@@ -100,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         detected_at=detected,
         figures=not args.no_figures,
         stem=out.stem,
+        hunt=hunt_for(args, events),
     )
     written = report.save(out)
     summary = report.data["summary"]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
 from ircreds.escape import term
 
 
@@ -56,6 +57,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--now", type=_time, metavar="T", help="pretend it is T (replaying an old incident)")
     p.add_argument("--no-plan", action="store_true", help="skip the plan (its JSON field is null)")
     p.add_argument("--json", action="store_true", help="print the scope as one JSON object")
+    add_sigma_option(
+        p, "the scope's malicious calls, and seed the scope with the keys behind hits at --sigma-level"
+    )
     p.set_defaults(func=run_scope)
 
 
@@ -64,11 +68,22 @@ def run_scope(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds.containment import plan_scope
 
-    if not (args.key or args.ip or args.user_agent or args.principal):
-        raise ircreds.IrcredsError("scope needs a seed: --key K, --ip IP, --user-agent UA or --principal ARN")
+    if not (args.key or args.ip or args.user_agent or args.principal or args.sigma):
+        raise ircreds.IrcredsError(
+            "scope needs a seed: --key K, --ip IP, --user-agent UA, --principal ARN or --sigma DIR"
+        )
     events = ircreds.load(*args.paths)
+    hunted = hunt_for(args, events)
+    only_sigma = not (args.key or args.ip or args.user_agent or args.principal)
+    if hunted is not None and only_sigma and not hunted.seed_keys(args.sigma_level):
+        raise ircreds.IrcredsError(
+            f"no Sigma rule at or above {args.sigma_level} matched a call signed by a key: no seed for the "
+            "scope; give --key, --ip, --user-agent or --principal, or a lower --sigma-level"
+        )
     sc = ircreds.scope(
         events,
+        sigma=hunted,
+        sigma_level=args.sigma_level,
         key=args.key,
         ips=args.ip,
         user_agents=args.user_agent,
@@ -80,9 +95,14 @@ def run_scope(args: argparse.Namespace) -> int:
     if not args.no_plan and sc.compromised:
         p = plan_scope(sc, args.cutoff, now=args.now or datetime.now(UTC), events=events)
     if args.json:
-        echo_json(sc.to_dict(p))
+        doc = sc.to_dict(p)
+        if hunted is not None:
+            doc["sigma_hits"] = hunted.on_events(sc.malicious_event_ids)
+        echo_json(doc)
         return 0
     print_scope(sc, p)
+    if hunted is not None:
+        print_rule_hits(hunted.on_events(sc.malicious_event_ids))
     return 0
 
 

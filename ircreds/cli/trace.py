@@ -13,6 +13,7 @@ from typing import Any
 
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
 from ircreds.escape import DISPLAY_LIMIT, term
 
 
@@ -52,6 +53,7 @@ def register(subparsers: Any) -> None:
     a.add_argument("--profile", help="AWS profile")
     a.add_argument("--aws-region", help="the region Athena runs in")
     a.add_argument("--endpoint-url", help="an Athena endpoint (a sandbox)")
+    add_sigma_option(p, "the lineage's calls (JSON: sigma_hits)")
     p.set_defaults(func=run_trace)
 
     s = subparsers.add_parser(
@@ -84,13 +86,20 @@ def run_trace(args: argparse.Namespace) -> int:
     if case is not None:
         with case:
             tr = case.trace(args.key, role_arn=args.role, session_name=args.session_name)
+            hunted = hunt_for(args, case)  # the rules run in the store, in place
     else:
         events = ircreds.load(*args.paths)
         tr = ircreds.trace(events, args.key, role_arn=args.role, session_name=args.session_name)
+        hunted = hunt_for(args, events)
     if args.json:
-        echo_json(tr.to_dict())
+        doc = tr.to_dict()
+        if hunted is not None:
+            doc["sigma_hits"] = hunted.on_trace(tr)
+        echo_json(doc)
         return 0
     _print_trace(tr)
+    if hunted is not None:
+        print_rule_hits(hunted.on_trace(tr))
     return 0
 
 

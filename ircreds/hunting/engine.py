@@ -228,9 +228,10 @@ def hunt(
     converted = runner.resolve(converted, unsupported)
     converted = _runnable(runner, resolver, converted, unsupported)
     say(f"{len(converted)} rules converted; running them in one pass")
-    matches = runner.run(resolver, converted, unsupported)
+    parts = runner.run(resolver, converted, unsupported)
     infos = tuple(info for info, _ in converted)
-    hits = _hits(matches, {i.rule_id: i for i in infos})
+    matches = _matches(parts)
+    hits = _hits(parts)
     result = Hunt(
         rules_loaded=total,
         rules_unsupported=tuple(unsupported),
@@ -420,9 +421,10 @@ class _Runner:
         resolver: FieldResolver,
         converted: list[tuple[RuleInfo, str]],
         unsupported: list[UnsupportedRule],
-    ) -> pd.DataFrame:
+    ) -> list[tuple[RuleInfo, Any]]:
+        """Each rule that matched, with its rows (an Arrow table: ``__row`` and :data:`REPORTED`)."""
         if not converted:
-            return _empty_matches()
+            return []
         source = self._source_sql(resolver.used | set(REPORTED))
         masks = self._masks(converted)
         any_hit = " OR ".join(f"m{i} <> 0" for i in range(len(masks)))
@@ -435,21 +437,21 @@ class _Runner:
         except Exception as err:  # one rule fails at run time: find it, list it, run the others
             log.warning("one pass failed (%s); running the rules one by one", err)
             return self._one_by_one(resolver, converted, unsupported)
-        frame = _arrow(table)
+        kept = table.select(["__row", *REPORTED])
+        bits = [table.column(f"m{j}").to_numpy() for j in range(len(masks))]
         parts = []
         for i, (info, _) in enumerate(converted):
-            mask = frame[f"m{i // MASK_BITS}"].to_numpy(dtype=np.int64)
-            hit = (mask >> (i % MASK_BITS)) & 1 == 1
-            if hit.any():
-                parts.append(frame.loc[hit, ["__row", *REPORTED]].assign(rule_id=info.rule_id))
-        return _matches(parts)
+            hit = np.flatnonzero((bits[i // MASK_BITS] >> (i % MASK_BITS)) & 1)
+            if len(hit):
+                parts.append((info, kept.take(hit)))
+        return parts
 
     def _one_by_one(
         self,
         resolver: FieldResolver,
         converted: list[tuple[RuleInfo, str]],
         unsupported: list[UnsupportedRule],
-    ) -> pd.DataFrame:
+    ) -> list[tuple[RuleInfo, Any]]:
         source = self._source_sql(resolver.used | set(REPORTED))
         parts = []
         for info, cond in list(converted):
@@ -461,8 +463,9 @@ class _Runner:
                 unsupported.append(_unsupported(info, f"cannot run in DuckDB: {_one_line(err)}"))
                 converted.remove((info, cond))
                 continue
-            parts.append(_arrow(table).assign(rule_id=info.rule_id))
-        return _matches(parts)
+            if table.num_rows:
+                parts.append((info, table))
+        return parts
 
 
 class _FrameRunner(_Runner):
@@ -499,13 +502,6 @@ class _FrameRunner(_Runner):
         return SOURCE
 
 
-def _arrow(table: Any) -> pd.DataFrame:
-    frame = table.to_pandas()
-    if "eventTime" in frame.columns:
-        frame["eventTime"] = pd.to_datetime(frame["eventTime"], utc=True)
-    return frame
-
-
 def _empty_matches() -> pd.DataFrame:
     return pd.DataFrame(
         {
@@ -518,36 +514,43 @@ def _empty_matches() -> pd.DataFrame:
     )
 
 
-def _matches(parts: list[pd.DataFrame]) -> pd.DataFrame:
+def _matches(parts: list[tuple[RuleInfo, Any]]) -> pd.DataFrame:
+    """One row per (event, rule), grouped by rule in the order the rules ran, events in frame order."""
+    import pyarrow as pa
+
     if not parts:
         return _empty_matches()
-    out = pd.concat(parts, ignore_index=True).rename(columns={"__row": "row"})
-    out["row"] = out["row"].astype("Int64")
-    out = out.sort_values(["eventTime", "row", "rule_id"], kind="stable", ignore_index=True)
-    return out[["rule_id", "row", "eventID", "eventTime", "userIdentity.accessKeyId"]]
+    ids = [info.rule_id for info, _ in parts]
+    codes = np.repeat(np.arange(len(parts), dtype=np.int32), [t.num_rows for _, t in parts])
+    table = pa.concat_tables([t.cast(parts[0][1].schema) for _, t in parts])
+    frame = table.rename_columns(["row", *REPORTED]).to_pandas()
+    frame.insert(0, "rule_id", pd.Categorical.from_codes(codes, categories=ids))
+    frame["row"] = frame["row"].astype("Int64")
+    frame["eventTime"] = pd.to_datetime(frame["eventTime"], utc=True)
+    return frame
 
 
-def _hits(matches: pd.DataFrame, infos: dict[str, RuleInfo]) -> tuple[RuleHit, ...]:
+def _hits(parts: list[tuple[RuleInfo, Any]]) -> tuple[RuleHit, ...]:
+    import pyarrow.compute as pc
+
     hits = []
-    for rule_id, idx in matches.groupby("rule_id", sort=False).indices.items():
-        info = infos[str(rule_id)]
-        group = matches.iloc[idx]
-        times = group["eventTime"].dropna()
-        keys = group["userIdentity.accessKeyId"].dropna()
+    for info, table in parts:
+        times = pc.min_max(table.column("eventTime"))
+        keys = pc.unique(pc.drop_null(table.column("userIdentity.accessKeyId"))).to_pylist()
         hits.append(
             RuleHit(
                 rule_id=info.rule_id,
                 title=info.title,
                 level=info.level,
                 tags=info.tags,
-                event_ids=tuple(str(v) for v in pd.unique(group["eventID"].dropna().to_numpy(dtype=object))),
-                first_seen=_dt(times.min()) if len(times) else None,
-                last_seen=_dt(times.max()) if len(times) else None,
-                access_key_ids=tuple(sorted(str(v) for v in pd.unique(keys.to_numpy(dtype=object)) if v)),
+                event_ids=tuple(pc.unique(pc.drop_null(table.column("eventID"))).to_pylist()),
+                first_seen=_dt(times["min"].as_py()),
+                last_seen=_dt(times["max"].as_py()),
+                access_key_ids=tuple(sorted(k for k in keys if k)),
                 author=info.author,
                 source=info.source,
                 path=info.path,
-                count=len(group),
+                count=table.num_rows,
                 description=info.description,
             )
         )
@@ -555,5 +558,8 @@ def _hits(matches: pd.DataFrame, infos: dict[str, RuleInfo]) -> tuple[RuleHit, .
     return tuple(hits)
 
 
-def _dt(value: Any) -> datetime:
-    return pd.Timestamp(value).to_pydatetime()
+def _dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")).to_pydatetime()

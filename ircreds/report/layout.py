@@ -34,6 +34,7 @@ from ircreds.evidence.integrity import IntegrityResult
 from ircreds.report.containment import parse_time as _parse_time
 from ircreds.report.data import _duration, build_data, evidence_csv, scrub
 from ircreds.report.indicators import indicators_csv
+from ircreds.report.sigma import sigma_view
 
 __all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
 
@@ -102,6 +103,7 @@ def render(
     figures: bool = True,
     stem: str = "report",
     max_calls: int = 200,
+    hunt: Any = None,
 ) -> Report:
     """Render the post-incident report for ``trace`` as HTML or Markdown; write nothing.
 
@@ -128,6 +130,8 @@ def render(
         figures: draw the timeline and lineage (False skips plotly/kaleido, e.g. for a quick preview).
         stem: prefix of asset file names (``<stem>-timeline.png``, ``<stem>-indicators.csv``...).
         max_calls: how many key calls to list at most (sensitive and write calls come first).
+        hunt: an :func:`ircreds.hunt` of the same events: its rule hits on the lineage's calls are listed
+            beside the findings (with each rule's author and source).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -151,6 +155,7 @@ def render(
         verification=verification,
         max_calls=max_calls,
     )
+    data["sigma"] = sigma_view(hunt, trace)
     assets: dict[str, bytes] = {
         f"{stem}-indicators.csv": scrub(indicators_csv(data["indicators"])).encode(),
         f"{stem}-indicators.json": scrub(

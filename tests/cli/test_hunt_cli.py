@@ -71,3 +71,30 @@ def test_hunt_names_a_missing_rules_folder_in_one_sentence(
 ) -> None:
     assert main(["hunt", str(WALKTHROUGH), "--sigma", str(tmp_path / "nope")]) == 1
     assert "no Sigma rules at" in capsys.readouterr().err
+
+
+def test_trace_with_sigma_adds_the_rule_hits_on_its_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    answer = json.loads((WALKTHROUGH / "answer_key.json").read_text())
+    key = answer["leaked_access_key_id"]
+    assert main(["trace", str(WALKTHROUGH), "--key", key, "--sigma", str(RULES), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["key"] == key
+    hits = out["sigma_hits"]
+    assert {"event_id", "rule_id", "title", "level", "tags", "author", "source"} <= hits[0].keys()
+    assert "AWS IAM Backdoor Users Keys" in {h["title"] for h in hits}
+
+
+def test_scope_seeded_by_a_high_level_rule_alone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answer = json.loads((WALKTHROUGH / "answer_key.json").read_text())
+    rule = tmp_path / "high.yml"
+    rule.write_text(
+        "title: Access key for another user\nid: 5f0c9d1e-0000-4000-8000-0000000000ee\nauthor: ircreds tests\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection: {sel: {eventName: CreateAccessKey}, condition: sel}\nlevel: high\n"
+    )
+    assert main(["scope", str(WALKTHROUGH), "--sigma", str(rule), "--no-plan", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert answer["leaked_access_key_id"] in out["seeds"]["keys"]
+    assert answer["leaked_access_key_id"] in {c["access_key_id"] for c in out["compromised"]}
+    assert out["sigma_hits"]
+    assert {h["title"] for h in out["sigma_hits"]} == {"Access key for another user"}
