@@ -75,6 +75,8 @@ def test_report_lists_the_rule_hits_beside_the_findings(case: tuple, fmt: str) -
     assert "AWS IAM Backdoor Users Keys" in text
     assert "faloker" in text
     assert "aws_iam_backdoor_users_keys.yml" in text
-    assert text.rindex("5. Findings") < text.index("Community detections (Sigma)") < text.rindex("6. Key calls")
+    assert (
+        text.rindex("5. Findings") < text.index("Community detections (Sigma)") < text.rindex("6. Key calls")
+    )
     without = render(tr, events=events, fmt=fmt, figures=False, integrity=False)
     assert "Community detections (Sigma)" not in without.text
