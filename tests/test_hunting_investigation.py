@@ -80,3 +80,19 @@ def test_report_lists_the_rule_hits_beside_the_findings(case: tuple, fmt: str) -
     )
     without = render(tr, events=events, fmt=fmt, figures=False, integrity=False)
     assert "Community detections (Sigma)" not in without.text
+
+
+def test_hunt_over_a_case_store_finds_what_it_finds_over_the_frame(case: tuple, tmp_path) -> None:
+    from ircreds.engines import index, open_case
+
+    _, _, hunted = case
+    index([WALKTHROUGH], tmp_path / "case")
+    with open_case(tmp_path / "case") as store:
+        in_store = ircreds.hunt(store, RULES)
+    assert in_store.rules_unsupported == ()
+    pairs = set(zip(hunted.matches["rule_id"], hunted.matches["eventID"], strict=True))
+    assert pairs
+    assert set(zip(in_store.matches["rule_id"], in_store.matches["eventID"], strict=True)) == pairs
+    assert [h.to_dict()["access_key_ids"] for h in in_store.hits] == [
+        h.to_dict()["access_key_ids"] for h in hunted.hits
+    ]

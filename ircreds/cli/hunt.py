@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, iso_z, table
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
@@ -27,7 +28,9 @@ def register(subparsers: Any) -> None:
             "above --level matched."
         ),
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs, or a case store"
+    )
     p.add_argument(
         "--sigma",
         action="append",
@@ -49,8 +52,13 @@ def run_hunt(args: argparse.Namespace) -> int:
     from ircreds.hunting.rules import rule_files
 
     rule_files(args.sigma)  # a wrong --sigma path fails before the evidence is read
-    events = ircreds.load(*args.paths)
-    result = ircreds.hunt(events, args.sigma, level=args.level, source_url=args.source_url)
+    case = case_of(args.paths)
+    if case is not None:  # a case store: the rules run in it, in place
+        with case:
+            result = ircreds.hunt(case, args.sigma, level=args.level, source_url=args.source_url)
+    else:
+        events = ircreds.load(*args.paths)
+        result = ircreds.hunt(events, args.sigma, level=args.level, source_url=args.source_url)
     if args.json:
         echo_json(result.to_dict())
     else:

@@ -79,11 +79,13 @@ def run(args: argparse.Namespace) -> int:
             events = case.report_events(trace, case.plan(trace, cutoff, now=now))
             local = case.files()
             ranges = case.file_ranges()
+            hunted = hunt_for(args, case)  # the rules run over the whole store, in place
     else:
         sessions = ranges = None
         events = ircreds.load(*args.paths)
         trace = ircreds.trace(events, args.key)
         local = [p for p in args.paths if "://" not in p]  # s3:// evidence is not on this disk to hash
+        hunted = hunt_for(args, events)
     denies = denies_in_logs(events)
     if cutoff is None:  # describe the cut-off the responder applied, when the logs show one
         cutoff = min((_time(d["cutoff"], "cutoff in the logs") for d in denies if d["cutoff"]), default=None)
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         detected_at=detected,
         figures=not args.no_figures,
         stem=out.stem,
-        hunt=hunt_for(args, events),
+        hunt=hunted,
     )
     written = report.save(out)
     summary = report.data["summary"]

@@ -78,7 +78,7 @@ class Hunt:
     """The result of :func:`hunt`: rules read, rules that could not run (and why), hits per rule.
 
     ``matches`` has one row per (event, rule): ``rule_id``, ``row`` (the event's position in the
-    frame hunted, when it was a frame), ``eventID``, ``eventTime``, ``userIdentity.accessKeyId``.
+    frame hunted; in a case store, its ``_row``), ``eventID``, ``eventTime``, ``userIdentity.accessKeyId``.
     """
 
     rules_loaded: int
