@@ -17,6 +17,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 BENCHMARKS: dict[str, str] = {
     "load": "benchmarks.bench_load",
     "trace": "benchmarks.bench_trace",
+    "case": "benchmarks.bench_case",
     "hunt": "benchmarks.bench_hunt",
 }
 

@@ -12,6 +12,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from ircreds.cli._evidence import load_events
 from ircreds.cli._io import echo, echo_json, iso_z, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
 from ircreds.escape import term
@@ -36,7 +37,12 @@ def register(subparsers: Any) -> None:
             "are legitimate are listed apart. The plan covers every role and user involved, in every account."
         ),
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="CloudTrail files, folders or globs, or one case store (ircreds index)",
+    )
     p.add_argument("--key", action="append", default=[], help="the alerted access key id (repeatable)")
     p.add_argument(
         "--ip", action="append", default=[], help="an attacker source IP from the alert (repeatable)"
@@ -72,7 +78,7 @@ def run_scope(args: argparse.Namespace) -> int:
         raise ircreds.IrcredsError(
             "scope needs a seed: --key K, --ip IP, --user-agent UA, --principal ARN or --sigma DIR"
         )
-    events = ircreds.load(*args.paths)
+    events = load_events(args.paths)  # a case store is read back whole: scope is not pushed down yet
     hunted = hunt_for(args, events)
     only_sigma = not (args.key or args.ip or args.user_agent or args.principal)
     if hunted is not None and only_sigma and not hunted.seed_keys(args.sigma_level):

@@ -280,6 +280,12 @@ class Case:
         events, index = self.lineage_index(key)
         return trace_indexed(events, index, key, findings=findings)
 
+    def scope(self, **seeds: Any) -> Any:
+        """:func:`ircreds.scope` over the case's whole frame (read back in full: not pushed down yet)."""
+        from ircreds.scoping import scope
+
+        return scope(self.events(), **seeds)
+
     # -- containment and report ------------------------------------------------------------------------
     def plan(self, trace: Trace, cutoff: Any = None, **options: Any) -> Any:
         """:func:`ircreds.plan` with every session of the case (``events=`` is not needed)."""

@@ -50,7 +50,7 @@ def test_trace_json_from_the_case_equals_trace_json_from_the_files(
     _same_trace_json(capsys, WALKTHROUGH, walkthrough_case, key)
 
 
-def test_case_answers_sessions_plan_and_load_as_the_files_do(
+def test_case_answers_sessions_plan_load_and_scope_as_the_files_do(
     walkthrough_case: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = json.loads((WALKTHROUGH / "answer_key.json").read_text())["leaked_access_key_id"]
@@ -64,7 +64,8 @@ def test_case_answers_sessions_plan_and_load_as_the_files_do(
         "2025-01-20T12:00:00Z",
         "--json",
     ]
-    for argv in (["sessions", "--json"], plan, ["load", "--json"]):
+    scope = ["scope", "--key", key, "--now", "2025-01-22T00:00:00Z", "--json"]
+    for argv in (["sessions", "--json"], plan, ["load", "--json"], scope):
         memory = _cli(capsys, argv[0], str(WALKTHROUGH), *argv[1:])
         stored = _cli(capsys, argv[0], str(walkthrough_case), *argv[1:])
         assert json.loads(stored) == json.loads(memory), argv[0]
