@@ -55,7 +55,8 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
     """Every call of the lineage on a time axis: one lane per credential, coloured by source IP.
 
     Errors are crosses; each credential's issue time is a diamond on its lane; ``cutoff`` (a
-    timezone-aware datetime) is a dashed vertical line.
+    timezone-aware datetime) is a dashed vertical mark across the lanes of temporary credentials only
+    (a long-term key carries no ``aws:TokenIssueTime``: the deny does not cut it).
     """
     if cutoff is not None and cutoff.tzinfo is None:
         raise ValueError(f"cutoff must be timezone-aware, got {cutoff!r}")
@@ -125,10 +126,27 @@ def timeline(trace: Trace, cutoff: datetime | None = None, *, title: str | None 
                 hovertemplate="issued %{x}<br>%{y}<extra></extra>",
             )
         )
+    order = list(reversed(lanes))
     if cutoff is not None:
-        fig.add_vline(x=cutoff, line={"dash": "dash", "color": "#d62728"})
+        # the deny reaches temporary credentials only (aws:TokenIssueTime): draw it across their lanes,
+        # never across a long-term key's lane, which it does not cut
+        from ircreds.containment.evaluate import is_temporary_key
+
+        for n, lane in zip(nodes, lanes, strict=True):
+            if is_temporary_key(n.key):
+                y = order.index(lane)
+                fig.add_shape(
+                    type="line",
+                    x0=cutoff,
+                    x1=cutoff,
+                    y0=y - 0.45,
+                    y1=y + 0.45,
+                    xref="x",
+                    yref="y",
+                    line={"dash": "dash", "color": "#d62728"},
+                )
         fig.add_annotation(x=cutoff, y=1, yref="paper", text="cut-off", showarrow=False, yanchor="bottom")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(lanes)), title=None)
+    fig.update_yaxes(categoryorder="array", categoryarray=order, title=None)
     fig.update_xaxes(title="time (UTC)", **_zoom(trace, calls, cutoff))
     fig.update_layout(
         title=plot_text(title or f"Calls in the lineage of {trace.key}"),

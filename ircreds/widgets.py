@@ -93,6 +93,9 @@ _STYLE = """<style>
 .ircreds-table tr.cut td {background: #fde2e1}
 .ircreds-table tr.suspicious td:first-child {font-weight: bold}
 .ircreds-pre {font-size: 12px; background: #f6f8fa; padding: 6px; margin: 0}
+.ircreds-confirm.widget-checkbox {height: auto; min-height: 28px; flex: 1 1 auto}
+.ircreds-confirm .widget-label-basic {white-space: normal; align-items: flex-start}
+.ircreds-confirm .widget-label-basic span {white-space: normal; overflow: visible; text-overflow: clip}
 </style>"""
 
 
@@ -259,7 +262,15 @@ class RevokePanel:
         self.plot = widgets.Output()
         self.show_expired = widgets.Checkbox(value=False, description="show expired sessions")
         for box in (self.confirm, self.confirm_plan, self.confirm_rollback):
-            box.layout = widgets.Layout(width="auto")
+            box.layout = widgets.Layout(width="auto", flex="1 1 auto")
+            box.add_class("ircreds-confirm")  # long labels wrap beside their button (see _STYLE)
+        for button in (
+            self.recommended,
+            self.apply_plan_button,
+            self.rollback_button,
+            self.rollback_confirm_button,
+        ):
+            button.layout = widgets.Layout(width="auto", min_width="100px", flex="0 0 auto")
 
         self.role.observe(self._on_change, names="value")
         self.cutoff.observe(self._on_cutoff, names="value")
@@ -290,9 +301,9 @@ class RevokePanel:
                 self.policy,
                 widgets.HBox([self.target, self.dry_run_button]),
                 self.apply_note,
-                widgets.HBox([self.confirm, self.apply_button]),
-                widgets.HBox([self.confirm_plan, self.apply_plan_button]),
-                widgets.HBox([self.rollback_button, self.confirm_rollback, self.rollback_confirm_button]),
+                widgets.HBox([self.apply_button, self.confirm]),
+                widgets.HBox([self.apply_plan_button, self.confirm_plan]),
+                widgets.HBox([self.rollback_button, self.rollback_confirm_button, self.confirm_rollback]),
                 self.status,
                 self.readback,
             ],
@@ -417,6 +428,7 @@ class RevokePanel:
         self.impact.value = ""
         self.warnings.value = ""
         self.policy.value = ""
+        self.plot.outputs = ()  # no cut-off line where there is no valid cut-off
         self._on_confirm()
 
     def _refresh(self, change: Any = None) -> None:

@@ -39,6 +39,18 @@ def test_timeline_colours_by_ip_marks_errors_and_draws_issue_and_cutoff(tr) -> N
     assert any(shape.line.dash == "dash" for shape in fig.layout.shapes)
 
 
+def test_the_cutoff_mark_crosses_temporary_credentials_lanes_only(tr) -> None:
+    fig = plots.timeline(tr, cutoff=CUTOFF)
+    order = list(fig.layout.yaxis.categoryarray)
+    marked = {
+        order[round((shape.y0 + shape.y1) / 2)] for shape in fig.layout.shapes if shape.line.dash == "dash"
+    }
+    assert any(K1 in lane for lane in marked)
+    assert any(K2 in lane for lane in marked)
+    assert not any(K3 in lane for lane in marked)  # a long-term key: the TokenIssueTime deny does not cut it
+    assert all(shape.x0 == shape.x1 for shape in fig.layout.shapes)
+
+
 def test_timeline_rejects_a_naive_cutoff(tr) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         plots.timeline(tr, cutoff=datetime(2025, 1, 20, 12, 0))  # noqa: DTZ001

@@ -140,6 +140,7 @@ def test_an_unparseable_edit_locks_apply_and_says_why_next_to_the_box(panel, iam
     panel.confirm.value = True  # ...not even from code
     assert panel.apply_button.disabled
     assert panel.policy.value == ""  # no stale document shown beside an error
+    assert panel.plot.outputs == ()  # nor a stale cut-off line
     assert panel.apply() is None
     assert panel.apply_plan() is None
     assert "locked" in panel.status.value
