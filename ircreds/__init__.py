@@ -35,6 +35,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "hunt": ("ircreds.hunting", "hunt"),
     "Hunt": ("ircreds.hunting", "Hunt"),
     "RuleError": ("ircreds.errors", "RuleError"),
+    "validate_logs": ("ircreds.evidence.validation", "validate_logs"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,13 +18,27 @@ from ircreds.evidence.integrity import (
     iter_evidence_paths,
     validate_digests,
 )
+from ircreds.evidence.validation import (
+    DigestVerdict,
+    FileStatus,
+    FileVerdict,
+    IntegrityReport,
+    SignatureStatus,
+    validate_logs,
+)
 
 __all__ = [
+    "DigestVerdict",
     "EvidenceFile",
+    "FileStatus",
+    "FileVerdict",
+    "IntegrityReport",
     "IntegrityResult",
+    "SignatureStatus",
     "check",
     "evidence_files",
     "hash_file",
     "iter_evidence_paths",
     "validate_digests",
+    "validate_logs",
 ]

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.demo",
     "ircreds.cli.notebooks",
     "ircreds.cli.hunt",
+    "ircreds.cli.validate",
 )
 
 

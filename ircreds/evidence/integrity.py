@@ -406,3 +406,17 @@ def check(
         paths, events=events, exclude=[p for p, _ in skipped], errors=errors, _docs=docs, ranges=ranges
     )
     return validate_digests(paths, files=files, skipped=skipped, errors=errors, _docs=docs)
+
+
+_VALIDATION_NAMES = frozenset(
+    {"DigestVerdict", "FileStatus", "FileVerdict", "IntegrityReport", "SignatureStatus", "validate_logs"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """``validate_logs`` and its records live in :mod:`ircreds.evidence.validation` (which imports this module)."""
+    if name in _VALIDATION_NAMES:
+        from ircreds.evidence import validation
+
+        return getattr(validation, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,12 @@ Layout: ``AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<regio
 one delivery per region about every five minutes, split into files of mixed sizes, records
 inside a file shuffled, a few records delivered twice (same ``eventID``, same content).
 Hourly digests under ``AWSLogs/<acct>/CloudTrail-Digest/...`` carry the hex SHA-256 of each
-uncompressed log file and chain to the previous digest by its hash. Their signatures are
-placeholders (there is no AWS private key here): validate hashes and the chain, not RSA.
+uncompressed log file and chain to the previous digest by its hash and signature. Each digest is
+signed exactly as CloudTrail signs (SHA256withRSA over the signing string of
+:func:`ircreds.evidence.signatures.signing_string`) with a made-up key per region
+(:mod:`ircreds.scenarios.signing`); ``public-keys.json`` (``ListPublicKeys`` form) ships the public keys
+and ``manifest.json`` the newest digest's ``x-amz-meta-signature`` of each chain (what S3 metadata
+would hold), so ``ircreds validate-logs`` verifies every signature with no flag.
 
 gzip headers carry ``mtime=0`` and every choice comes from a seeded generator, so the same
 records and seed give byte-identical files.
@@ -13,8 +17,10 @@ records and seed give byte-identical files.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +30,9 @@ from typing import Any
 
 import orjson
 
+from ircreds.evidence import signatures
 from ircreds.scenarios.records import iso
+from ircreds.scenarios.signing import region_key
 
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 TRAIL_NAME = "management-and-data-events"
@@ -162,16 +170,55 @@ class TrailWriter:
         stop = max(end, last_delivery) + timedelta(hours=1)
         all_regions = sorted(set(regions) | {f.region for f in self.files})
         written = []
+        newest: list[dict[str, Any]] = []
+        first = start.replace(minute=0, second=0)
         for acct in sorted({f.account for f in self.files}):
             bucket = f"aws-cloudtrail-logs-{acct}-{hashlib.sha256(acct.encode()).hexdigest()[:8]}"
             for region in all_regions:
                 prev: dict[str, Any] = {}
-                hour = start.replace(minute=0, second=0)
+                hour = first
                 while hour + timedelta(hours=1) <= stop:
                     files = sorted(by_hour.get((acct, region, hour), []), key=lambda f: f.key)
                     written.append(self._digest(acct, region, bucket, hour, files, prev))
                     hour += timedelta(hours=1)
+                if prev:
+                    newest.append(
+                        {
+                            "s3_bucket": bucket,
+                            "s3_key": prev["key"],
+                            "metadata": {
+                                "signature": prev["signature"],
+                                "signature-algorithm": signatures.SIGNATURE_ALGORITHM,
+                            },
+                        }
+                    )
+        if newest:
+            self._validation_files(all_regions, first, stop, newest)
         return written
+
+    def _validation_files(
+        self, regions: list[str], first: datetime, stop: datetime, newest: list[dict[str, Any]]
+    ) -> None:
+        """``public-keys.json`` and the S3 metadata ``manifest.json`` beside ``AWSLogs/``."""
+        keys = [
+            signatures.PublicKey(
+                fingerprint=signatures.fingerprint(der),
+                der=der,
+                valid_from=first,
+                valid_until=stop,
+            )
+            for der in (signatures.public_key_der(region_key(r).public_key()) for r in regions)
+        ]
+        doc = signatures.public_keys_document(keys)
+        (self.root / signatures.PUBLIC_KEYS_FILE).write_text(json.dumps(doc, indent=2) + "\n")
+        manifest = {
+            "manifest_version": 1,
+            "synthetic": True,
+            "note": "written by the ircreds scenario generator: the S3 metadata (x-amz-meta-signature) of "
+            "the newest digest of each chain, which a download loses; keys made up (public-keys.json)",
+            "files": newest,
+        }
+        (self.root / signatures.MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
 
     def _digest(
         self, acct: str, region: str, bucket: str, hour: datetime, files: list[LogFile], prev: dict[str, Any]
@@ -187,9 +234,7 @@ class TrailWriter:
             "digestEndTime": iso(end),
             "digestS3Bucket": bucket,
             "digestS3Object": key,
-            "digestPublicKeyFingerprint": hashlib.md5(
-                f"{region}:{acct}".encode(), usedforsecurity=False
-            ).hexdigest(),
+            "digestPublicKeyFingerprint": self._fingerprint(region),
             "digestSignatureAlgorithm": "SHA256withRSA",
             "newestEventTime": max((f.newest for f in files), default=None),
             "oldestEventTime": min((f.oldest for f in files), default=None),
@@ -215,13 +260,18 @@ class TrailWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.compress(raw))
         digest_hash = hashlib.sha256(raw).hexdigest()
-        # placeholder for x-amz-meta-signature: a hash, not an RSA signature (no AWS private key here)
-        prev.update(
-            key=key,
-            hash=digest_hash,
-            signature=hashlib.sha256(f"sig:{key}:{digest_hash}".encode()).hexdigest(),
-        )
+        # x-amz-meta-signature: SHA256withRSA over CloudTrail's signing string (the next digest repeats it)
+        signature = signatures.sign(region_key(region), signatures.signing_string(doc, digest_hash))
+        prev.update(key=key, hash=digest_hash, signature=signature)
         return path
+
+    def _fingerprint(self, region: str) -> str:
+        return _key_fingerprint(region)
+
+
+@functools.lru_cache(maxsize=64)
+def _key_fingerprint(region: str) -> str:
+    return signatures.fingerprint(signatures.public_key_der(region_key(region).public_key()))
 
 
 def parse_time(ts: str) -> datetime:
