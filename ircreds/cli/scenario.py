@@ -119,7 +119,7 @@ def _questions(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from ircreds.scenarios import grade
+    from ircreds.scenarios import grade, summary
 
     key_path = args.dir / "answer_key.json" if args.dir.is_dir() else args.dir
     key = _read_json(key_path, "answer key")
@@ -133,6 +133,8 @@ def _check(args: argparse.Namespace) -> int:
             {
                 "score": score,
                 "total": len(results),
+                "unanswered": sum(not r.answered for r in results),
+                "summary": summary(results),
                 "results": [
                     {
                         "id": r.id,
@@ -156,5 +158,10 @@ def _check(args: argparse.Namespace) -> int:
             for r in results
         ]
         echo(table(rows, ("question", "grade", "note")))
-        echo(f"\nscore: {score}/{len(results)}")
+        answered = sum(r.answered for r in results)
+        echo(
+            f"\nscore: {score}/{answered} answered ({summary(results)})"
+            if answered
+            else f"\n{summary(results)}"
+        )
     return 0 if score == len(results) else 1
