@@ -65,16 +65,29 @@ def case(jupyterlab: Any) -> dict[str, Any]:
     return {"scenario": scenario, "notebooks": names, "now": now}
 
 
-def _screenshot(page: Any, path: Path) -> None:
-    """The whole notebook: grow the viewport to the notebook's height so every cell renders, then shoot."""
-    height = page.evaluate(
-        "() => Math.max(...[...document.querySelectorAll('.jp-WindowedPanel-outer, .jp-Notebook')]"
-        ".map(e => e.scrollHeight), 1000)"
-    )
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 150, 16000)})
-    page.wait_for_timeout(1500)
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
+def _screenshot(page: Any, path: Path) -> list[Path]:
+    """The whole notebook, one viewport at a time: scroll the notebook panel from the top and shoot each screen.
+
+    JupyterLab scrolls the notebook inside its own panel (and renders only what is near the view), so a
+    full-page screenshot would miss most cells; ``path`` gets a ``-01``, ``-02``... suffix per screen.
+    """
+    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+    page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); if (s) s.scrollTop = 0; }}")
+    shots = []
+    for i in range(1, 41):
+        page.wait_for_timeout(700)
+        shot = path.with_name(f"{path.stem}-{i:02d}.png")
+        page.screenshot(path=str(shot))
+        shots.append(shot)
+        print(f"screenshot: {shot}")
+        done = page.evaluate(
+            f"""() => {{ const s = document.querySelector('{scroller}');
+                if (!s || s.scrollTop + s.clientHeight >= s.scrollHeight - 2) return true;
+                s.scrollTop += s.clientHeight - 80; return false; }}"""
+        )
+        if done:
+            break
+    return shots
 
 
 def _sandbox_iam(port: int, account_id: str) -> Any:
@@ -114,7 +127,9 @@ def test_contain_notebook_on_a_generated_case_applies_through_the_evidence_built
     assert key["leaked_access_key_id"] in text
     panel = page.locator(".ircreds-revoke-panel")
     panel.wait_for(timeout=60_000)
-    panel.locator(".widget-checkbox", has_text="I confirm").locator("input").check()
+    panel.locator(".widget-checkbox", has_text="I confirm").first.locator(
+        "input"
+    ).check()  # the selected role only
     panel.locator("button", has_text=re.compile(r"^\s*Apply\s*$")).click()
     panel.locator(".ircreds-status", has_text="Applied").wait_for(timeout=90_000)
     _screenshot(page, tmp_path / "05_contain-applied.png")
