@@ -13,9 +13,9 @@ nothing of containment or the report; a trace's hits come from :meth:`Hunt.on_tr
 
 from __future__ import annotations
 
-from ircreds.hunting.backend import LEVEL_RANK, level_rank
 from ircreds.hunting.engine import Hunt, RuleHit, hunt
 from ircreds.hunting.rules import RuleInfo, UnsupportedRule, load_rules, source_link
+from ircreds.hunting.sql import LEVEL_RANK, level_rank
 
 __all__ = [
     "LEVEL_RANK",

@@ -33,7 +33,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from itertools import product
 from typing import Any, ClassVar
@@ -54,6 +54,7 @@ from sigma.types import (
 )
 from sigma_backend_duckdb import DuckDBBackend
 
+from ircreds.hunting.sql import lit, q
 from ircreds.schema import BOOLEAN_COLUMNS, JSON_COLUMNS, TIME_COLUMNS
 
 #: Columns that are the kit's own (where a row came from, what it issued), never CloudTrail fields.
@@ -62,16 +63,6 @@ KIT_COLUMNS = ("evidence.file", "evidence.line", "issued.accessKeyId", "issued.e
 EXTRA = "extra"
 #: Lambda variable standing for one element of a multi-valued field.
 ELEMENT = "__v"
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier (column names hold dots)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 class FieldResolver:
@@ -296,24 +287,3 @@ class CloudTrailBackend(DuckDBBackend):  # type: ignore[misc]
     def finalize_query_default(self, rule: Any, query: str, index: int, state: ConversionState) -> Any:
         """The bare condition: the engine puts every rule's condition into one query."""
         return query
-
-
-def in_list(column: str, values: list[str]) -> str:
-    """``column IN (values)``, false on NULL, and plain ``false`` for no value.
-
-    Example:
-        >>> print(in_list('"eventName"', ["StopLogging", "It's"]))
-        coalesce("eventName" IN ('StopLogging', 'It''s'), false)
-    """
-    if not values:
-        return "false"
-    return f"coalesce({column} IN ({', '.join(lit(v) for v in values)}), false)"
-
-
-def level_rank(level: str | None) -> int:
-    """0 for informational (or none) up to 4 for critical."""
-    return LEVEL_RANK.get((level or "").lower(), 0)
-
-
-#: Sigma levels, least to most severe.
-LEVEL_RANK: Mapping[str, int] = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}

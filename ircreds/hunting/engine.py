@@ -13,15 +13,18 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from ircreds.hunting.backend import LEVEL_RANK, CloudTrailBackend, FieldResolver, in_list, level_rank, q
 from ircreds.hunting.rules import RuleInfo, UnsupportedRule, load_rules
+from ircreds.hunting.sql import LEVEL_RANK, in_list, level_rank, q
 from ircreds.model import iso_z
+
+if TYPE_CHECKING:
+    from ircreds.hunting.backend import FieldResolver
 from ircreds.schema import BOOLEAN_COLUMNS, JSON_COLUMNS, TIME_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -207,6 +210,11 @@ def hunt(
     loaded, unsupported = load_rules(rules, source_url=source_url)
     total = len(loaded) + len(unsupported)
     say(f"{total} rules read")
+    from ircreds.hunting.backend import (
+        CloudTrailBackend,
+        FieldResolver,
+    )  # pySigma: after load_rules checked it
+
     runner = _Runner.of(events)
     resolver = FieldResolver(runner.columns)
     backend = CloudTrailBackend(resolver, matching=runner.matching, collect_errors=True)

@@ -30,14 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ircreds.errors import RuleError
 
 log = logging.getLogger(__name__)
 
 RULE_SUFFIXES = (".yml", ".yaml")
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,6 +103,9 @@ def load_rules(
         that could not be parsed, with the reason.
     """
     collection_mod = _sigma()
+    import yaml  # a pySigma dependency
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     from sigma.correlations import SigmaCorrelationRule
     from sigma.exceptions import SigmaRuleLocation
 
@@ -120,7 +120,7 @@ def load_rules(
         for path, root in rule_files(rules):
             try:
                 # what SigmaCollection.from_yaml does, with libyaml's parser when present (10x faster)
-                documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=_LOADER))
+                documents = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader))
                 collection = collection_mod.SigmaCollection.from_dicts(
                     documents, collect_errors=True, source=SigmaRuleLocation(path)
                 )
