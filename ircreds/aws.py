@@ -262,20 +262,41 @@ def apply(
     clients = _clients(session_or_client, endpoint_url=endpoint_url)
     who, account = _caller(clients)
     actions.check_apply_account(revs, account, who)
-    changes = [_apply_one(clients.iam, rev, dry_run=dry_run) for rev in revs]
-    record = ActionRecord(
-        action="apply",
-        dry_run=dry_run,
-        when=now,
-        **_origin(clients, who, account),
-        cutoff=plan.cutoff,
-        plan_key=plan.key,
-        changes=tuple(changes),
-    )
-    return _finish(record, record_dir, "read-back differs from what was written")
+    # read every target first (a missing role, a permission or size problem stops everything before any write)
+    planned = [_read_one(clients.iam, rev, dry_run=dry_run) for rev in revs]
+
+    def record_of(changes: list[Change]) -> ActionRecord:
+        return ActionRecord(
+            action="apply",
+            dry_run=dry_run,
+            when=now,
+            **_origin(clients, who, account),
+            cutoff=plan.cutoff,
+            plan_key=plan.key,
+            changes=tuple(changes),
+        )
+
+    if dry_run:
+        return record_of(planned)
+    written: list[Change] = []
+    try:
+        for rev, change in zip(revs, planned, strict=True):
+            written.append(_write_one(clients.iam, rev, change))
+    except AwsError as err:
+        done = [c for c in written if c.operation == "put"]
+        if not done:
+            raise
+        partial = record_of(written).save(record_dir or default_record_dir())
+        raise AwsError(
+            f"{err}; {len(done)} change(s) were already written ({', '.join(c.target for c in done)}): "
+            f"see the action record {partial.path} (ircreds rollback undoes them)",
+            code=err.code,
+        ) from err
+    return _finish(record_of(written), record_dir, "read-back differs from what was written")
 
 
-def _apply_one(iam: Any, rev: Revocation, *, dry_run: bool) -> Change:
+def _read_one(iam: Any, rev: Revocation, *, dry_run: bool) -> Change:
+    """What a revocation would change on its target (reads only; refuses an inline size overflow)."""
     kind, name, arn = rev.target_kind, rev.target, rev.arn
     before = _get_inline(iam, kind, name, arn, rev.policy_name)
     inline, attached = _inventory(iam, kind, name, arn)
@@ -283,8 +304,14 @@ def _apply_one(iam: Any, rev: Revocation, *, dry_run: bool) -> Change:
     if change.operation == "unchanged":
         return change
     actions.check_inline_size(rev, [_get_inline(iam, kind, name, arn, n) or {} for n in change.other_inline])
-    if dry_run:
+    return change
+
+
+def _write_one(iam: Any, rev: Revocation, change: Change) -> Change:
+    """Put the revocation's document (unless already in place) and read it back."""
+    if change.operation == "unchanged":
         return change
+    kind, name, arn = rev.target_kind, rev.target, rev.arn
     _put_inline(iam, kind, name, arn, rev.policy_name, rev.policy)
     after = _get_inline(iam, kind, name, arn, rev.policy_name)
     ok = actions.apply_readback_ok(change, after, *_inventory(iam, kind, name, arn))

@@ -430,3 +430,23 @@ def test_apply_accepts_a_narrower_option_ircreds_builds(
     assert _doc(sandbox.client("iam"), "ExampleRole", POLICY_NAME) == option.policy
     assert record.rehearsal  # the sandbox is not AWS
     assert json.loads(Path(record.path).read_text())["rehearsal"] is True
+
+
+def test_apply_reads_every_target_before_writing_any(
+    sandbox: Sandbox, noon_plan: Plan, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    ghost = replace(
+        noon_plan.revocations[0],
+        target="GhostRole",
+        arn=f"arn:aws:iam::{inc.ACCOUNT}:role/GhostRole",
+        sessions=(),
+    )
+    p = replace(noon_plan, revocations=(*noon_plan.revocations, ghost))  # the missing role comes last
+    with pytest.raises(AwsError, match="GhostRole does not exist"):
+        aws.apply(p, sandbox, now=NOW, dry_run=False, confirm=True, record_dir=tmp_path)
+    iam = sandbox.client("iam")
+    for role in ("ExampleRole", "DataPipelineRole"):  # nothing was written before the failure
+        assert POLICY_NAME not in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []

@@ -688,3 +688,13 @@ def test_verify_judges_the_cut_sessions_when_the_deny_landed_not_at_the_plans_no
     later = verify(long_after, events, targets=["ExampleRole"])
     assert later.checked_keys == first.checked_keys == (inc.K1, inc.K4)
     assert later.to_dict() == first.to_dict()
+
+
+def test_a_session_issued_after_now_does_not_move_the_recommendation(trace, events: pd.DataFrame) -> None:
+    # replaying at 11:00, before K2 (11:10:09) exists: the recommendation is now + margin, not after K2
+    at_eleven = datetime(2025, 1, 20, 11, 0, tzinfo=UTC)
+    p = plan(trace, now=at_eleven, events=events)
+    assert p.cutoff == datetime(2025, 1, 20, 11, 0, 30, tzinfo=UTC)
+    assert WarningCode.CUTOFF_AFTER_NOW not in {w.code for w in p.warnings}
+    spared = [w for w in p.warnings if w.code is WarningCode.ATTACKER_SESSION_SURVIVES]
+    assert [w.access_key_id for w in spared] == [inc.K2]  # still listed, and named as spared

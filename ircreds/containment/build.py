@@ -177,7 +177,14 @@ def plan(
                 cred["last_used"] = per_target[arn][key].last_activity
             per_target[arn][key] = _impact(cred, suspicious=True, source_ips=ips)
 
-    attacker_times = [creds[k]["issued_at"] for t in targets.values() for k in t.lineage_keys]
+    # replaying with now=: a session issued after now is not yet known, so it cannot move the recommendation
+    # (it stays listed: the plan then warns that the cut-off spares it)
+    attacker_times = [
+        creds[k]["issued_at"]
+        for t in targets.values()
+        for k in t.lineage_keys
+        if now is None or creds[k]["issued_at"] is None or creds[k]["issued_at"] <= now
+    ]
     for t in targets.values():
         for k in t.lineage_keys:
             if creds[k]["issued_at"] is None:
