@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "trace": "benchmarks.bench_trace",
     "case": "benchmarks.bench_case",
     "hunt": "benchmarks.bench_hunt",
+    "findings": "benchmarks.bench_findings",
 }
 
 

@@ -183,6 +183,8 @@ class CallSummary:
     new_source_ips: tuple[str, ...] = ()
     new_user_agents: tuple[str, ...] = ()
     peer_source_ips: tuple[str, ...] = ()
+    principal_source_ips: tuple[str, ...] = ()
+    principal_user_agents: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _aware("first", self.first)

@@ -34,7 +34,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -46,7 +45,7 @@ import pandas as pd
 from ircreds.errors import SessionNotFoundError
 from ircreds.escape import html_text
 from ircreds.findings import is_public_ip
-from ircreds.lineage import LineageIndex, lineage_index
+from ircreds.lineage import LineageIndex, keys_of_principals, lineage_index, principal_of_keys
 from ircreds.model import Trace, iso_z
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,6 @@ STOLEN = "stolen"
 #: A seed the analyst named.
 SEED = "seed"
 
-_INSTANCE = re.compile(r"^i-[0-9a-f]{8,17}$")
 _NEVER = np.datetime64("2262-01-01T00:00:00", "ns")
 
 
@@ -321,37 +319,10 @@ class _Expander:
             self.window &= self.times <= np.datetime64(pd.Timestamp(end).tz_convert("UTC").tz_localize(None))
         # which IP codes are "external" (a public address, not an AWS service name, no VPC endpoint)
         self.external_ip = np.array([is_public_ip(v) for v in self.ip_values], dtype=bool)
-        self.principal: dict[str, str] = {}
-        self.keys_of_principal: dict[str, list[str]] = {}
-        for k in self.rows:
-            p = self._principal_of(k, set())
-            self.principal[k] = p
-            self.keys_of_principal.setdefault(p, []).append(k)
-        for k in index.calls_by_key:  # keys with calls but no row (should not happen) still get one
-            if k not in self.principal:
-                self.principal[k] = k
-                self.keys_of_principal.setdefault(k, []).append(k)
+        self.principal = principal_of_keys(index)
+        self.keys_of_principal = keys_of_principals(index)
         self._keys_by_ip: dict[int, list[str]] | None = None
         self._keys_by_ua: dict[int, list[str]] | None = None
-
-    # -- who is behind a credential --------------------------------------------------------------
-    def _principal_of(self, key: str, seen: set[str]) -> str:
-        row = self.rows.get(key)
-        if row is None:
-            return key
-        kind = _s(row.get("kind")) or ""
-        itype = _s(row.get("issuer_type"))
-        role, session = _s(row.get("role_arn")), _s(row.get("session_name"))
-        if kind == "CreateAccessKey" or (kind == "Observed" and key.startswith("AKIA")):
-            return _s(row.get("principal_arn")) or key
-        if itype == "AWSService" or kind == "Service" or (session and _INSTANCE.match(session)):
-            return f"{role}/{session}" if role else (_s(row.get("principal_arn")) or key)
-        if itype in ("SAMLUser", "WebIdentityUser"):
-            return f"{_s(row.get('issuer_arn'))}/{_s(row.get('issuer_name'))}"
-        parent = _s(row.get("parent_key"))
-        if itype == "AssumedRole" and parent and parent not in seen and parent in self.rows:
-            return self._principal_of(parent, seen | {key})
-        return _s(row.get("issuer_arn")) or _s(row.get("principal_arn")) or key
 
     # -- calls -------------------------------------------------------------------------------------
     def calls(self, key: str) -> np.ndarray:

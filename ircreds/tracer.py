@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 32
 # At most this many sibling sessions of a role are read for the peer-IP baseline.
 PEER_LIMIT = 500
+# A workload uses credentials it was just handed within this long: its first call's address is its own.
+_DELIVERY = timedelta(minutes=10)
 
 
 def trace(
@@ -280,6 +283,38 @@ class _Builder:
             agents |= key_agents
         return ips, agents
 
+    def principal_history(self, cred: Credential) -> tuple[set[str], set[str]]:
+        """IPs and user agents of the principal's other credentials issued (or first used) before this one.
+
+        The principal is the user, federated subject, instance or function behind the credential
+        (``ircreds.lineage.principal_of_keys``): its earlier credentials are its habits before this one.
+        """
+        from ircreds.lineage import keys_of_principals, principal_of_keys
+
+        principal = principal_of_keys(self.index).get(cred.access_key_id)
+        start = cred.issued_at or cred.first_used
+        if principal is None or start is None:
+            return set(), set()
+        starts = self.index.extra.get("start_by_key")
+        if starts is None:
+            starts = {}
+            s = self.index.sessions
+            for k, issued, first in zip(s["access_key_id"], s["issued_at"], s["first_used"], strict=True):
+                value = issued if not pd.isna(issued) else first
+                if not pd.isna(value):
+                    starts.setdefault(k, value)
+            self.index.extra["start_by_key"] = starts
+        ips: set[str] = set()
+        agents: set[str] = set()
+        for k in keys_of_principals(self.index).get(principal, [])[:PEER_LIMIT]:
+            began = starts.get(k)
+            if k == cred.access_key_id or began is None or began >= start:
+                continue
+            key_ips, key_agents = self.key_history(k)
+            ips |= key_ips
+            agents |= key_agents
+        return ips, agents
+
     def peer_ips(self, cred: Credential) -> tuple[str, ...]:
         """Source IPs of the other credentials of the same role (a baseline for workload credentials)."""
         if not cred.role_arn:
@@ -307,13 +342,22 @@ class _Builder:
         return tuple(sorted(ip for ip, n in counts.items() if n > (1 if ip in own else 0)))
 
     def summary(
-        self, key: str, issuer_ips: set[str], issuer_agents: set[str], cred: Credential
+        self,
+        key: str,
+        issuer_ips: set[str],
+        issuer_agents: set[str],
+        cred: Credential,
+        principal: tuple[set[str], set[str]] = (set(), set()),
     ) -> CallSummary:
         idx = self.index.calls_by_key.get(key)
         issuer_agents = {_ua(a) for a in issuer_agents}
+        principal_ips, principal_agents = principal[0], {_ua(a) for a in principal[1]}
         if idx is None or not len(idx) or self.index.times_ns is None:
             return CallSummary(
-                issuer_source_ips=tuple(sorted(issuer_ips)), issuer_user_agents=tuple(sorted(issuer_agents))
+                issuer_source_ips=tuple(sorted(issuer_ips)),
+                issuer_user_agents=tuple(sorted(issuer_agents)),
+                principal_source_ips=tuple(sorted(principal_ips)),
+                principal_user_agents=tuple(sorted(principal_agents)),
             )
         times = self.index.times_ns[idx]
         ips = [
@@ -325,9 +369,12 @@ class _Builder:
         regions = tuple(sorted(v for v, _ in _uniques(self.index, "awsRegion", idx)))
         services = tuple(sorted(v for v, _ in _uniques(self.index, "eventSource", idx)))
         errors = int(self.index.errors[idx].sum()) if self.index.errors is not None else 0
-        have_history = bool(issuer_ips) and cred.kind not in (CredentialKind.SERVICE,)
-        new_ips = tuple(ip for ip, _ in ips if have_history and ip not in issuer_ips and not _internal(ip))
-        new_agents = tuple(a for a in agents if issuer_agents and a not in issuer_agents and not _internal(a))
+        # the baseline: the issuer's own addresses and clients, and the principal's earlier credentials'
+        known_ips = issuer_ips | principal_ips
+        known_agents = issuer_agents | principal_agents
+        have_history = bool(known_ips) and cred.kind not in (CredentialKind.SERVICE,)
+        new_ips = tuple(ip for ip, _ in ips if have_history and ip not in known_ips and not _internal(ip))
+        new_agents = tuple(a for a in agents if known_agents and a not in known_agents and not _internal(a))
         return CallSummary(
             count=len(idx),
             first=_ts(pd.Timestamp(times.min(), tz="UTC")),
@@ -341,18 +388,26 @@ class _Builder:
             issuer_user_agents=tuple(sorted(issuer_agents)),
             new_source_ips=new_ips,
             new_user_agents=new_agents,
+            principal_source_ips=tuple(sorted(principal_ips)),
+            principal_user_agents=tuple(sorted(principal_agents)),
         )
 
     def node(self, key: str, root: Root, *, depth: int, seen: set[str]) -> Trace:
         seen = seen | {key}
         cred = self.credential(key)
         calls = self.calls(key)
-        summary = self.summary(key, *self.issuer_history(cred), cred)
+        summary = self.summary(key, *self.issuer_history(cred), cred, self.principal_history(cred))
         peers = self.peer_ips(cred)
         summary = replace(summary, peer_source_ips=peers)
         if peers and _workload(cred):
-            # A service-issued session has no human history: its baseline is the role's other sessions.
-            new = tuple(ip for ip, _ in summary.source_ips if is_public_ip(ip) and ip not in peers)
+            # A service-issued session has no human history: its baseline is the role's other sessions,
+            # the instance's (or function's) earlier ones, and where it first called from right after
+            # delivery (IMDS hands the credentials to the instance, which uses them within minutes).
+            own = set(peers) | set(summary.principal_source_ips)
+            first = summary.source_ips[0] if summary.source_ips else None
+            if first and cred.issued_at and summary.first and summary.first - cred.issued_at <= _DELIVERY:
+                own.add(first[0])
+            new = tuple(ip for ip, _ in summary.source_ips if is_public_ip(ip) and ip not in own)
             summary = replace(summary, new_source_ips=new)
         children: list[Trace] = []
         if depth < MAX_DEPTH:

@@ -133,6 +133,14 @@ def is_public_ip(value: str) -> bool:
     return not any(ip in net for net in _INSIDE if net.version == ip.version)
 
 
+def has_baseline(trace: Trace) -> bool:
+    """True when a public address of the issuer, the principal's earlier credentials or the role's peers
+    is known: something to call an address "new" against (else a new address says little)."""
+    sm = trace.summary
+    known = (*sm.issuer_source_ips, *sm.principal_source_ips, *sm.peer_source_ips)
+    return any(is_public_ip(ip) for ip in known)
+
+
 def plural(n: int, word: str) -> str:
     """``1 call`` / ``3 calls``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

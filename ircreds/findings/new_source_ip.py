@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ircreds.findings._util import MAX_PER_VALUE, col, ids_where, issuer_label, make, plural, when
+from ircreds.findings._util import (
+    MAX_PER_VALUE,
+    col,
+    has_baseline,
+    ids_where,
+    issuer_label,
+    make,
+    plural,
+    when,
+)
 from ircreds.model import CredentialKind, Finding, FindingSpec, Severity, Trace
 
 SPEC = FindingSpec(
@@ -37,6 +46,12 @@ def detect(trace: Trace) -> list[Finding]:
         why = f"an IP none of the role's other sessions used ({len(trace.summary.peer_source_ips)} known)"
     else:
         why = f"an IP its issuer {issuer_label(trace)} never used (issuer IPs: {seen})"
+    # how unusual: new to a known baseline (high), or nothing to compare with (low: first sighting)
+    severity = SPEC.severity if has_baseline(trace) else Severity.LOW
+    if severity is Severity.LOW:
+        why = (
+            "the first address seen for this principal (no earlier address of its issuer, principal or role)"
+        )
     first_seen = dict(trace.summary.source_ips)
     masks = {ip: ips == ip for ip in new}
     ranked = sorted(new, key=lambda ip: -int(masks[ip].sum()))
@@ -44,11 +59,11 @@ def detect(trace: Trace) -> list[Finding]:
     for ip in ranked[:MAX_PER_VALUE]:
         n = int(masks[ip].sum())
         summary = f"{trace.key} was used from {ip} ({plural(n, 'call')}, first at {when(first_seen.get(ip))}), {why}"
-        found.append(make(SPEC, trace, summary, ids_where(trace.calls, masks[ip])))
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, masks[ip]), severity=severity))
     rest = ranked[MAX_PER_VALUE:]
     if rest:
         mask = np.logical_or.reduce([masks[ip] for ip in rest])
         listed = ", ".join(rest[:10]) + (" …" if len(rest) > 10 else "")
         summary = f"{trace.key} was also used from {len(rest)} more IPs its issuer never used ({listed})"
-        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask)))
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask), severity=severity))
     return found

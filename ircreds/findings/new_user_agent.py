@@ -35,6 +35,9 @@ def detect(trace: Trace) -> list[Finding]:
     times = trace.calls["eventTime"]
     masks = {agent: agents == agent for agent in new}
     ranked = sorted(new, key=lambda a: -int(masks[a].sum()))
+    # a new client from a new address is the attacker's machine; from the owner's usual place, an upgrade
+    new_ips = set(trace.summary.new_source_ips)
+    ips = col(trace.calls, "sourceIPAddress").to_numpy(dtype=object)
     found = []
     for agent in ranked[:MAX_PER_VALUE]:
         mask = masks[agent]
@@ -43,10 +46,13 @@ def detect(trace: Trace) -> list[Finding]:
             f"{trace.key} was used with user agent {agent!r} ({plural(int(mask.sum()), 'call')}, first at "
             f"{when(first)}), which its issuer {issuer_label(trace)} never used"
         )
-        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask)))
+        from_new = bool(new_ips) and any(ip in new_ips for ip in ips[mask])
+        severity = SPEC.severity if from_new else Severity.LOW
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask), severity=severity))
     if len(ranked) > MAX_PER_VALUE:
         rest = ranked[MAX_PER_VALUE:]
         mask = np.logical_or.reduce([masks[a] for a in rest])
         summary = f"{trace.key} was also used with {len(rest)} more user agents its issuer never used"
-        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask)))
+        severity = SPEC.severity if new_ips and any(ip in new_ips for ip in ips[mask]) else Severity.LOW
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, mask), severity=severity))
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+import pandas as pd
 
 from ircreds.findings._util import col, ids, listing, make, slim, succeeded, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
@@ -68,6 +69,29 @@ def _passes_role(name: str, params: str | None) -> bool:
     return isinstance(parsed, dict) and bool(parsed.get(field))
 
 
+_INLINE_PUTS = frozenset({"PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"})
+
+
+def _deny_only(name: str, params: str | None) -> bool:
+    """An inline policy of Deny statements only (a revocation such as AWSRevokeOlderSessions) widens nothing."""
+    if name not in _INLINE_PUTS or not params:
+        return False
+    try:
+        doc = orjson.loads(params).get("policyDocument")
+        if isinstance(doc, str):
+            doc = orjson.loads(doc)
+    except (orjson.JSONDecodeError, AttributeError):
+        return False
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    return (
+        isinstance(statements, list)
+        and bool(statements)
+        and all(isinstance(st, dict) and st.get("Effect") == "Deny" for st in statements)
+    )
+
+
 def detect(trace: Trace) -> list[Finding]:
     """One finding listing the successful escalation calls made with this credential."""
     calls = slim(trace.calls)
@@ -79,7 +103,10 @@ def detect(trace: Trace) -> list[Finding]:
     lam = names.str.startswith(LAMBDA_PREFIXES).fillna(False)
     params = col(calls, "requestParameters").tolist()
     passrole = [_passes_role(str(n), p) for n, p in zip(names.fillna("").tolist(), params, strict=True)]
-    mask = ((policy | lam) & ok).to_numpy() | (ok.to_numpy() & passrole)
+    deny = [_deny_only(str(n), p) for n, p in zip(names.fillna("").tolist(), params, strict=True)]
+    mask = (((policy | lam) & ok).to_numpy() & ~pd.array(deny, dtype=bool).to_numpy(dtype=bool)) | (
+        ok.to_numpy() & passrole
+    )
     hits = calls.loc[mask]
     if hits.empty:
         return []

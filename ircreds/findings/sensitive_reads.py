@@ -71,32 +71,44 @@ def detect(trace: Trace) -> list[Finding]:
     ok = succeeded(calls)
     found = []
     secret = calls.loc[(names.isin(sorted(SECRET_READS)).fillna(False) & ok).to_numpy()]
-    if len(secret):
-        counts = col(secret, "eventName").value_counts()
+    new_ips = list(trace.summary.new_source_ips)
+    # How unusual: reads from an address the owner never used are data taken (high); the same reads from
+    # the owner's usual places are the workload's routine (a service decrypting its data key): low.
+    unusual = col(secret, "sourceIPAddress").isin(new_ips).fillna(False).to_numpy(dtype=bool)
+    for part, severity in ((secret.loc[unusual], SPEC.severity), (secret.loc[~unusual], Severity.LOW)):
+        if not len(part):
+            continue
+        counts = col(part, "eventName").value_counts()
         what = ", ".join(f"{a}×{c}" for a, c in counts.items())
-        targets = _targets(secret, "secretId")
+        targets = _targets(part, "secretId")
         named = f" on {', '.join(targets[:5])}" + (" …" if len(targets) > 5 else "") if targets else ""
-        summary = (
-            f"{trace.key} read secrets or decrypted data ({what}){named} between "
-            f"{when(secret['eventTime'].min())} and {when(secret['eventTime'].max())}"
+        where = (
+            f" from {', '.join(sorted(col(part, 'sourceIPAddress').dropna().unique()))}"
+            if severity is SPEC.severity
+            else " from its usual addresses"
         )
-        found.append(make(SPEC, trace, summary, ids(secret)))
+        summary = (
+            f"{trace.key} read secrets or decrypted data ({what}){named}{where} between "
+            f"{when(part['eventTime'].min())} and {when(part['eventTime'].max())}"
+        )
+        found.append(make(SPEC, trace, summary, ids(part), severity=severity))
     objects = calls.loc[(names.isin(sorted(OBJECT_READS)).fillna(False) & ok).to_numpy()]
     from_new = objects.loc[
         col(objects, "sourceIPAddress").isin(list(trace.summary.new_source_ips)).fillna(False)
     ]
     if len(objects) >= OBJECT_SPREE or len(from_new):
-        # A spree anywhere, or any object read from an IP the issuer never used.
-        shown = objects if len(objects) >= OBJECT_SPREE else from_new
+        # Objects read from an address the issuer never used (high), else a spree from its usual ones (low).
+        shown = from_new if len(from_new) else objects
         buckets = _targets(shown, "bucketName")
         where = (
-            ""
-            if shown is objects
-            else f" from {', '.join(sorted(col(shown, 'sourceIPAddress').dropna().unique()))}"
+            f" from {', '.join(sorted(col(shown, 'sourceIPAddress').dropna().unique()))}"
+            if len(from_new)
+            else " from its usual addresses"
         )
         summary = (
             f"{trace.key} read {len(shown)} S3 objects in {', '.join(buckets[:5]) or 'unnamed buckets'}{where} "
             f"between {when(shown['eventTime'].min())} and {when(shown['eventTime'].max())}"
         )
-        found.append(make(SPEC, trace, summary, ids(shown)))
+        severity = SPEC.severity if len(from_new) else Severity.LOW
+        found.append(make(SPEC, trace, summary, ids(shown), severity=severity))
     return found

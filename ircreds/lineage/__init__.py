@@ -23,6 +23,7 @@ import pandas as pd
 from ircreds.lineage.index import _CACHE as _CACHE
 from ircreds.lineage.index import DATA_EVENT_NAMES, SESSION_COLUMNS, LineageIndex, lineage_index
 from ircreds.lineage.issuance import ISSUING_EVENTS
+from ircreds.lineage.principals import keys_of_principals, principal_of_keys
 from ircreds.lineage.values import _ts as _ts
 from ircreds.lineage.values import parse_expiration
 
@@ -31,8 +32,10 @@ __all__ = [
     "ISSUING_EVENTS",
     "SESSION_COLUMNS",
     "LineageIndex",
+    "keys_of_principals",
     "lineage_index",
     "parse_expiration",
+    "principal_of_keys",
     "sessions",
 ]
 
