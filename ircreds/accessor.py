@@ -1,4 +1,4 @@
-"""The ``df.ircreds`` pandas accessor: ``df.ircreds.trace(key)``, ``df.ircreds.sessions()``.
+"""The ``df.ircreds`` pandas accessor: ``df.ircreds.trace(key)``, ``df.ircreds.sessions()``, ``.scope()``, ``.pivot()``.
 
 Registered when this module is imported (it is an edge module: ``import ircreds.accessor``).
 Each method is one line that calls the plain function; the accessor checks the columns those
@@ -21,7 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ircreds.model import Trace
+    from ircreds.scoping import Scope
 
 #: The columns sessions() and trace() cannot work without.
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -60,3 +63,22 @@ class IrcredsAccessor:
         from ircreds.tracer import trace
 
         return trace(self._df, key, **kwargs)
+
+    def scope(self, key: str | None = None, **kwargs: Any) -> Scope:
+        """Every credential the attacker holds (``ircreds.scope``), from a key and/or ``ips=``, ``user_agents=``."""
+        from ircreds.scoping import scope
+
+        return scope(self._df, key, **kwargs)
+
+    def pivot(
+        self,
+        *,
+        ip: str | Iterable[str] | None = None,
+        user_agent: str | Iterable[str] | None = None,
+        key: str | Iterable[str] | None = None,
+        principal: str | Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """The events matching every criterion given (``ircreds.scoping.pivot``)."""
+        from ircreds.scoping import pivot
+
+        return pivot(self._df, ip=ip, user_agent=user_agent, key=key, principal=principal)

@@ -236,6 +236,104 @@ def _timeline_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------
 
 
+def pivot(
+    events: pd.DataFrame,
+    *,
+    ip: str | Iterable[str] | None = None,
+    user_agent: str | Iterable[str] | None = None,
+    key: str | Iterable[str] | None = None,
+    principal: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """The events matching every criterion given (each one value or several, any of which matches).
+
+    ``user_agent`` matches with or without S3's brackets; ``principal`` matches ``userIdentity.arn``, the
+    session issuer's ARN, the user name, or the principal behind the signing key (the user, federated
+    subject or instance, as ``scope`` sees it).
+
+    Example:
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"eventTime": pd.to_datetime(["2025-01-20T11:02:13Z"] * 2, utc=True),
+        ...                       "sourceIPAddress": ["203.0.113.45", "198.51.100.23"]})
+        >>> len(pivot(frame, ip="203.0.113.45"))
+        1
+    """
+
+    def many(value: str | Iterable[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    mask = pd.Series(True, index=events.index)
+
+    def column(name: str) -> pd.Series:
+        if name in events.columns:
+            return events[name].astype("string")
+        return pd.Series(pd.NA, index=events.index, dtype="string")
+
+    ips, agents, keys, principals = many(ip), many(user_agent), many(key), many(principal)
+    if ips is not None:
+        mask &= column("sourceIPAddress").isin(ips).fillna(False)
+    if agents is not None:
+        wanted = {_ua(a) for a in agents}
+        mask &= column("userAgent").str.strip("[]").isin(sorted(wanted)).fillna(False)
+    if keys is not None:
+        mask &= column("userIdentity.accessKeyId").isin(keys).fillna(False)
+    if principals is not None:
+        hit = pd.Series(False, index=events.index)
+        for name in (
+            "userIdentity.arn",
+            "userIdentity.sessionContext.sessionIssuer.arn",
+            "userIdentity.userName",
+        ):
+            hit |= column(name).isin(principals).fillna(False)
+        if len(events) and "userIdentity.accessKeyId" in events.columns:
+            owners = principal_of_keys(lineage_index(events))
+            theirs = [k for k, p in owners.items() if p in principals]
+            hit |= column("userIdentity.accessKeyId").isin(theirs).fillna(False)
+        mask &= hit
+    return events.loc[mask.to_numpy(dtype=bool)]
+
+
+def credentials_overview(events: pd.DataFrame, *, findings: bool = True) -> pd.DataFrame:
+    """The sessions table plus, per credential, its source IPs and (``findings``) how many findings fire on it.
+
+    Adds ``source_ips`` (a tuple, first used first), ``findings`` (count) and ``high_findings`` (high or
+    critical) to :func:`ircreds.sessions`' columns (``account_id`` is already there).
+
+    Example:
+        >>> import pandas as pd
+        >>> credentials_overview(pd.DataFrame({"eventTime": pd.to_datetime([], utc=True)})).columns[-3:].tolist()
+        ['source_ips', 'findings', 'high_findings']
+    """
+    from ircreds.model import Severity
+
+    index = lineage_index(events)
+    frame = index.sessions.copy()
+    codes, values = index.codes.get("sourceIPAddress", (np.zeros(0, dtype=np.int64), []))
+    ips_col, counts, highs = [], [], []
+    for k in frame["access_key_id"].astype(str):
+        idx = index.calls_by_key.get(k)
+        if idx is None or not len(codes):
+            ips_col.append(())
+        else:
+            order = dict.fromkeys(int(c) for c in codes[idx] if c >= 0)
+            ips_col.append(tuple(values[c] for c in order))
+        n = high = 0
+        if findings and idx is not None and len(idx):
+            from ircreds.findings import run_findings
+            from ircreds.tracer import trace
+
+            for f in run_findings(trace(events, k, findings=False)):
+                n += 1
+                high += int(f.severity >= Severity.HIGH)
+        counts.append(n)
+        highs.append(high)
+    frame["source_ips"] = pd.Series(ips_col, index=frame.index, dtype=object)
+    frame["findings"] = pd.Series(counts, index=frame.index, dtype="int64")
+    frame["high_findings"] = pd.Series(highs, index=frame.index, dtype="int64")
+    return frame
+
+
 def scope(
     events: pd.DataFrame,
     key: str | Iterable[str] | None = None,

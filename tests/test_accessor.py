@@ -25,3 +25,33 @@ def test_accessor_names_the_missing_columns() -> None:
     assert "userIdentity.accessKeyId" in str(err.value)
     assert "responseElements" in str(err.value)
     assert "eventTime" not in str(err.value)
+
+
+def test_accessor_pivot_returns_the_events_matching_every_criterion() -> None:
+    from conftest import SAMPLES
+
+    events = ircreds.load(SAMPLES / "walkthrough")
+    ip = "203.0.113.45"
+    by_ip = events.ircreds.pivot(ip=ip)
+    assert len(by_ip) == int((events["sourceIPAddress"] == ip).sum()) > 0
+    assert set(by_ip["sourceIPAddress"]) == {ip}
+    agent = by_ip["userAgent"].astype(str).str.strip("[]").iloc[0]
+    both = events.ircreds.pivot(ip=ip, user_agent=agent)
+    assert 0 < len(both) <= len(by_ip)
+    assert set(both["userAgent"].astype(str).str.strip("[]")) == {agent}
+    key = by_ip["userIdentity.accessKeyId"].iloc[0]
+    assert set(events.ircreds.pivot(key=key)["userIdentity.accessKeyId"]) == {key}
+    dev = "arn:aws:iam::111122223333:user/DevUser"
+    mine = events.ircreds.pivot(principal=dev)
+    assert key in set(mine["userIdentity.accessKeyId"])  # DevUser's role session, through its issuer
+    assert events.ircreds.pivot(ip="192.0.2.1", key=key).empty
+
+
+def test_accessor_scope_matches_the_function() -> None:
+    from conftest import SAMPLES
+
+    events = ircreds.load(SAMPLES / "walkthrough")
+    assert (
+        events.ircreds.scope("ASIAEEVJSIT2Z6BAKQOE").keys
+        == ircreds.scope(events, key="ASIAEEVJSIT2Z6BAKQOE").keys
+    )

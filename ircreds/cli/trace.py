@@ -68,6 +68,11 @@ def register(subparsers: Any) -> None:
         help="CloudTrail files, folders or globs, or one case store (ircreds index)",
     )
     s.add_argument("--role", metavar="ARN", help="only sessions of this role")
+    s.add_argument(
+        "--no-findings",
+        action="store_true",
+        help="skip the per-credential finding counts (faster on big trails)",
+    )
     s.add_argument("--json", action="store_true", help="print the rows as a JSON list")
     s.set_defaults(func=run_sessions)
 
@@ -157,13 +162,16 @@ def _run_athena(args: argparse.Namespace) -> int:
 def run_sessions(args: argparse.Namespace) -> int:
     """Load and list the sessions table."""
     import ircreds
+    from ircreds.scoping import credentials_overview
 
     case = case_of(args.paths)
-    if case is not None:
+    if case is not None:  # a case store: the sessions table it keeps (no per-call detail here)
         with case:
             frame = case.sessions()
+        frame = frame.assign(source_ips=[()] * len(frame), findings=0, high_findings=0)
+        args.no_findings = True
     else:
-        frame = ircreds.sessions(ircreds.load(*args.paths))
+        frame = credentials_overview(ircreds.load(*args.paths), findings=not args.no_findings)
     if args.role:
         frame = frame.loc[(frame["role_arn"] == args.role).fillna(False)]
     rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
@@ -179,6 +187,9 @@ def run_sessions(args: argparse.Namespace) -> int:
         "issuer",
         "parent",
         "calls",
+        "account",
+        "source IPs",
+        "findings (high)",
     )
     body = [
         (
@@ -190,6 +201,9 @@ def run_sessions(args: argparse.Namespace) -> int:
             r["issuer_name"] or r["issuer_arn"] or "",
             r["parent_key"] or "",
             r["call_count"],
+            r["account_id"] or "",
+            _ips(r["source_ips"]),
+            "" if args.no_findings else f"{r['findings']} ({r['high_findings']})",
         )
         for r in rows
     ]
@@ -218,6 +232,11 @@ def _plain(value: Any) -> Any:
     except ImportError:  # pragma: no cover
         pass
     return value
+
+
+def _ips(ips: list[str] | None, limit: int = 3) -> str:
+    ips = list(ips or [])
+    return ", ".join(term(ip) for ip in ips[:limit]) + (f" +{len(ips) - limit}" if len(ips) > limit else "")
 
 
 def _short(arn: str | None) -> str:

@@ -69,6 +69,21 @@ def test_sessions_json_lists_every_credential(trail: Path, capsys: pytest.Captur
     assert k2["issued_at"].endswith("Z")
 
 
+def test_sessions_gain_source_ips_account_and_finding_counts(
+    trail: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sessions", str(trail), "--json"]) == 0
+    rows = {r["access_key_id"]: r for r in json.loads(capsys.readouterr().out)}
+    k1 = rows[K1]
+    assert k1["account_id"] == "111122223333"
+    assert len(k1["source_ips"]) >= 2  # the owner's address and the attacker's
+    assert k1["findings"] >= k1["high_findings"] >= 1
+    assert main(["sessions", str(trail), "--no-findings"]) == 0
+    out = capsys.readouterr().out
+    assert "source IPs" in out
+    assert k1["source_ips"][0] in out
+
+
 def test_sessions_role_filter_and_table(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sessions", str(trail), "--role", "arn:aws:iam::111122223333:role/ExampleRole"]) == 0
     out = capsys.readouterr().out
