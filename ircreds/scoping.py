@@ -768,7 +768,7 @@ class _Expander:
         return Scope(
             seeds={"keys": keys, "ips": ips, "user_agents": uas, "principals": principals},
             compromised=tuple(compromised),
-            legitimate=tuple(self._legitimate(found, attacker_ips, t0)),
+            legitimate=tuple(sorted(self._legitimate(found, attacker_ips, t0), key=_legit_order)),
             attacker_ips=tuple(sorted(self.ip_values[c] for c in attacker_ips)),
             attacker_user_agents=tuple(sorted(self.ua_values[c] for c in attacker_uas)),
             first_malicious_event_id=first_c.first_malicious_event_id if first_c else None,
@@ -839,6 +839,14 @@ class _Expander:
                 kind=_s(row.get("kind")),
                 account_id=_s(row.get("account_id")),
             )
+
+
+def _legit_order(c: LegitimateCredential) -> int:
+    """The upstream identity first, then look-alikes on the attacker's addresses, then the rest."""
+    for rank, word in enumerate(("upstream", "used ", "compromised principal")):
+        if word in c.why:
+            return rank
+    return 3
 
 
 def _ua(agent: str) -> str:

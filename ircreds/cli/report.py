@@ -50,6 +50,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--detected-at", help="when the leak was detected, ISO 8601 UTC (for the time to detect)")
     p.add_argument("--now", help="describe the state at this time instead of the current time (ISO 8601 UTC)")
     p.add_argument("--no-figures", action="store_true", help="skip the timeline and lineage figures")
+    p.add_argument(
+        "--scope",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show every credential the attacker holds (ircreds scope) and plan for all of them (default on)",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="report file: .html or .md")
     add_sigma_option(p, "the lineage's calls, beside the findings")
     p.set_defaults(func=run)
@@ -89,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
     denies = denies_in_logs(events)
     if cutoff is None:  # describe the cut-off the responder applied, when the logs show one
         cutoff = min((_time(d["cutoff"], "cutoff in the logs") for d in denies if d["cutoff"]), default=None)
-    plan = _plan(trace, cutoff=cutoff, now=now, events=events, sessions=sessions)
+    scope = ircreds.scope(events, key=args.key) if args.scope else None
+    plan = _scope_plan(scope, cutoff=cutoff, now=now, events=events) if scope is not None else None
+    if plan is None:
+        plan = _plan(trace, cutoff=cutoff, now=now, events=events, sessions=sessions)
     # the proof (verify of the denies the logs show by now) is computed by render itself
     checked = integrity.check(local, events=events, ranges=ranges) if local else None
     report = render(
@@ -105,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         figures=not args.no_figures,
         stem=out.stem,
         hunt=hunted,
+        scope=scope,
     )
     written = report.save(out)
     summary = report.data["summary"]
@@ -130,6 +140,15 @@ def _plan(trace: Any, *, cutoff: datetime | None, now: datetime, events: Any, se
         log.warning("containment plan skipped: ircreds.containment is not available (%s)", err)
         return None
     return plan(trace, cutoff=cutoff, now=now, events=events, sessions=sessions)
+
+
+def _scope_plan(scope: Any, *, cutoff: datetime | None, now: datetime, events: Any) -> Any:
+    """One plan for every credential of the scope (None when the scope is only the leaked key)."""
+    if len(scope.compromised) <= 1:
+        return None
+    from ircreds.containment import plan_scope
+
+    return plan_scope(scope, cutoff, now=now, events=events)
 
 
 def _time(text: str | None, flag: str) -> datetime | None:

@@ -104,6 +104,7 @@ def render(
     stem: str = "report",
     max_calls: int = 200,
     hunt: Any = None,
+    scope: Any = None,
 ) -> Report:
     """Render the post-incident report for ``trace`` as HTML or Markdown; write nothing.
 
@@ -132,6 +133,8 @@ def render(
         max_calls: how many key calls to list at most (sensitive and write calls come first).
         hunt: an :func:`ircreds.hunt` of the same events: its rule hits on the lineage's calls are listed
             beside the findings (with each rule's author and source).
+        scope: :func:`ircreds.scope`'s result: the report then shows every credential the attacker holds,
+            what links them and the first malicious event across them (section after the summary).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -156,6 +159,7 @@ def render(
         max_calls=max_calls,
     )
     data["sigma"] = sigma_view(hunt, trace)
+    data["scope"] = _scope_data(scope)
     assets: dict[str, bytes] = {
         f"{stem}-indicators.csv": scrub(indicators_csv(data["indicators"])).encode(),
         f"{stem}-indicators.json": scrub(
@@ -196,6 +200,12 @@ def render(
         d=data, figures=fig_out, plotlyjs=plotlyjs, appendix=appendix, stem=stem, fig_names=list(figs)
     )
     return Report(text=scrub(text), fmt=fmt, assets=assets, data=data, stem=stem)
+
+
+def _scope_data(scope: Any) -> dict[str, Any] | None:
+    from ircreds.report.scope import scope_section
+
+    return scope_section(scope)
 
 
 def _check_sources(events: pd.DataFrame | None) -> IntegrityResult | None:

@@ -53,3 +53,22 @@ def test_scope_without_a_seed_is_one_sentence_on_stderr(
     err = capsys.readouterr().err
     assert "scope needs a seed" in err
     assert "Traceback" not in err
+
+
+def test_report_shows_the_scope_by_default_and_not_with_no_scope(
+    exercise: tuple[Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, key = exercise
+    end = key["scenario"]["end"]
+    base = ["report", str(out), "--key", key["leaked_access_key_id"], "--now", end, "--no-figures"]
+    assert main([*base, "--out", str(tmp_path / "with.md")]) == 0
+    text = (tmp_path / "with.md").read_text()
+    section = text.split("## Scope: every credential the attacker holds", 1)[1].split("\n## ", 1)[0]
+    for k in key["compromised_access_key_ids"]:
+        assert f"`{k}`" in section
+    assert key["scope_first_malicious_event_id"] in section
+    # one plan for the whole scope: the other stolen credentials' roles are in the containment section
+    assert "web-app-instance-role" in text.split("## 7. Containment", 1)[1]
+    assert main([*base, "--no-scope", "--out", str(tmp_path / "without.md")]) == 0
+    assert "## Scope: every credential" not in (tmp_path / "without.md").read_text()
+    capsys.readouterr()
