@@ -97,6 +97,23 @@ class CompromisedCredential:
         }
 
 
+_COMPROMISED_COLUMNS = (
+    "access_key_id",
+    "principal_arn",
+    "kind",
+    "how",
+    "linked_by_event_ids",
+    "first_malicious_event_id",
+    "first_seen",
+    "last_seen",
+    "mode",
+    "account_id",
+    "role_arn",
+    "linked_from",
+    "malicious_calls",
+)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LegitimateCredential:
     """A credential that shares a role, principal or address with the scope, judged legitimate."""
@@ -160,6 +177,17 @@ class Scope:
         first, *others = self.traces
         return replace(first, children=first.children + tuple(others))
 
+    def compromised_frame(self) -> pd.DataFrame:
+        """The compromised credentials as a frame (one row each, the JSON fields as columns)."""
+        return pd.DataFrame([c.to_dict() for c in self.compromised], columns=list(_COMPROMISED_COLUMNS))
+
+    def legitimate_frame(self) -> pd.DataFrame:
+        """The legitimate look-alikes as a frame (``access_key_id``, ``principal_arn``, ``why``, …)."""
+        return pd.DataFrame(
+            [c.to_dict() for c in self.legitimate],
+            columns=["access_key_id", "principal_arn", "why", "kind", "account_id"],
+        )
+
     def to_dict(self, plan: Any = None) -> dict[str, Any]:
         """The JSON contract of ``ircreds scope --json`` (``plan``: a Plan, or its dict, or None)."""
         plan_doc = plan.to_dict() if hasattr(plan, "to_dict") else plan
@@ -188,30 +216,18 @@ class Scope:
         )
 
     def _repr_html_(self) -> str:
-        esc = html_text
-        rows = "".join(
-            "<tr>"
-            + "".join(
-                f"<td>{esc(str(v))}</td>"
-                for v in (
-                    c.access_key_id,
-                    c.principal_arn or "",
-                    c.kind,
-                    c.mode,
-                    iso_z(c.first_seen) or "",
-                    c.how,
-                )
-            )
-            + "</tr>"
+        from ircreds.display import table
+
+        rows = [
+            [c.access_key_id, c.principal_arn or "", c.kind, c.mode, iso_z(c.first_seen) or "", c.how]
             for c in self.compromised
-        )
-        infra = ", ".join(esc(ip) for ip in self.attacker_ips) or "none"
-        agents = "".join(f"<li><code>{esc(a)}</code></li>" for a in self.attacker_user_agents)
+        ]
+        infra = ", ".join(html_text(ip) for ip in self.attacker_ips) or "none"
+        agents = "".join(f"<li><code>{html_text(a)}</code></li>" for a in self.attacker_user_agents)
         return (
-            f"<div class='ircreds-scope'><p><strong>{esc(self.verdict())}</strong></p>"
-            "<table><thead><tr><th>key</th><th>principal</th><th>kind</th><th>mode</th>"
-            f"<th>first malicious</th><th>how</th></tr></thead><tbody>{rows}</tbody></table>"
-            f"<p>Attacker addresses: {infra}</p><p>Attacker user agents:</p><ul>{agents}</ul>"
+            f"<div class='ircreds-scope'><p><strong>{html_text(self.verdict())}</strong></p>"
+            + table(rows, ["key", "principal", "kind", "mode", "first malicious", "how"])
+            + f"<p>Attacker addresses: {infra}</p><p>Attacker user agents:</p><ul>{agents}</ul>"
             f"<p>{len(self.legitimate)} legitimate credentials share a role, principal or address "
             "with the scope (<code>scope.legitimate</code>).</p></div>"
         )

@@ -178,3 +178,12 @@ def test_scope_keeps_end_after_start_order_of_the_timeline() -> None:
     assert times == sorted(times)
     assert sc.first_malicious_time == min(c.first_seen for c in sc.compromised if c.first_seen)
     assert sc.first_malicious_time.tzinfo is UTC or sc.first_malicious_time.utcoffset().total_seconds() == 0
+
+
+def test_scope_frames_list_every_compromised_and_legitimate_credential() -> None:
+    s, events = exercise(3, ("more_stolen_credentials",))
+    sc = ircreds.scope(events, key=s.answer_key["leaked_access_key_id"])
+    frame = sc.compromised_frame()
+    assert list(frame["access_key_id"]) == list(sc.keys)
+    assert {"how", "mode", "first_seen"} <= set(frame.columns)
+    assert len(sc.legitimate_frame()) == len(sc.legitimate) > 0
