@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     denies = denies_in_logs(events)
     if cutoff is None:  # describe the cut-off the responder applied, when the logs show one
         cutoff = min((_time(d["cutoff"], "cutoff in the logs") for d in denies if d["cutoff"]), default=None)
-    scope = ircreds.scope(events, key=args.key) if args.scope else None
+    # a case store hands over only the lineage's rows: the scope needs the whole trail
+    scope = ircreds.scope(events, key=args.key) if args.scope and case is None else None
     plan = _scope_plan(scope, cutoff=cutoff, now=now, events=events) if scope is not None else None
     if plan is None:
         plan = _plan(trace, cutoff=cutoff, now=now, events=events, sessions=sessions)
