@@ -151,8 +151,11 @@ def run(args: argparse.Namespace) -> int:
             f"         still active after it: {', '.join(survivors)} (out of that role's reach: the plan's other revocations and its clean-up list cover them)"
         )
 
+    # the report tells the state once the logs end (after the incident's deny), with the proof; the
+    # sandbox record is shown as a rehearsal, never as containment
+    after = ircreds.plan(trace, plan.cutoff, events=events, as_of="evidence-end")
     rendered = report.render(
-        trace, plan=plan, actions=[record], events=events, fmt="html", now=now, command="ircreds demo"
+        trace, plan=after, actions=[record], events=events, fmt="html", command="ircreds demo"
     )
     path = rendered.save(out / "incident-report.html")[0]
     echo(f"7. Report {path}")
