@@ -41,8 +41,9 @@ __all__ = [
 _STYLE = (
     "<style>.ircreds-view{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;"
     "line-height:1.4;max-width:100%}.ircreds-view .verdict{font-size:14px;font-weight:600;margin:.2em 0 .4em}"
-    ".ircreds-view table{border-collapse:collapse;margin:.3em 0}.ircreds-view th,.ircreds-view td"
-    "{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}"
+    ".ircreds-view table{border-collapse:collapse;margin:.3em 0;width:auto!important;table-layout:auto!important}"
+    ".ircreds-view th,.ircreds-view td{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left!important;"
+    "vertical-align:top}"
     ".ircreds-view td.t,.ircreds-view td.k{white-space:nowrap;font-family:ui-monospace,monospace}"
     ".ircreds-view .bad{color:#b00020;font-weight:600}.ircreds-view .ok{color:#1b5e20;font-weight:600}"
     ".ircreds-view details{margin:.2em 0}.ircreds-view summary{cursor:pointer}</style>"

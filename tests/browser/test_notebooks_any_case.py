@@ -108,8 +108,17 @@ def _sandbox_iam(port: int, account_id: str) -> Any:
 
 def _run(jupyterlab: Any, page: Any, notebook: str) -> str:
     jupyterlab.delete_kernels()  # one sandbox per process and port: no other notebook's kernel may hold it
+    # a fresh workspace: JupyterLab would reopen the previous test's notebook beside this one
+    page.goto(f"{jupyterlab.base}/lab?reset&token={jupyterlab.token}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     jupyterlab.open(page, notebook)
-    jupyterlab.run_all(page, timeout=240_000)
+    try:
+        jupyterlab.run_all(page, timeout=240_000)
+    except Exception:
+        failed = Path(jupyterlab.root) / f"failed-{Path(notebook).stem}.png"
+        page.screenshot(path=str(failed))
+        print(f"screenshot of the failure: {failed}")
+        raise
     page.wait_for_function(
         "() => !document.body.innerText.includes('Loading widget')", timeout=60_000, polling=250
     )
