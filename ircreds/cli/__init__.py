@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ircreds.cli.notebooks",
     "ircreds.cli.hunt",
     "ircreds.cli.validate",
+    "ircreds.cli.acquire",
 )
 
 

@@ -252,3 +252,23 @@ def load_into(
             },
         }
     )
+
+
+def aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's error roots, for modules that take a client and must not import botocore themselves."""
+    return _aws_errors()
+
+
+def error_text(err: Exception) -> str:
+    """``Code: Message`` of an AWS error (any exception: its text)."""
+    return _error_text(err)
+
+
+def make_session(profile: str | None = None) -> Any:
+    """A boto3 session for ``profile`` (the default credentials chain when None)."""
+    import boto3
+
+    try:
+        return boto3.Session(profile_name=profile) if profile else boto3.Session()
+    except _aws_errors() as err:
+        raise SourceError(f"cannot open AWS profile {profile!r} ({err}); check ~/.aws/config") from None

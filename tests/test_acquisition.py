@@ -1,0 +1,169 @@
+"""acquire: copy a trail out of a moto S3 server with signatures and custody; validate-logs proves it."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from moto.server import ThreadedMotoServer
+
+from ircreds.evidence import signatures
+from ircreds.evidence.acquisition import ListPublicKeys, acquire
+from ircreds.integrity import SignatureStatus, validate_logs
+from ircreds.scenarios.signing import region_key
+from ircreds.scenarios.writer import TrailWriter
+
+# the bucket the generator's digests name (digestS3Bucket is part of what CloudTrail signs)
+BUCKET = f"aws-cloudtrail-logs-123456789012-{hashlib.sha256(b'123456789012').hexdigest()[:8]}"
+START = datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
+NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _trail(root: Path) -> Path:
+    writer = TrailWriter(root, seed="acquire-test", duplicate_rate=0.0)
+    for i in range(4 * 12):
+        t = START + timedelta(minutes=5 * i, seconds=11)
+        for region in REGIONS:
+            writer.add(
+                {
+                    "eventTime": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "eventName": "GetObject",
+                    "eventID": f"{region}{i}",
+                    "awsRegion": region,
+                    "recipientAccountId": "123456789012",
+                }
+            )
+    writer.close(START, START + timedelta(hours=4), REGIONS)
+    return root
+
+
+@pytest.fixture
+def bucket(endpoint: str, aws_credentials: None, tmp_path: Path) -> Iterator[tuple[boto3.Session, Path]]:
+    """A versioned bucket holding a signed trail, each digest with the S3 metadata CloudTrail sets."""
+    session = boto3.Session(region_name="us-east-1")
+    s3 = session.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    source = _trail(tmp_path / "delivered")
+    for path in sorted((source / "AWSLogs").rglob("*.json.gz")):
+        key = path.relative_to(source).as_posix()
+        extra = {}
+        if "/CloudTrail-Digest/" in key:
+            raw = gzip.decompress(path.read_bytes())
+            doc = json.loads(raw)
+            assert doc["digestS3Bucket"] == BUCKET
+            region = key.split("/")[3]
+            signature = signatures.sign(
+                region_key(region), signatures.signing_string(doc, hashlib.sha256(raw).hexdigest())
+            )
+            extra = {"Metadata": {"signature": signature, "signature-algorithm": "SHA256withRSA"}}
+        s3.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes(), **extra)
+    yield session, source
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
+        for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=BUCKET, Key=v["Key"], VersionId=v["VersionId"])
+    s3.delete_bucket(Bucket=BUCKET)
+
+
+def _stubbed_keys(endpoint: str) -> tuple[ListPublicKeys, Stubber]:
+    """moto has no CloudTrail ListPublicKeys: that one call is stubbed (botocore validates its shape)."""
+    client = boto3.client("cloudtrail", region_name="us-east-1", endpoint_url=endpoint)
+    stubber = Stubber(client)
+    for region in sorted(REGIONS):
+        der = signatures.public_key_der(region_key(region).public_key())
+        stubber.add_response(
+            "list_public_keys",
+            {
+                "PublicKeyList": [
+                    {
+                        "Value": der,
+                        "ValidityStartTime": START - timedelta(days=1),
+                        "ValidityEndTime": START + timedelta(days=30),
+                        "Fingerprint": signatures.fingerprint(der),
+                    }
+                ]
+            },
+            {"StartTime": ANY, "EndTime": ANY},
+        )
+    stubber.activate()
+    return ListPublicKeys(lambda region: client), stubber
+
+
+def _acquire(session: boto3.Session, endpoint: str, out: Path, **kw):
+    keys, stubber = _stubbed_keys(endpoint)
+    result = acquire(
+        f"s3://{BUCKET}/", out, start=START, end=START + timedelta(hours=5), now=NOW,
+        session=session, endpoint_url=endpoint, public_keys=keys, workers=3, **kw,
+    )  # fmt: skip
+    return result, stubber
+
+
+def test_acquire_keeps_signatures_and_custody_and_validate_logs_proves_every_digest(
+    bucket: tuple[boto3.Session, Path], endpoint: str, tmp_path: Path
+) -> None:
+    session, source = bucket
+    out = tmp_path / "case"
+    seen: list[tuple[int, int]] = []
+    result, stubber = _acquire(session, endpoint, out, progress=lambda d, t: seen.append((d, t)))
+    stubber.assert_no_pending_responses()
+    assert result.problems == ()
+    delivered = {p.relative_to(source).as_posix() for p in (source / "AWSLogs").rglob("*.json.gz")}
+    copied = {p.relative_to(out).as_posix() for p in (out / "AWSLogs").rglob("*.json.gz")}
+    assert copied == delivered
+    assert result.copied == len(delivered)
+    assert seen[-1][0] == len(delivered)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["acquired_by"].startswith("arn:aws:")
+    assert {e["s3_key"] for e in manifest["files"]} == delivered
+    for e in manifest["files"]:
+        assert e["sha256"] == hashlib.sha256((out / e["path"]).read_bytes()).hexdigest()
+        assert e["version_id"]
+        assert e["etag"]
+        assert e["size"] == (out / e["path"]).stat().st_size
+        if "/CloudTrail-Digest/" in e["s3_key"]:
+            assert e["metadata"]["signature-algorithm"] == "SHA256withRSA"
+            assert len(e["metadata"]["signature"]) == 512
+    assert len(json.loads((out / "public-keys.json").read_text())["PublicKeyList"]) == 2
+
+    report = validate_logs(out)
+    assert report.status == "valid", report.problems
+    assert report.counts["signatures_valid"] == report.counts["digests"] == 10
+    newest = {d.chain: d for d in report.digests}  # sorted by end within a chain: the last is the newest
+    assert all(d.signature is SignatureStatus.VALID for d in newest.values())
+    assert all("S3 metadata" in d.signature_source for d in newest.values())
+
+
+def test_acquire_resumes_without_copying_again_and_never_overwrites(
+    bucket: tuple[boto3.Session, Path], endpoint: str, tmp_path: Path
+) -> None:
+    session, _ = bucket
+    out = tmp_path / "case"
+    first, _ = _acquire(session, endpoint, out)
+    again, _ = _acquire(session, endpoint, out)
+    assert again.copied == 0
+    assert again.already_present == first.copied
+    victim = sorted((out / "AWSLogs").rglob("CloudTrail/*/*/*/*/*.json.gz"))[0]
+    victim.write_bytes(b"changed locally")
+    third, _ = _acquire(session, endpoint, out)
+    assert victim.read_bytes() == b"changed locally"
+    assert [p for p in third.problems if str(victim) in p and "not overwritten" in p]
+    assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
