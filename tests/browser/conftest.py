@@ -187,7 +187,8 @@ class JupyterLab:
         page.wait_for_function(
             """() => {
                 // a cell whose source is hidden (answer-key checks) shows no prompt text: it does not count
-                const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                // only the notebook on show: JupyterLab may restore other notebooks in hidden tabs
+                const prompts = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt')]
                     .filter(p => p.textContent.trim() !== '');
                 return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
             }""",

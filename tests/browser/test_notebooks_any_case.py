@@ -32,6 +32,7 @@ NOTEBOOKS = (
 )
 SAMPLE_NAMES = ("DevUser", "ExampleRole", "DataPipelineRole", "backup-svc", "111122223333")
 # what raw Python looks like on a page: a dataclass repr, a list of tuples, a dict literal of counts
+VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook on show (others may sit in hidden tabs)
 RAW = re.compile(r"\w+Result\(|\[\('|\{'\w+': \d|Finding\(id=|Trace\(key=")
 
 
@@ -71,7 +72,7 @@ def _screenshot(page: Any, path: Path) -> list[Path]:
     JupyterLab scrolls the notebook inside its own panel (and renders only what is near the view), so a
     full-page screenshot would miss most cells; ``path`` gets a ``-01``, ``-02``... suffix per screen.
     """
-    scroller = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer"
+    scroller = f"{VISIBLE} .jp-WindowedPanel-outer"
     page.evaluate(f"() => {{ const s = document.querySelector('{scroller}'); if (s) s.scrollTop = 0; }}")
     shots = []
     for i in range(1, 41):
@@ -122,7 +123,7 @@ def _run(jupyterlab: Any, page: Any, notebook: str) -> str:
     page.wait_for_function(
         "() => !document.body.innerText.includes('Loading widget')", timeout=60_000, polling=250
     )
-    text = page.locator(".jp-Notebook").inner_text()
+    text = page.locator(f"{VISIBLE} .jp-Notebook").inner_text()
     assert "Traceback" not in text, notebook
     return text
 
@@ -160,11 +161,11 @@ def test_every_notebook_on_a_generated_case_reads_as_prose_and_tables(
     text = _run(jupyterlab, page, case["notebooks"][stem])
     _screenshot(page, tmp_path / f"{stem}.png")
     assert not RAW.search(text), f"{stem}: raw Python output: {RAW.search(text).group()!r}"
-    outputs = page.locator(".jp-OutputArea").all_inner_texts()
+    outputs = page.locator(f"{VISIBLE} .jp-OutputArea").all_inner_texts()
     leaked = [n for n in SAMPLE_NAMES for out in outputs if n.lower() in out.lower()]
     assert not leaked, f"{stem} outputs name the sample: {leaked}"
     if stem == "06_verify_and_report":
-        link = page.locator(".jp-OutputArea a", has_text="open the report")
+        link = page.locator(f"{VISIBLE} .jp-OutputArea a", has_text="open the report")
         assert link.count() == 1
         href = link.get_attribute("href") or ""
         assert not href.startswith("/tmp")
