@@ -232,3 +232,16 @@ def test_cli_fails_on_one_byte_and_names_the_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "status: invalid" in result.stdout
     assert f"{victim}: modified" in result.stdout
+
+
+def test_load_with_validate_puts_the_result_in_the_load_report(trail: Path) -> None:
+    import ircreds
+
+    report = ircreds.load(trail, validate=True).attrs["load_report"]
+    assert report["integrity"]["status"] == "valid"
+    _logs(trail)[0].unlink()
+    report = ircreds.load(trail, validate=True).attrs["load_report"]
+    assert report["integrity"]["status"] == "incomplete"
+    assert report["integrity"]["counts"]["files_missing"] == 1
+    assert any(c.startswith("digest validation: incomplete") for c in report["caveats"])
+    assert "integrity" not in ircreds.load(trail).attrs["load_report"]

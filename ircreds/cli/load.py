@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--start", metavar="TIME", help="s3: first delivery day (ISO 8601, UTC if no offset)")
     parser.add_argument("--end", metavar="TIME", help="s3: last delivery day (ISO 8601, UTC if no offset)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--no-validate", action="store_true", help="skip the digest validation of local files (faster)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         bar = _Bar()
         try:
             df = ircreds.load(
-                *args.paths, strict=args.strict, progress=None if args.no_progress else bar, **options
+                *args.paths,
+                strict=args.strict,
+                progress=None if args.no_progress else bar,
+                validate=not args.no_validate,
+                **options,
             )
         finally:
             bar.close()
@@ -102,6 +109,9 @@ def print_report(report: dict[str, Any]) -> None:
         ("regions", ", ".join(report["regions"]) or "-"),
         ("formats", ", ".join(f"{k} {v}" for k, v in report["formats"].items()) or "-"),
     ]
+    if report.get("integrity"):
+        integrity = report["integrity"]
+        rows.append(("digest validation", f"{integrity['status']} ({integrity['problems_total']} problems)"))
     if report.get("saved"):
         rows.append(("saved", report["saved"]))
     echo(table(rows, ["load report", ""]))

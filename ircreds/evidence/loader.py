@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ircreds.errors import LogFormatError, SourceError
 from ircreds.evidence import sources as _sources
@@ -44,7 +45,9 @@ log = logging.getLogger(__name__)
 
 #: Options ``load`` understands beyond those of the sources it reads (anything else is a TypeError,
 #: so typos do not pass silently). A registered source adds its own through its ``OPTIONS``.
-OPTIONS = frozenset({"accounts", "regions", "start", "end", "session", "client", "lookup", "workers"})
+OPTIONS = frozenset(
+    {"accounts", "regions", "start", "end", "session", "client", "lookup", "workers", "validate"}
+)
 
 #: Kept for callers of 0.1 (the text now lives beside the source that adds it).
 LOOKUP_CAVEAT = (
@@ -102,6 +105,7 @@ class Collector:
         self.files_done = 0
         self.bytes_done = 0
         self.duckdb_declined: dict[str, int] = {}
+        self.history_files: set[str] = set()  # event-history (lookup-events) inputs, set against the trail
 
     # -- progress ------------------------------------------------------------------------------
     def expect(self, files: int, nbytes: int) -> None:
@@ -193,6 +197,8 @@ class Collector:
             self.reject(outcome.name, index, reason)
         if outcome.kind == "error":
             return
+        if outcome.kind == "lookup_events":
+            self.history_files.add(outcome.name)
         self.count_format(outcome.kind)
         if outcome.table is not None and outcome.table.num_rows:
             self._flush()
@@ -205,6 +211,8 @@ class Collector:
             self.skip(name or "<document>", items)
             return
         self.count_format(kind, file=False)
+        if kind == "lookup_events" and name:
+            self.history_files.add(name)
         self.add_items(name, items)
 
     def add_frame(self, frame: pd.DataFrame) -> None:
@@ -248,6 +256,7 @@ class Collector:
         else:
             table = pa.concat_tables(tables)  # zero-copy: one chunk per file
             del tables
+            self._history_against_trail(table)
             drop, collisions = _redeliveries(table)
             keep = np.flatnonzero(~drop)
             times = table.column("eventTime").cast(pa.int64()).to_numpy()
@@ -258,6 +267,35 @@ class Collector:
             frame = table_to_frame(holder, order=order)
         frame.attrs["load_report"] = self.report(frame, duplicates, collisions)
         return frame
+
+    def _history_against_trail(self, table: pa.Table) -> None:
+        """Caveat: how many event-history (lookup-events) events the trail also holds, and which it lacks."""
+        files = table.column("evidence.file").cast(pa.string())
+        history = pc.fill_null(
+            pc.or_(
+                pc.is_in(files, value_set=pa.array(sorted(self.history_files), pa.string())),
+                pc.starts_with(files, "cloudtrail:lookup_events/"),
+            ),
+            False,
+        )
+        n_history = pc.sum(history).as_py() or 0
+        if not n_history or n_history == table.num_rows:
+            return
+        ids = table.column("eventID").cast(pa.string())
+        trail_ids = pc.unique(pc.drop_null(pc.filter(ids, pc.invert(history))))
+        history_ids = pc.filter(ids, history)
+        in_trail = pc.fill_null(pc.is_in(history_ids, value_set=trail_ids), False)
+        same = pc.sum(in_trail).as_py() or 0
+        lacking = pc.filter(history_ids, pc.invert(in_trail)).to_pylist()
+        text = f"{same} of {n_history} event-history (lookup-events) events duplicate the trail's" + (
+            f"; {len(lacking)} do not, evidence the trail lacks (eventID "
+            + ", ".join(str(i) for i in lacking[:10])
+            + (", ..." if len(lacking) > 10 else "")
+            + ")"
+            if lacking
+            else ""
+        )
+        self.caveat(text)
 
     def report(
         self, frame: pd.DataFrame, duplicates: int, collisions: list[dict[str, Any]]
@@ -422,9 +460,32 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
                 prepared.append(source if prepare is None else prepare(collector, source, **picked))
             for (name, _), source in zip(plans, prepared, strict=True):
                 modules[name].load_into(collector, source, **_pick(options, modules[name].OPTIONS))
-            return collector.finish()
+            frame = collector.finish()
     finally:
         close()
+    if options.get("validate"):
+        _add_integrity(frame, [s for s in sources if isinstance(s, str | os.PathLike)])
+    return frame
+
+
+def _add_integrity(frame: pd.DataFrame, paths: list[Any]) -> None:
+    """``validate=True``: the digest validation of the local paths in the load report (``integrity``)."""
+    from ircreds.evidence.validation import validate_logs
+
+    report = frame.attrs["load_report"]
+    local = [p for p in paths if not str(p).startswith("s3://") and Path(p).exists()]
+    if not local:
+        report["integrity"] = None
+        report["caveats"].append("the digest files were not validated (no local files; use ircreds acquire)")
+        return
+    result = validate_logs(local)
+    report["integrity"] = result.summary()
+    if result.status == "no-digests":
+        report["caveats"].append("no CloudTrail-Digest files: the log files' integrity could not be checked")
+    elif not result.ok:
+        report["caveats"].append(
+            f"digest validation: {result.status}, {len(result.problems)} problem(s) (ircreds validate-logs)"
+        )
 
 
 @contextlib.contextmanager
