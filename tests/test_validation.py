@@ -245,3 +245,19 @@ def test_load_with_validate_puts_the_result_in_the_load_report(trail: Path) -> N
     assert report["integrity"]["counts"]["files_missing"] == 1
     assert any(c.startswith("digest validation: incomplete") for c in report["caveats"])
     assert "integrity" not in ircreds.load(trail).attrs["load_report"]
+
+
+def test_post_incident_report_states_the_signature_check() -> None:
+    import ircreds
+    from ircreds.report import render
+
+    sample = SAMPLES / "walkthrough"
+    key = json.loads((sample / "answer_key.json").read_text())["leaked_access_key_id"]
+    events = ircreds.load(sample)
+    report = render(ircreds.trace(events, key), events=events, fmt="md", figures=False, integrity=True)
+    validation = report.data["evidence"]["validation"]
+    assert validation["status"] == "valid"
+    assert validation["counts"]["signatures_valid"] == validation["counts"]["digests"]
+    assert any(c.startswith("Digest signatures (SHA256withRSA) checked:") for c in report.data["caveats"])
+    assert signatures.SIGNATURE_ALGORITHM in report.text
+    assert "were not checked" not in report.text

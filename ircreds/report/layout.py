@@ -160,6 +160,9 @@ def render(
     )
     data["sigma"] = sigma_view(hunt, trace)
     data["scope"] = _scope_data(scope)
+    # -- digest signatures (validate_logs), in its own block ------------------------------------
+    if integrity is not None:
+        _add_validation(data, events)
     assets: dict[str, bytes] = {
         f"{stem}-indicators.csv": scrub(indicators_csv(data["indicators"])).encode(),
         f"{stem}-indicators.json": scrub(
@@ -223,6 +226,33 @@ def _check_sources(events: pd.DataFrame | None) -> IntegrityResult | None:
     from ircreds.evidence import integrity
 
     return integrity.check(paths, events=events)
+
+
+def _add_validation(data: dict[str, Any], events: pd.DataFrame | None) -> None:
+    """The RSA/digest-chain proof of :func:`ircreds.integrity.validate_logs` beside the hash check."""
+    report = getattr(events, "attrs", {}).get("load_report") or {}
+    summary = report.get("integrity")
+    if not summary:
+        paths = [
+            str(src["input"])
+            for src in report.get("sources") or ()
+            if isinstance(src, Mapping) and src.get("kind") == "files" and src.get("input")
+        ]
+        if not paths or not all(Path(p).exists() for p in paths):
+            return
+        from ircreds.evidence.validation import validate_logs
+
+        summary = validate_logs(paths).summary()
+    data["evidence"]["validation"] = summary
+    from ircreds.evidence.digests import SIGNATURE_NOTE
+
+    c = summary["counts"]
+    sentence = (
+        f"Digest signatures (SHA256withRSA) checked: {c['signatures_valid']} valid, "
+        f"{c['signatures_invalid']} invalid, {c['signatures_unverifiable']} unverifiable of {c['digests']}; "
+        f"validation status {summary['status']} (ircreds validate-logs)."
+    )
+    data["caveats"] = [sentence if text == SIGNATURE_NOTE else text for text in data.get("caveats") or ()]
 
 
 class _Markdown(str):
