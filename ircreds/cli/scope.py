@@ -63,6 +63,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--now", type=_time, metavar="T", help="pretend it is T (replaying an old incident)")
     p.add_argument("--no-plan", action="store_true", help="skip the plan (its JSON field is null)")
     p.add_argument("--json", action="store_true", help="print the scope as one JSON object")
+    p.add_argument("--no-validate", action="store_true", help="skip the digest validation of local evidence")
     add_sigma_option(
         p, "the scope's malicious calls, and seed the scope with the keys behind hits at --sigma-level"
     )
@@ -100,16 +101,43 @@ def run_scope(args: argparse.Namespace) -> int:
     p = None
     if not args.no_plan and sc.compromised:
         p = plan_scope(sc, args.cutoff, now=args.now or datetime.now(UTC), events=events)
+    integrity = None if args.no_validate else _integrity(args.paths)
     if args.json:
         doc = sc.to_dict(p)
         if hunted is not None:
             doc["sigma_hits"] = hunted.on_events(sc.malicious_event_ids)
+        doc["evidence_integrity"] = integrity
         echo_json(doc)
         return 0
     print_scope(sc, p)
     if hunted is not None:
         print_rule_hits(hunted.on_events(sc.malicious_event_ids))
+    if integrity is not None:
+        echo()
+        echo(
+            f"evidence: digest validation {integrity['status']}, {integrity['problems_total']} problem(s)"
+            + ("" if integrity["ok"] else " (ircreds validate-logs lists them)")
+        )
     return 0
+
+
+def _integrity(paths: list[str]) -> dict[str, Any] | None:
+    """The evidence's digest validation (summary) when the paths are local files or folders."""
+    from pathlib import Path
+
+    from ircreds.integrity import validate_logs
+
+    if (
+        not paths
+        or not all(Path(p).exists() for p in paths)
+        or any(Path(p).suffix == ".parquet" for p in paths)
+    ):
+        return None
+    from ircreds.engines import is_case
+
+    if any(is_case(p) for p in paths):  # a case store keeps rows, not the delivered files
+        return None
+    return validate_logs(paths).summary()
 
 
 def print_scope(sc: Any, p: Any = None) -> None:

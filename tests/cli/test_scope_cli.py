@@ -30,6 +30,7 @@ def test_scope_json_lists_the_answer_keys_compromised_set_and_a_plan_per_account
     assert doc["seeds"]["keys"] == [key["leaked_access_key_id"]]
     accounts = {r["account_id"] for r in doc["plan"]["revocations"]}
     assert accounts == {key["account_id"], key["other_account_id"]}
+    assert doc["evidence_integrity"]["status"] == "valid"  # the generator signs its digests
 
 
 def test_scope_from_an_attacker_ip_prints_the_verdict_and_the_timeline(
@@ -43,6 +44,7 @@ def test_scope_from_an_attacker_ip_prints_the_verdict_and_the_timeline(
     assert "timeline:" in text
     for k in key["compromised_access_key_ids"]:
         assert k in text
+    assert "evidence: digest validation valid, 0 problem(s)" in text
 
 
 def test_scope_without_a_seed_is_one_sentence_on_stderr(
