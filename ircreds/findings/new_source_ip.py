@@ -59,7 +59,11 @@ def detect(trace: Trace) -> list[Finding]:
     for ip in ranked[:MAX_PER_VALUE]:
         n = int(masks[ip].sum())
         summary = f"{trace.key} was used from {ip} ({plural(n, 'call')}, first at {when(first_seen.get(ip))}), {why}"
-        found.append(make(SPEC, trace, summary, ids_where(trace.calls, masks[ip]), severity=severity))
+        # an address the role's other sessions also use is the organisation's, not a stranger's: low
+        sev = Severity.LOW if ip in trace.summary.peer_source_ips else severity
+        if sev is not severity:
+            summary += f"; other sessions of {trace.session.role_arn} use it too"
+        found.append(make(SPEC, trace, summary, ids_where(trace.calls, masks[ip]), severity=sev))
     rest = ranked[MAX_PER_VALUE:]
     if rest:
         mask = np.logical_or.reduce([masks[ip] for ip in rest])

@@ -21,3 +21,14 @@ def test_new_source_ip_ignores_the_issuers_own_ip_and_aws_internal() -> None:
         record(k1_identity(), "ListUsers", t(61), ip="AWS Internal"),
     ]
     assert new_source_ip.detect(traced(recs, K1)) == []
+
+
+def test_new_source_ip_is_low_for_an_address_the_roles_other_sessions_use() -> None:
+    from dataclasses import replace
+
+    recs = [*base_session(), record(k1_identity(), "ListUsers", t(60), ip=ATTACKER_IP)]
+    node = traced(recs, K1)
+    node = replace(node, summary=replace(node.summary, peer_source_ips=(ATTACKER_IP,)))
+    (found,) = new_source_ip.detect(node)
+    assert found.severity == "low"
+    assert "other sessions" in found.summary
