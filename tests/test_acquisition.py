@@ -167,3 +167,17 @@ def test_acquire_resumes_without_copying_again_and_never_overwrites(
     assert victim.read_bytes() == b"changed locally"
     assert [p for p in third.problems if str(victim) in p and "not overwritten" in p]
     assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
+
+
+def test_validate_logs_on_an_s3_url_names_files_by_their_urls(
+    bucket: tuple[boto3.Session, Path], endpoint: str
+) -> None:
+    session, _ = bucket
+    keys, _ = _stubbed_keys(endpoint)
+    report = validate_logs(
+        f"s3://{BUCKET}/", start=START, end=START + timedelta(hours=5), session=session,
+        endpoint_url=endpoint, public_keys=keys,
+    )  # fmt: skip
+    assert report.status == "valid", report.problems
+    assert report.counts["signatures_valid"] == report.counts["digests"] == 10
+    assert all(f.path.startswith(f"s3://{BUCKET}/AWSLogs/") for f in report.files)

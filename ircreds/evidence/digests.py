@@ -38,11 +38,10 @@ except ImportError:  # pragma: no cover - isal is a core dependency of the loade
 log = logging.getLogger(__name__)
 
 SIGNATURE_NOTE = (
-    "RSA signatures (SHA256withRSA) were not checked: offline validation needs each digest's "
-    "x-amz-meta-signature S3 metadata (lost when a file is downloaded) and CloudTrail's public keys "
-    "(ListPublicKeys); run `aws cloudtrail validate-logs` while the files are still in S3, or keep the "
-    "metadata when collecting. Hashes and chain links below are checked; they prove the files match the "
-    "digests present, not that the digests themselves are AWS's."
+    "RSA signatures (SHA256withRSA) were not checked here: this check compares hashes and chain links, "
+    "which prove the files match the digests present, not that the digests are AWS's. "
+    "`ircreds validate-logs` (ircreds.integrity.validate_logs) checks the signatures with CloudTrail's (ListPublicKeys) "
+    "public keys; the newest digest's needs its x-amz-meta-signature S3 metadata, which `ircreds acquire` keeps."
 )
 _DIGEST_NAME = re.compile(
     r"^(?P<account>\d{12})_CloudTrail-Digest_(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)_(?P<trail>.+)_"

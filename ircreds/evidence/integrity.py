@@ -12,10 +12,9 @@ Two questions an auditor asks about a report, answered from the files alone:
 This module holds the evidence files and the one-call :func:`check`; digest parsing and chain
 validation live in :mod:`ircreds.evidence.digests`, whose public names are re-exported here.
 
-What this module cannot do offline, and says so in every result: check the RSA signatures
-(``SHA256withRSA``). The newest digest's signature lives only in the S3 object metadata
-(``x-amz-meta-signature``, lost on download) and the public keys come from CloudTrail's
-``ListPublicKeys``; use ``aws cloudtrail validate-logs`` while the files are still in S3.
+The RSA signatures (``SHA256withRSA``) are checked by :func:`validate_logs`
+(:mod:`ircreds.evidence.validation`, re-exported here), which also judges every file and digest; this
+module's :func:`check` says in every result that it does not.
 
 Pure core: reads only the local files it is given, never the network or the clock.
 

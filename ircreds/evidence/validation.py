@@ -260,23 +260,29 @@ def validate_logs(
     *,
     public_keys: str | os.PathLike[str] | Iterable[Any] | None = None,
     signatures: Mapping[str, str] | None = None,
+    **s3: Any,
 ) -> IntegrityReport:
-    """Validate the CloudTrail log and digest files under ``paths`` (files or folders).
+    """Validate the CloudTrail log and digest files under ``paths`` (files or folders, or one ``s3://`` URL).
 
     Args:
-        paths: one path or several.
+        paths: one path or several; or one ``s3://bucket/prefix``, copied first with
+            :func:`ircreds.evidence.acquisition.acquire` into a temporary folder (its keyword arguments
+            ``start``, ``end``, ``session``, ``accounts``, ``regions``, ``endpoint_url``, ``public_keys``
+            go through; ``session`` defaults to the default credentials chain). Paths in the report are
+            then ``s3://`` URLs.
         public_keys: a ``ListPublicKeys`` output file, several, or :class:`~ircreds.evidence.signatures.PublicKey`
             objects; added to the ``public-keys.json`` found with the evidence.
         signatures: ``{digest S3 key: x-amz-meta-signature}``, added to those of the ``manifest.json``
             found with the evidence.
     """
     path_list = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-    for p in path_list:
-        if str(p).startswith("s3://"):
-            raise ValueError(
-                f"{p}: validate_logs reads local files; copy the evidence with ircreds.evidence.acquire "
-                "(ircreds acquire), which keeps each digest's signature, then validate the folder"
-            )
+    remote = [p for p in path_list if str(p).startswith("s3://")]
+    if remote:
+        if len(path_list) != 1:
+            raise ValueError("validate_logs takes one s3:// URL alone (or local paths)")
+        return _validate_s3(str(remote[0]), public_keys=public_keys, **s3)
+    if s3:
+        raise TypeError(f"unknown argument(s) {', '.join(sorted(s3))} (they are for an s3:// URL)")
     keys, key_sources = _keys(path_list, public_keys)
     meta = _signatures(path_list)
     if signatures:
@@ -309,6 +315,53 @@ def validate_logs(
         public_keys=tuple(sorted({k.fingerprint for k in keys})),
         key_sources=tuple(key_sources),
         errors=tuple(errors),
+    )
+
+
+def _validate_s3(url: str, *, public_keys: Any = None, **kw: Any) -> IntegrityReport:
+    """Acquire ``url`` into a temporary folder, validate it, and name the files by their S3 URLs."""
+    import dataclasses
+    import tempfile
+
+    from ircreds.evidence.acquisition import acquire
+    from ircreds.evidence.sources import s3 as s3_source
+
+    if "start" not in kw or "end" not in kw:
+        raise ValueError(f"{url}: give start= and end= (timezone-aware) to validate a window of an S3 trail")
+    session = kw.pop("session", None) or s3_source.make_session(kw.pop("profile", None))
+    bucket, _ = s3_source.parse_url(url)
+    with tempfile.TemporaryDirectory(prefix="ircreds-validate-") as tmp:
+        # the copy is temporary: its manifest's time is the window's end, not a custody record
+        acquire(
+            url,
+            tmp,
+            session=session,
+            now=kw["end"],
+            public_keys=public_keys if callable(public_keys) else None,
+            **kw,
+        )
+        report = validate_logs(tmp, public_keys=None if callable(public_keys) else public_keys)
+    prefix = str(Path(tmp)) + os.sep
+
+    def rename(text: str | None) -> str | None:
+        return None if text is None else text.replace(prefix, f"s3://{bucket}/")
+
+    return dataclasses.replace(
+        report,
+        paths=(url,),
+        files=tuple(
+            dataclasses.replace(f, path=rename(f.path), digest=rename(f.digest)) for f in report.files
+        ),
+        digests=tuple(
+            dataclasses.replace(
+                d,
+                path=rename(d.path) or d.path,
+                unlisted_in_window=tuple(rename(p) or p for p in d.unlisted_in_window),
+            )
+            for d in report.digests
+        ),
+        key_sources=tuple(rename(k) or k for k in report.key_sources),
+        errors=tuple(rename(e) or e for e in report.errors),
     )
 
 
