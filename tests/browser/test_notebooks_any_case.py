@@ -10,6 +10,7 @@ a dataclass repr) and for the sample's names.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from datetime import datetime, timedelta
@@ -109,9 +110,13 @@ def _sandbox_iam(port: int, account_id: str) -> Any:
 
 def _run(jupyterlab: Any, page: Any, notebook: str) -> str:
     jupyterlab.delete_kernels()  # one sandbox per process and port: no other notebook's kernel may hold it
-    # a fresh workspace: JupyterLab would reopen the previous test's notebook beside this one
-    page.goto(f"{jupyterlab.base}/lab?reset&token={jupyterlab.token}")
-    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    # a fresh workspace: JupyterLab would reopen the previous test's notebooks beside this one
+    for session in jupyterlab.api("/api/sessions") or []:
+        jupyterlab.api(f"/api/sessions/{session['id']}", method="DELETE")
+    with contextlib.suppress(Exception):
+        workspaces = jupyterlab.api("/lab/api/workspaces") or {}
+        for ws in (workspaces.get("workspaces") or {}).get("ids") or []:
+            jupyterlab.api(f"/lab/api/workspaces/{ws}", method="DELETE")
     jupyterlab.open(page, notebook)
     try:
         jupyterlab.run_all(page, timeout=240_000)
