@@ -181,3 +181,24 @@ def test_validate_logs_on_an_s3_url_names_files_by_their_urls(
     assert report.status == "valid", report.problems
     assert report.counts["signatures_valid"] == report.counts["digests"] == 10
     assert all(f.path.startswith(f"s3://{BUCKET}/AWSLogs/") for f in report.files)
+
+
+def test_cli_acquire_then_validate_logs_with_the_keys_given(
+    bucket: tuple[boto3.Session, Path], endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ircreds.cli import main
+
+    out = tmp_path / "case"
+    code = main(["acquire", f"s3://{BUCKET}/", "--start", "2025-01-20T09:00:00Z", "--end", "2025-01-20T14:00:00Z",
+                 "--out", str(out), "--endpoint-url", endpoint, "--no-progress", "--json"])  # fmt: skip
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["copied"] > 0
+    # moto has no ListPublicKeys: the CLI says so and exits 1; the files and signatures are kept
+    assert code == 1
+    assert all("cannot list CloudTrail public keys" in p for p in doc["problems"])
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps(signatures.public_keys_document(
+        signatures.keys_from_api([{"Value": signatures.public_key_der(region_key(r).public_key())} for r in REGIONS])
+    )))  # fmt: skip
+    assert main(["validate-logs", str(out), "--public-keys", str(keys)]) == 0
+    assert "status: valid" in capsys.readouterr().out
