@@ -148,6 +148,12 @@ F = [  # feature, detection, positive overrides, near-miss overrides
         {"eventName": "stoplogging"},
     ),
     (
+        "cased with a wildcard",
+        "    sel:\n        eventName|cased: 'Stop*'\n    condition: sel",
+        {"eventName": "StopLogging"},
+        {"eventName": "stopLogging"},
+    ),
+    (
         "escaped underscore",
         "    sel:\n        requestParameters.userName: 'svc_backup'\n    condition: sel",
         {"requestParameters": {"userName": "svc_backup"}},

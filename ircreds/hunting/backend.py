@@ -253,6 +253,17 @@ class CloudTrailBackend(DuckDBBackend):  # type: ignore[misc]
             )
         return query
 
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        """``|cased``: ``LIKE`` (case-sensitive) with Sigma's wildcards, escaped, never NULL."""
+        value = cond.value.convert(
+            escape_char="\\", wildcard_multi="%", wildcard_single="_", add_escaped="\\"
+        )
+        return self.case_sensitive_match_expression.format(
+            field=self.escape_and_quote_field(cond.field), value="'" + value.replace("'", "''") + "'"
+        )
+
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
