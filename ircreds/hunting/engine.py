@@ -116,22 +116,27 @@ class Hunt:
         """The rule hits on these events, one entry per (event, rule), for a trace or a scope.
 
         Each entry: ``event_id``, ``rule_id``, ``title``, ``level``, ``tags`` (ATT&CK), ``author``,
-        ``source`` (the rule's link, for attribution).
+        ``source`` (the rule's link, for attribution). In time order; on one event, most severe first.
         """
         wanted = set(event_ids)
-        index = self.by_event()
+        m = self.matches
+        chosen = m.loc[m["eventID"].isin(wanted)] if len(m) else m
+        rules = {h.rule_id: h for h in self.hits}
+        rows = sorted(
+            zip(chosen["eventTime"], chosen["eventID"], chosen["rule_id"].astype(str), strict=True),
+            key=lambda r: (r[0], r[1], -level_rank(rules[r[2]].level)),
+        )
         return [
             {
                 "event_id": event_id,
-                "rule_id": h.rule_id,
-                "title": h.title,
-                "level": h.level,
-                "tags": list(h.attack),
-                "author": h.author,
-                "source": h.source,
+                "rule_id": rule_id,
+                "title": rules[rule_id].title,
+                "level": rules[rule_id].level,
+                "tags": list(rules[rule_id].attack),
+                "author": rules[rule_id].author,
+                "source": rules[rule_id].source,
             }
-            for event_id in sorted(wanted & index.keys())
-            for h in index[event_id]
+            for _, event_id, rule_id in rows
         ]
 
     def on_trace(self, trace: Any) -> list[dict[str, Any]]:
