@@ -284,3 +284,52 @@ def test_rollback_refuses_credentials_of_another_account() -> None:
     actions.check_record_account(_record(), ACCOUNT, "me")
     with pytest.raises(PlanError, match=f"record is for account {ACCOUNT} but .* account {OTHER_ACCOUNT}"):
         actions.check_record_account(_record(), OTHER_ACCOUNT, "me")
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        ({"endpoint_url": "http://127.0.0.1:6000"}, "endpoint"),
+        ({"profile": "prod"}, "profile"),
+        ({"account": OTHER_ACCOUNT}, "account"),
+        ({"who": f"arn:aws:iam::{ACCOUNT}:user/someone-else"}, "caller"),
+    ],
+)
+def test_rollback_runs_only_where_the_apply_ran(where: dict, field: str) -> None:
+    here = {
+        "endpoint_url": "http://127.0.0.1:5000/",  # a trailing slash is the same endpoint
+        "profile": None,
+        "account": ACCOUNT,
+        "who": f"arn:aws:iam::{ACCOUNT}:user/responder",
+    }
+    actions.check_rollback_target(_record(_change()), **here)
+    with pytest.raises(PlanError, match=f"the record was written with {field} .* nothing was rolled back"):
+        actions.check_rollback_target(_record(_change()), **{**here, **where})
+
+
+def test_recorded_documents_must_be_ours_to_roll_back() -> None:
+    actions.check_rollback_documents(
+        _record(_change(before=cutoff_policy(datetime(2025, 1, 19, tzinfo=UTC))))
+    )
+    console = {  # the console's equivalent spelling of an earlier cut-off is ours too
+        "Version": "2012-10-17",
+        "Statement": {
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2025-01-19T00:00:00Z"}},
+        },
+    }
+    actions.check_rollback_documents(_record(_change(before=console)))
+    with pytest.raises(PlanError, match=r"changes\[0\] \(ExampleRole\): the record's before document"):
+        actions.check_rollback_documents(_record(_change(before=READ)))
+    with pytest.raises(PlanError, match="the record's after document"):
+        actions.check_rollback_documents(_record(_change(after=READ)))
+
+
+def test_content_digest_tells_an_edited_file() -> None:
+    data = _record(_change()).to_dict()
+    assert actions.digest_matches(data) is True
+    data["changes"][0]["policy_name"] = "RequireMFA"
+    assert actions.digest_matches(data) is False
+    assert actions.digest_matches({"action": "apply"}) is None
