@@ -278,7 +278,10 @@ def _print_plan(p: Any) -> None:
             )
             for s in (*rev.cuts, *rev.survives[:SHOWN_SURVIVORS])
         ]
-        echo(table(rows, ("key", "verdict", "status", "principal", "issued", "expires", "live now")))
+        if rows:
+            echo(table(rows, ("key", "verdict", "status", "principal", "issued", "expires", "live now")))
+        else:
+            echo("(no session of it is live at now: nothing to cut or spare)")
         if len(rev.survives) > SHOWN_SURVIVORS:
             echo(
                 f"(and {len(rev.survives) - SHOWN_SURVIVORS} later session(s) that survive; --json lists them all)"
