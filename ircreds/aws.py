@@ -44,11 +44,12 @@ from ircreds.containment import Plan, Revocation, actions
 
 # ActionRecord, Change, AuditFinding, AuditReport, LiveCheck, DENIED_CODES and THROTTLE_CODES live in the
 # pure core; callers keep importing them from ircreds.aws.
-from ircreds.containment.actions import ActionRecord, Change, iso_utc, policy_document
+from ircreds.containment.actions import ActionRecord, Change, policy_document
 from ircreds.containment.audit import AuditFinding, AuditReport, LiveCheck, live_checks, review_account  # noqa: F401
 from ircreds.containment.aws_errors import DENIED_CODES, THROTTLE_CODES, error_for_code, unreachable_error  # noqa: F401
 from ircreds.containment.policy import POLICY_NAME, TargetKind
 from ircreds.errors import AwsError, PlanError
+from ircreds.times import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -443,7 +444,7 @@ def verify_live(
             ContextEntries=[
                 {
                     "ContextKeyName": "aws:TokenIssueTime",
-                    "ContextKeyValues": [iso_utc(issued)],
+                    "ContextKeyValues": [iso_z(issued)],
                     "ContextKeyType": "date",
                 }
             ],

@@ -16,8 +16,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from ircreds.times import iso_z as iso_z  # public here since 0.1 (the notebooks import it)
+from ircreds.times import require_aware
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,21 +94,8 @@ class Severity(enum.StrEnum):
 
 
 def _aware(name: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware, got {value!r}")
-
-
-def iso_z(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z`` suffix (``None`` stays ``None``).
-
-    Example:
-        >>> iso_z(datetime(2025, 1, 20, 9, 14, 27, tzinfo=UTC))
-        '2025-01-20T09:14:27Z'
-    """
-    if value is None:
-        return None
-    _aware("value", value)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value is not None:
+        require_aware(value, name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ircreds.errors import SessionNotFoundError
 from ircreds.findings._util import is_public_ip
-from ircreds.lineage import LineageIndex, _ts, lineage_index
+from ircreds.lineage import LineageIndex, lineage_index
 from ircreds.model import (
     CallSummary,
     Credential,
@@ -40,6 +40,7 @@ from ircreds.model import (
     Trace,
     iso_z,
 )
+from ircreds.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +362,7 @@ class _Builder:
             )
         times = self.index.times_ns[idx]
         ips = [
-            (ip, _ts(pd.Timestamp(times[pos], tz="UTC")))
+            (ip, parse_time(pd.Timestamp(times[pos], tz="UTC")))
             for ip, pos in _uniques(self.index, "sourceIPAddress", idx)
         ]
         # S3 writes user agents inside brackets ("[aws-cli/2 ...]"): compare and list them without.
@@ -377,8 +378,8 @@ class _Builder:
         new_agents = tuple(a for a in agents if known_agents and a not in known_agents and not _internal(a))
         return CallSummary(
             count=len(idx),
-            first=_ts(pd.Timestamp(times.min(), tz="UTC")),
-            last=_ts(pd.Timestamp(times.max(), tz="UTC")),
+            first=parse_time(pd.Timestamp(times.min(), tz="UTC")),
+            last=parse_time(pd.Timestamp(times.max(), tz="UTC")),
             source_ips=tuple(ips),
             user_agents=agents,
             regions=regions,
@@ -459,8 +460,8 @@ def _credential(row: dict[str, Any]) -> Credential:
         principal_id=_s(row.get("principal_id")),
         principal_arn=_s(row.get("principal_arn")),
         account_id=_s(row.get("account_id")),
-        issued_at=_ts(row.get("issued_at")),
-        expires_at=_ts(row.get("expires_at")),
+        issued_at=parse_time(row.get("issued_at")),
+        expires_at=parse_time(row.get("expires_at")),
         issuing_event_ids=tuple(row.get("issuing_event_ids") or ()),
         issuer=Issuer(
             type=_s(row.get("issuer_type")),
@@ -474,8 +475,8 @@ def _credential(row: dict[str, Any]) -> Credential:
         source_identity=_s(row.get("source_identity")),
         mfa_authenticated=None if mfa is None or mfa is pd.NA else bool(mfa),
         observed_only=bool(row.get("observed_only")),
-        first_used=_ts(row.get("first_used")),
-        last_used=_ts(row.get("last_used")),
+        first_used=parse_time(row.get("first_used")),
+        last_used=parse_time(row.get("last_used")),
         call_count=int(row.get("call_count") or 0),
     )
 

@@ -35,7 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ircreds.containment.policy import normalize_cutoff
 from ircreds.errors import IrcredsError
 from ircreds.escape import DISPLAY_LIMIT, html_text
-from ircreds.model import iso_z
+from ircreds.times import iso_z, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def _parse_cutoff(text: str) -> tuple[datetime, str]:
         "+00:00" if zone in ("", "Z", "UTC", "GMT") else zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
     )
     try:
-        value = datetime.fromisoformat(f"{match['date']}T{clock}{offset}")
+        value = parse_iso(f"{match['date']}T{clock}{offset}", strict=True)
     except ValueError as err:
         raise ValueError(f"{text.strip()!r} is not a valid time ({err})") from None
     how = "read as UTC" if not zone else "converted to UTC" if zone not in ("Z", "UTC", "GMT") else "UTC"

@@ -6,10 +6,11 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ircreds.escape import DISPLAY_LIMIT, term
+from ircreds.times import iso_z
 
 
 def echo(text: str = "") -> None:
@@ -34,13 +35,6 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
-
-
-def iso_z(value: datetime) -> str:
-    """ISO 8601 in UTC with a ``Z`` suffix, the form every JSON output uses."""
-    if value.tzinfo is None:
-        raise ValueError(f"refusing to print a naive datetime {value!r}")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # JSON escapes C0 controls itself; these it writes raw (DEL, C1 controls such as the one-byte CSI, bidi

@@ -14,14 +14,15 @@ import json
 import signal
 import sys
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ircreds.cli._evidence import case_of
-from ircreds.cli._io import echo, echo_json, iso_z, table, warn
+from ircreds.cli._io import echo, echo_json, table, warn
 from ircreds.errors import PlanError
 from ircreds.escape import DISPLAY_LIMIT, term
+from ircreds.times import iso_z, parse_user_time
 
 SHOWN_SURVIVORS = 10
 _RECORD_DIR_HELP = (
@@ -50,14 +51,9 @@ def _now_arg(text: str) -> datetime:
 
 def _instant(text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 time such as 2025-01-20T12:00:00Z"
-        ) from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add Z for UTC (2025-01-20T12:00:00Z)")
-    return value.astimezone(UTC)
+        return parse_user_time(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _add_target(p: argparse.ArgumentParser) -> None:

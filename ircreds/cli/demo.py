@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ircreds.cli._io import echo, iso_z, table
+from ircreds.cli._io import echo, table
 from ircreds.errors import IrcredsError
+from ircreds.times import iso_z, parse_iso
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "walkthrough"
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             )
 
     # The moment of decision in the training story: the recorded cut-off minus the propagation margin.
-    now = datetime.fromisoformat(key["cutoff"].replace("Z", "+00:00")) - DEFAULT_MARGIN
+    now = parse_iso(key["cutoff"], strict=True) - DEFAULT_MARGIN
     echo(f"3. Plan   as of {iso_z(now)}")
     plan = ircreds.plan(trace, now=now, events=events)
     echo(f"         cut-off {iso_z(plan.cutoff)} (recorded in the incident: {key['cutoff']})")

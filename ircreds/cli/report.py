@@ -19,6 +19,7 @@ from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo
 from ircreds.cli.hunt import add_sigma_option, hunt_for
 from ircreds.errors import IrcredsError, PolicyError, SourceError
+from ircreds.times import parse_user_time
 
 log = logging.getLogger(__name__)
 
@@ -157,16 +158,9 @@ def _time(text: str | None, flag: str) -> datetime | None:
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise PolicyError(
-            f"{flag} {text!r} is not an ISO 8601 time; write it like 2025-01-20T12:00:00Z"
-        ) from None
-    if value.tzinfo is None:
-        raise PolicyError(
-            f"{flag} {text!r} has no time zone; write it in UTC with a Z, like 2025-01-20T12:00:00Z"
-        )
-    return value.astimezone(UTC)
+        return parse_user_time(text)
+    except ValueError as err:
+        raise PolicyError(f"{flag} {err}") from None
 
 
 def _read_json(path: str) -> Any:

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from ircreds.cli._evidence import case_of
-from ircreds.cli._io import echo, echo_json, iso_z, table
+from ircreds.cli._io import echo, echo_json, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
 from ircreds.escape import DISPLAY_LIMIT, term
+from ircreds.times import iso_z
 
 
 def register(subparsers: Any) -> None:

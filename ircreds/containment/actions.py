@@ -40,6 +40,7 @@ from ircreds.containment.policy import (
     recognise,
 )
 from ircreds.errors import PlanError
+from ircreds.times import iso_z
 
 if TYPE_CHECKING:
     from ircreds.containment import Plan, Revocation
@@ -47,15 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def iso_utc(value: datetime | None) -> str | None:
-    """A time as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (the action record's format); ``None`` stays ``None``.
-
-    Example:
-        >>> from datetime import timedelta, timezone
-        >>> iso_utc(datetime(2025, 1, 20, 13, 0, 5, 999, tzinfo=timezone(timedelta(hours=1))))
-        '2025-01-20T12:00:05Z'
-    """
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+#: The 0.1 name of :func:`ircreds.times.iso_z` (the action record's time format).
+iso_utc = iso_z
 
 
 RECORD_DIR_ENV = "IRCREDS_RECORD_DIR"
@@ -256,14 +250,14 @@ class ActionRecord:
             "action": self.action,
             "dry_run": self.dry_run,
             "who": self.who,
-            "when": iso_utc(self.when),
+            "when": iso_z(self.when),
             "where": {
                 "account_id": self.account_id,
                 "endpoint_url": self.endpoint_url,
                 "profile": self.profile,
                 "region": self.region,
             },
-            "cutoff": iso_utc(self.cutoff),
+            "cutoff": iso_z(self.cutoff),
             "plan_key": self.plan_key,
             "changes": [c.to_dict() for c in self.changes],
             "rehearsal": self.rehearsal,
@@ -574,8 +568,8 @@ def check_plan_revocations(plan: Plan, revs: Iterable[Revocation]) -> None:
         kind, when = found
         if kind == "cutoff" and (plan.cutoff is None or when != plan.cutoff):
             raise PlanError(
-                f"{where}: policy's aws:TokenIssueTime {iso_utc(when)} differs from the plan's cutoff "
-                f"{iso_utc(plan.cutoff) or '(none)'}: nothing was changed; write the plan again with `ircreds plan --out`"
+                f"{where}: policy's aws:TokenIssueTime {iso_z(when)} differs from the plan's cutoff "
+                f"{iso_z(plan.cutoff) or '(none)'}: nothing was changed; write the plan again with `ircreds plan --out`"
             )
 
 

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ircreds.containment import Verdict
-from ircreds.containment.actions import iso_utc, policy_document
+from ircreds.containment.actions import policy_document
+from ircreds.times import iso_z
 
 if TYPE_CHECKING:
     from ircreds.containment import Plan, Revocation
@@ -250,7 +251,7 @@ class LiveCheck:
         """JSON form."""
         return {
             "target_arn": self.target_arn,
-            "issued_at": iso_utc(self.issued_at),
+            "issued_at": iso_z(self.issued_at),
             "access_key_ids": list(self.access_key_ids),
             "simulator": self.simulator,
             "expected_deny": self.expected_deny,

@@ -45,7 +45,6 @@ from ircreds.containment.records import (
     UncoveredKind,
     WarningCode,
     _account_of,
-    _iso,
     _s,
     _session_order,
     _t,
@@ -60,6 +59,7 @@ from ircreds.containment.targets import (
     _target_of,
 )
 from ircreds.errors import PlanError
+from ircreds.times import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ def _stale_evidence(
     return PlanWarning(
         code=WarningCode.STALE_EVIDENCE,
         message=(
-            f"the evidence ends at {_iso(evidence_end)}, {_duration(now - evidence_end)} before now ({_iso(now)}): "
+            f"the evidence ends at {iso_z(evidence_end)}, {_duration(now - evidence_end)} before now ({iso_z(now)}): "
             "every session in it has expired, so this plan judges nothing live and its cut-off is simply now; "
             "to plan as of the incident pass --now T (library: now=T) or --as-of evidence-end"
         ),

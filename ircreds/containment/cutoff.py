@@ -13,7 +13,8 @@ from typing import Any
 
 from ircreds.containment.evaluate import compile_policy, session_context
 from ircreds.containment.policy import cutoff_policy, normalize_cutoff
-from ircreds.containment.records import PlanWarning, Revocation, SessionImpact, Verdict, WarningCode, _iso
+from ircreds.containment.records import PlanWarning, Revocation, SessionImpact, Verdict, WarningCode
+from ircreds.times import iso_z
 
 DEFAULT_MARGIN = timedelta(seconds=30)
 """Added to the recommended cut-off, like the console's ~30 s, to absorb IAM propagation."""
@@ -116,9 +117,9 @@ def _dynamic_warnings(
                     code=WarningCode.CUTOFF_AFTER_NOW,
                     target=rev.arn,
                     message=(
-                        f"the cut-off {_iso(cutoff)} is {_duration(cutoff - now)} after now ({_iso(now)}): every "
-                        f"session of {rev.target} issued before {_iso(cutoff)}, including new ones by legitimate "
-                        f"users, will be denied until {_iso(cutoff)}; it cuts {len(live)} session(s) live now "
+                        f"the cut-off {iso_z(cutoff)} is {_duration(cutoff - now)} after now ({iso_z(now)}): every "
+                        f"session of {rev.target} issued before {iso_z(cutoff)}, including new ones by legitimate "
+                        f"users, will be denied until {iso_z(cutoff)}; it cuts {len(live)} session(s) live now "
                         f"({_names(s.principal or s.access_key_id for s in live)}); who assumed {rev.target} in "
                         f"the evidence: {_names(s.issuer or s.principal for s in rev.sessions)}"
                     ),
@@ -133,8 +134,8 @@ def _dynamic_warnings(
                         target=rev.arn,
                         access_key_id=s.access_key_id,
                         message=(
-                            f"the cut-off {_iso(cutoff)} is not after attacker session {s.access_key_id} on "
-                            f"{rev.target} (issued {_iso(s.issued_at)}): DateLessThan spares it; "
+                            f"the cut-off {iso_z(cutoff)} is not after attacker session {s.access_key_id} on "
+                            f"{rev.target} (issued {iso_z(s.issued_at)}): DateLessThan spares it; "
                             "move the cut-off after its issue time"
                         ),
                     )
@@ -157,7 +158,7 @@ def _dynamic_warnings(
             PlanWarning(
                 code=WarningCode.CUTOFF_IN_PAST,
                 message=(
-                    f"the cut-off {_iso(cutoff)} is before now ({_iso(now)}): any session issued in between, "
+                    f"the cut-off {iso_z(cutoff)} is before now ({iso_z(now)}): any session issued in between, "
                     "an attacker's re-assumption included, survives; prefer a cut-off after now"
                 ),
             )

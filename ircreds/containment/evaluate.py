@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ircreds.errors import PolicyError
+from ircreds.times import parse_iso
 
 UNBLOCKABLE_ACTIONS = frozenset({"sts:getcalleridentity"})
 """Actions that need no permission, so no deny ever blocks them (aws-facts §3.7)."""
@@ -113,18 +114,10 @@ def parse_date(value: Any) -> datetime:
     text = str(value).strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return datetime.fromtimestamp(float(text), UTC)
-    for fmt in ("%Y%m%dT%H%M%SZ", "%Y%m%dT%H%M%S.%fZ"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise PolicyError(f"{text!r} is not a date IAM accepts (ISO 8601 or epoch seconds)") from None
-    if parsed.tzinfo is None:  # IAM reads a date without offset as UTC
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    parsed = parse_iso(text)  # IAM, like ircreds.times, reads a date without offset as UTC
+    if parsed is None:
+        raise PolicyError(f"{text!r} is not a date IAM accepts (ISO 8601 or epoch seconds)")
+    return parsed
 
 
 @lru_cache(maxsize=1024)

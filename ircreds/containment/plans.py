@@ -20,10 +20,9 @@ from ircreds.containment.records import (
     Revocation,
     RoleDeletion,
     Uncovered,
-    _iso,
-    _parse_time,
 )
 from ircreds.errors import PlanError
+from ircreds.times import iso_z, parse_iso
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,11 +129,11 @@ class Plan:
         body = {
             "key": self.key,
             "account_id": self.account_id,
-            "cutoff": _iso(self.cutoff),
-            "recommended_cutoff": _iso(self.recommended_cutoff),
-            "now": _iso(self.now),
+            "cutoff": iso_z(self.cutoff),
+            "recommended_cutoff": iso_z(self.recommended_cutoff),
+            "now": iso_z(self.now),
             "now_source": self.now_source,
-            "evidence_end": _iso(self.evidence_end),
+            "evidence_end": iso_z(self.evidence_end),
             "margin_seconds": int(self.margin.total_seconds()),
             "revocations": [r.to_dict() for r in self.revocations],
             "warnings": [w.to_dict() for w in self.warnings],
@@ -162,11 +161,11 @@ class Plan:
             return cls(
                 key=data.get("key") or "",
                 account_id=data.get("account_id"),
-                cutoff=_parse_time(data.get("cutoff")),
-                recommended_cutoff=_parse_time(data.get("recommended_cutoff")),
-                now=_parse_time(data.get("now")),
+                cutoff=parse_iso(data.get("cutoff"), strict=True),
+                recommended_cutoff=parse_iso(data.get("recommended_cutoff"), strict=True),
+                now=parse_iso(data.get("now"), strict=True),
                 now_source=data.get("now_source"),
-                evidence_end=_parse_time(data.get("evidence_end")),
+                evidence_end=parse_iso(data.get("evidence_end"), strict=True),
                 margin=timedelta(seconds=int(data.get("margin_seconds", DEFAULT_MARGIN.total_seconds()))),
                 revocations=revocations,
                 warnings=tuple(PlanWarning.from_dict(w) for w in data.get("warnings") or ()),

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ircreds.errors import PolicyError
+from ircreds.times import iso_z, parse_iso
 
 POLICY_NAME = "AWSRevokeOlderSessions"
 """The inline policy name the IAM console uses; a later console click overwrites it cleanly."""
@@ -104,7 +105,7 @@ def format_cutoff(cutoff: datetime) -> str:
         >>> format_cutoff(datetime(2025, 1, 20, 13, 0, tzinfo=timezone(timedelta(hours=1))))
         '2025-01-20T12:00:00Z'
     """
-    return normalize_cutoff(cutoff).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_z(normalize_cutoff(cutoff))
 
 
 def _deny(condition: dict[str, Any]) -> dict[str, Any]:
@@ -358,7 +359,9 @@ def _recognise(doc: dict[str, Any]) -> tuple[str, dict[str, Any], datetime | Non
         text = condition["DateLessThan"]["aws:TokenIssueTime"]
         if not isinstance(text, str) or not text.endswith("Z"):
             return None
-        when = datetime.fromisoformat(text[:-1] + "+00:00")
+        when = parse_iso(text)
+        if when is None:
+            return None
         return "cutoff", cutoff_policy(when), normalize_cutoff(when)
     if ops == {"StringLike"} and set(condition["StringLike"]) == {"aws:userid"}:
         return "session", deny_session_policy(_as_list(condition["StringLike"]["aws:userid"]) or []), None

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ircreds.containment.policy import POLICY_NAME, PolicyOption, TargetKind
+from ircreds.times import iso_z, parse_iso
 
 
 class Verdict(enum.StrEnum):
@@ -83,18 +84,6 @@ class UncoveredKind(enum.StrEnum):
 # ------------------------------------------------------------------------------------------ values
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _s(value: Any) -> str | None:
     if value is None or value is pd.NA or value is pd.NaT:
         return None
@@ -157,9 +146,9 @@ class SessionImpact:
             "kind": self.kind,
             "principal": self.principal,
             "issuer": self.issuer,
-            "issued_at": _iso(self.issued_at),
-            "expires_at": _iso(self.expires_at),
-            "last_activity": _iso(self.last_activity),
+            "issued_at": iso_z(self.issued_at),
+            "expires_at": iso_z(self.expires_at),
+            "last_activity": iso_z(self.last_activity),
             "suspicious": self.suspicious,
             "status": "suspicious" if self.suspicious else "legitimate",
             "source_ips": list(self.source_ips),
@@ -177,9 +166,9 @@ class SessionImpact:
             kind=data.get("kind") or "Observed",
             principal=data.get("principal"),
             issuer=data.get("issuer"),
-            issued_at=_parse_time(data.get("issued_at")),
-            expires_at=_parse_time(data.get("expires_at")),
-            last_activity=_parse_time(data.get("last_activity")),
+            issued_at=parse_iso(data.get("issued_at"), strict=True),
+            expires_at=parse_iso(data.get("expires_at"), strict=True),
+            last_activity=parse_iso(data.get("last_activity"), strict=True),
             suspicious=bool(data.get("suspicious")),
             source_ips=tuple(data.get("source_ips") or ()),
             principal_id=data.get("principal_id"),
@@ -332,7 +321,7 @@ class Dependent:
             "principal": self.principal,
             "kinds": list(self.kinds),
             "sessions": self.sessions,
-            "last_issued": _iso(self.last_issued),
+            "last_issued": iso_z(self.last_issued),
             "suspicious": self.suspicious,
         }
 

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from ircreds.containment.plans import Plan
-from ircreds.containment.records import Verdict, _iso, _s
+from ircreds.containment.records import Verdict, _s
 from ircreds.errors import PlanError
+from ircreds.times import iso_z
 
 DEFAULT_ALLOWANCE = timedelta(minutes=5)
 """How long after the apply a cut session's call may still succeed before :func:`verify` flags it."""
@@ -61,7 +62,7 @@ class CallOutcome:
         """JSON form."""
         return {
             "event_id": self.event_id,
-            "event_time": _iso(self.event_time),
+            "event_time": iso_z(self.event_time),
             "access_key_id": self.access_key_id,
             "event_name": self.event_name,
             "error_code": self.error_code,
@@ -100,13 +101,13 @@ class VerifyResult:
     def reasons(self) -> tuple[str, ...]:
         """Why :attr:`ok` is false, one sentence per call (empty when ok)."""
         out = [
-            f"{c.event_name} by {c.access_key_id} at {_iso(c.event_time)} succeeded within the allowance: "
+            f"{c.event_name} by {c.access_key_id} at {iso_z(c.event_time)} succeeded within the allowance: "
             f"it minted a new credential ({c.event_name}) the cut-off does not reach; revoke it"
             for c in self.minted
             if c not in self.succeeded
         ]
         out += [
-            f"{c.event_name} by {c.access_key_id} at {_iso(c.event_time)} succeeded "
+            f"{c.event_name} by {c.access_key_id} at {iso_z(c.event_time)} succeeded "
             f"{int((c.event_time - self.applied_at).total_seconds())} s after the apply, past the allowance"
             + (f": it minted a new credential ({c.event_name})" if c in self.minted else "")
             for c in self.succeeded
@@ -118,7 +119,7 @@ class VerifyResult:
         out: dict[str, Any] = {
             "ok": self.ok,
             "reasons": list(self.reasons),
-            "applied_at": _iso(self.applied_at),
+            "applied_at": iso_z(self.applied_at),
             "allowance_seconds": int(self.allowance.total_seconds()),
             "checked_keys": list(self.checked_keys),
         }

@@ -35,7 +35,7 @@ from ircreds.engines import store
 from ircreds.engines.store import KEY, q
 from ircreds.errors import SourceError
 from ircreds.lineage import SESSION_COLUMNS, LineageIndex
-from ircreds.lineage.values import _ts
+from ircreds.times import parse_time
 from ircreds.model import Trace
 
 log = logging.getLogger(__name__)
@@ -223,8 +223,8 @@ class Case:
             rows_by_key=look["rows_by_key"],
             children_by_key=look["children"],
             events_len=int(ev.get("events_len", 0)),
-            start=_ts(ev.get("start")),
-            end=_ts(ev.get("end")),
+            start=parse_time(ev.get("start")),
+            end=parse_time(ev.get("end")),
             accounts=tuple(ev.get("accounts", ())),
             regions=tuple(ev.get("regions", ())),
             data_event_count=int(ev.get("data_event_count", 0)),
@@ -308,7 +308,7 @@ class Case:
         rows = self._con.execute(
             'SELECT "evidence.file", count(*), min("eventTime"), max("eventTime") FROM events GROUP BY 1'
         ).fetchall()
-        return {str(f): (int(n), _ts(a), _ts(b)) for f, n, a, b in rows if f is not None}
+        return {str(f): (int(n), parse_time(a), parse_time(b)) for f, n, a, b in rows if f is not None}
 
     def report_events(self, trace: Trace, plan: Any = None) -> pd.DataFrame:
         """The rows a report reads: the lineage's calls, the calls of every session the plan names,

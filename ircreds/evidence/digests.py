@@ -30,6 +30,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from ircreds.times import iso_z, parse_iso
+
 try:  # isal's gzip is several times faster and byte-identical; stdlib gzip is the fallback.
     from isal import igzip as _gzip
 except ImportError:  # pragma: no cover - isal is a core dependency of the loader
@@ -123,8 +125,8 @@ class DigestCheck:
             "path": self.path,
             "s3_object": self.s3_object,
             "chain": self.chain,
-            "start": iso_utc(self.start),
-            "end": iso_utc(self.end),
+            "start": iso_z(self.start),
+            "end": iso_z(self.end),
             "log_files": [c.to_dict() for c in self.log_files],
             "previous_s3_object": self.previous_s3_object,
             "previous_status": str(self.previous_status),
@@ -145,8 +147,8 @@ class ChainGap:
         """JSON-ready form."""
         return {
             "chain": self.chain,
-            "after": iso_utc(self.after),
-            "before": iso_utc(self.before),
+            "after": iso_z(self.after),
+            "before": iso_z(self.before),
             "reason": self.reason,
         }
 
@@ -257,8 +259,8 @@ def validate_chain(
                 path=f.path,
                 s3_object=s3_object,
                 chain=_chain_name(doc, s3_object),
-                start=parse_time(doc.get("digestStartTime")),
-                end=parse_time(doc.get("digestEndTime")),
+                start=parse_iso(doc.get("digestStartTime")),
+                end=parse_iso(doc.get("digestEndTime")),
                 log_files=tuple(log_checks),
                 previous_s3_object=str(prev_key) if prev_key else None,
                 previous_status=prev_status,
@@ -380,22 +382,6 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def parse_time(value: Any) -> datetime | None:
-    """A digest time field (ISO 8601) as a UTC datetime; None when absent or not a time.
-
-    Example:
-        >>> parse_time("2025-01-20T10:00:00Z")
-        datetime.datetime(2025, 1, 20, 10, 0, tzinfo=datetime.timezone.utc)
-    """
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def iso_utc(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with ``Z`` to the second (the JSON form of every time here); None stays None."""
-    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+#: The 0.1 names of :func:`ircreds.times.parse_iso` and :func:`ircreds.times.iso_z`.
+parse_time = parse_iso
+iso_utc = iso_z

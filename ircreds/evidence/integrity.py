@@ -43,11 +43,10 @@ from ircreds.evidence.digests import (
     LogFileCheck,
     Status,
     is_digest,
-    iso_utc,
-    parse_time,
     read_json,
     validate_chain,
 )
+from ircreds.times import iso_z, parse_iso
 
 try:  # isal's gzip is several times faster and byte-identical; stdlib gzip is the fallback.
     from isal import igzip as _gzip
@@ -109,8 +108,8 @@ class EvidenceFile:
             "sha256": self.sha256,
             "sha256_uncompressed": self.sha256_uncompressed,
             "records": self.records,
-            "first_event": iso_utc(self.first_event),
-            "last_event": iso_utc(self.last_event),
+            "first_event": iso_z(self.first_event),
+            "last_event": iso_z(self.last_event),
         }
 
 
@@ -288,7 +287,7 @@ def evidence_files(
             if _docs is not None:  # parsed once, reused by validate_digests
                 _docs[str(path)] = doc
             if isinstance(doc, Mapping):
-                first, last = parse_time(doc.get("digestStartTime")), parse_time(doc.get("digestEndTime"))
+                first, last = parse_iso(doc.get("digestStartTime")), parse_iso(doc.get("digestEndTime"))
         else:
             kind = "log"
             hit = _lookup_range(ranges, path)

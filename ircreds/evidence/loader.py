@@ -40,6 +40,7 @@ from ircreds.evidence.sources import _reader, cloudtrail_files, parquet
 from ircreds.evidence.sources._arrow import columns_to_table, frame_to_table, table_to_frame
 from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
 from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, empty_events
+from ircreds.times import iso_z
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +317,9 @@ class Collector:
             "rejects": self.rejects,
             "id_collisions": collisions,
             "time_range": (
-                {"start": _iso(times.iloc[0]), "end": _iso(times.iloc[-1])} if len(frame) else None
+                {"start": iso_z(times.iloc[0], fraction=True), "end": iso_z(times.iloc[-1], fraction=True)}
+                if len(frame)
+                else None
             ),
             "accounts": sorted(accounts),
             "regions": sorted(_values(frame["awsRegion"])),
@@ -338,10 +341,6 @@ def _values(column: pd.Series) -> set[str]:
         used = np.unique(column.cat.codes.to_numpy())
         return {str(column.cat.categories[c]) for c in used if c >= 0}
     return {str(v) for v in column.dropna().unique()}
-
-
-def _iso(ts: pd.Timestamp) -> str:
-    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
 
 
 def _redeliveries(table: pa.Table) -> tuple[np.ndarray, list[dict[str, Any]]]:

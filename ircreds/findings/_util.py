@@ -8,7 +8,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from ircreds.model import Finding, FindingSpec, Severity, Trace, iso_z
+from ircreds.model import Finding, FindingSpec, Severity, Trace
+from ircreds.times import iso_z
 
 # At most this many event ids are attached to one finding (the summary says how many there were).
 MAX_EVENT_IDS = 50
@@ -88,10 +89,6 @@ def ids(calls: pd.DataFrame) -> list[str]:
 
 def when(value: datetime | pd.Timestamp | None) -> str:
     """A time as ISO 8601 UTC with Z, for summaries."""
-    if value is None or value is pd.NaT:
-        return "?"
-    if isinstance(value, pd.Timestamp):
-        value = value.to_pydatetime()
     return iso_z(value) or "?"
 
 

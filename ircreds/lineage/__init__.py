@@ -24,8 +24,7 @@ from ircreds.lineage.index import _CACHE as _CACHE
 from ircreds.lineage.index import DATA_EVENT_NAMES, SESSION_COLUMNS, LineageIndex, lineage_index
 from ircreds.lineage.issuance import ISSUING_EVENTS
 from ircreds.lineage.principals import keys_of_principals, principal_of_keys
-from ircreds.lineage.values import _ts as _ts
-from ircreds.lineage.values import parse_expiration
+from ircreds.times import parse_expiration
 
 __all__ = [
     "DATA_EVENT_NAMES",

@@ -29,7 +29,8 @@ from ircreds.lineage.issuance import (
     _merge_cross_account,
     _observed_row,
 )
-from ircreds.lineage.values import _col, _json, _key, _records, _str, _time_col, _ts
+from ircreds.lineage.values import _col, _json, _key, _records, _str, _time_col
+from ircreds.times import parse_time
 
 SESSION_COLUMNS: tuple[str, ...] = (
     "access_key_id",
@@ -201,8 +202,8 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
     rows = issued + observed
     for row in rows:
         first, last, count = stats.get(row["access_key_id"], (None, None, 0))
-        row["first_used"] = _ts(first) if count else None
-        row["last_used"] = _ts(last) if count else None
+        row["first_used"] = parse_time(first) if count else None
+        row["last_used"] = parse_time(last) if count else None
         row["call_count"] = count
     frame = _frame(rows)
 
@@ -215,8 +216,8 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
             if key not in lst:
                 lst.append(key)
 
-    start = _ts(times.min()) if n else None
-    end = _ts(times.max()) if n else None
+    start = parse_time(times.min()) if n else None
+    end = parse_time(times.max()) if n else None
     accounts = sorted({str(a) for a in _col(events, "recipientAccountId").dropna().unique() if str(a)})
     regions = sorted({str(a) for a in _col(events, "awsRegion").dropna().unique() if str(a)})
     # Integer codes of the columns a trace summarises, so each hop is numpy work, not a frame copy.

@@ -23,10 +23,9 @@ from ircreds.lineage.values import (
     _role_name,
     _session_name_of,
     _str,
-    _ts,
-    parse_expiration,
 )
 from ircreds.model import CredentialKind
+from ircreds.times import parse_expiration, parse_time
 
 ISSUING_EVENTS = frozenset(
     {
@@ -122,8 +121,8 @@ def _issued_row(rec: dict[str, Any]) -> dict[str, Any] | None:
         key = _key(access_key.get("accessKeyId"))
     if key is None:
         return None
-    issued_at = _ts(rec["eventTime"])
-    expires = _ts(rec["issued.expiration"]) or parse_expiration(_str(creds.get("expiration")))
+    issued_at = parse_time(rec["eventTime"])
+    expires = parse_time(rec["issued.expiration"]) or parse_expiration(_str(creds.get("expiration")))
     caller_arn = _str(rec["userIdentity.arn"])
     caller_type = _str(rec["userIdentity.type"])
     issuer = _issuer_of(rec)
@@ -270,7 +269,7 @@ def _observed_row(rec: dict[str, Any]) -> dict[str, Any]:
         "account_id": _str(rec["userIdentity.accountId"])
         or _account_of(arn)
         or _str(rec["recipientAccountId"]),
-        "issued_at": _ts(rec["userIdentity.sessionContext.attributes.creationDate"]),
+        "issued_at": parse_time(rec["userIdentity.sessionContext.attributes.creationDate"]),
         "expires_at": None,
         "issuing_event_ids": (),
         "issuer_type": issuer_type,
@@ -342,11 +341,11 @@ def _link_observed(
             best = None
             for ident in (row["principal_arn"], row["principal_id"]):
                 for rec in logins_by_arn.get(ident or "", ()):
-                    t = _ts(rec["eventTime"])
+                    t = parse_time(rec["eventTime"])
                     if (
                         t is not None
                         and abs(t - created) <= _CONSOLE_TOLERANCE
-                        and (best is None or abs(t - created) < abs(_ts(best["eventTime"]) - created))
+                        and (best is None or abs(t - created) < abs(parse_time(best["eventTime"]) - created))
                     ):
                         best = rec
             if best is not None:

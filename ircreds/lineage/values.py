@@ -11,24 +11,15 @@ Example:
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import orjson
 import pandas as pd
 
+from ircreds.times import parse_expiration as parse_expiration  # public here since 0.1
+
 _NO_KEY = frozenset({"", "Unknown", "unknown", "None", "null"})
-_EXPIRATION = re.compile(
-    r"^\s*([A-Za-z]{3})\s+(\d{1,2}),?\s+(\d{4}),?\s+(\d{1,2}):(\d{2}):(\d{2})\s*([AaPp][Mm])?\s*$"
-)
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
 
 
 def _col(events: pd.DataFrame, name: str) -> pd.Series:
@@ -60,23 +51,6 @@ def _key(value: Any) -> str | None:
     return text
 
 
-def _ts(value: Any) -> datetime | None:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            return None
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        parsed = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
-        if pd.isna(parsed):
-            return parse_expiration(value)
-        return parsed.to_pydatetime()
-    return None
-
-
 def _json(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -88,38 +62,6 @@ def _json(value: Any) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
-
-
-def parse_expiration(text: str | None) -> datetime | None:
-    """Parse STS's text expiration (``"Jan 20, 2025, 9:14:27 PM"``, also without commas) as UTC.
-
-    Example:
-        >>> parse_expiration("Sep 17, 2020 8:04:10 PM").isoformat()
-        '2020-09-17T20:04:10+00:00'
-        >>> parse_expiration("not a date") is None
-        True
-    """
-    if not text:
-        return None
-    m = _EXPIRATION.match(text)
-    if not m:
-        parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-        return None if pd.isna(parsed) else parsed.to_pydatetime()
-    mon, day, year, hour, minute, second, ampm = m.groups()
-    month = _MONTHS.get(mon.lower())
-    if month is None:
-        return None
-    h = int(hour)
-    if ampm:
-        # "0:00:00 PM" has been seen in the wild: treat hour 0 as written.
-        if ampm.lower() == "pm" and 0 < h < 12:
-            h += 12
-        elif ampm.lower() == "am" and h == 12:
-            h = 0
-    try:
-        return datetime(int(year), month, int(day), h, int(minute), int(second), tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def _account_of(arn: str | None) -> str | None:

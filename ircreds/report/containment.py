@@ -5,7 +5,7 @@ successful ``AWSRevokeOlderSessions`` put in the events frame with the cut-off i
 ``verify`` result; :mod:`ircreds.report.data` builds the rest of the report around it.
 
 Example:
-    >>> denies_in_logs(None), parse_time("2025-01-20T12:00:00Z").isoformat()
+    >>> denies_in_logs(None), parse_iso("2025-01-20T12:00:00Z").isoformat()
     ([], '2025-01-20T12:00:00+00:00')
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -21,7 +21,11 @@ from urllib.parse import unquote_plus
 import pandas as pd
 
 from ircreds.containment.actions import is_rehearsal
-from ircreds.report.indicators import _iso, _json, _s
+from ircreds.report.indicators import _json, _s
+from ircreds.times import iso_z, parse_iso
+
+#: The 0.1 name of :func:`ircreds.times.parse_iso`.
+parse_time = parse_iso
 
 
 def rehearsal(action: Mapping[str, Any]) -> bool:
@@ -105,7 +109,7 @@ def containment_view(
     verified = as_dict(verification) if verification is not None else None
     return {
         "has_plan": bool(plan),
-        "cutoff": _iso(cutoff),
+        "cutoff": iso_z(cutoff),
         "revocations": revocations,
         "warnings": [
             w.get("message", json.dumps(w)) if isinstance(w, Mapping) else str(w)
@@ -116,7 +120,7 @@ def containment_view(
         "deletion": list(plan.get("deletion") or ()),
         "actions": [_action_view(a) for a in actions],
         "rehearsals": sum(1 for a in actions if rehearsal(a)),
-        "applied": {k: _iso(at) for k, (at, _) in applied.items()},
+        "applied": {k: iso_z(at) for k, (at, _) in applied.items()},
         "denies_in_logs": denies_in_logs(events),
         "verification": _verification(verified) if verified else None,
     }
@@ -217,15 +221,15 @@ def applied_denies(
     for action in actions:
         if action.get("dry_run") is True or action.get("action") == "rollback" or rehearsal(action):
             continue
-        when = parse_time(action.get("when") or action.get("time") or action.get("at"))
+        when = parse_iso(action.get("when") or action.get("time") or action.get("at"))
         if when is None:
             continue
         for target in _targets(action):
-            add(target, when, parse_time(action.get("cutoff")))
+            add(target, when, parse_iso(action.get("cutoff")))
     for deny in denies_in_logs(events):
-        when = parse_time(deny["applied_at"])
+        when = parse_iso(deny["applied_at"])
         if when is not None:
-            add(deny["target"], when, parse_time(deny["cutoff"]))
+            add(deny["target"], when, parse_iso(deny["cutoff"]))
     return out
 
 
@@ -241,13 +245,13 @@ def proof_from_logs(plan: Any, events: pd.DataFrame | None, as_of: datetime | No
 
     the_plan = plan if isinstance(plan, Plan) else Plan.from_dict(as_dict(plan))
     denies = [
-        d for d in denies_in_logs(events) if as_of is None or (parse_time(d["applied_at"]) or as_of) <= as_of
+        d for d in denies_in_logs(events) if as_of is None or (parse_iso(d["applied_at"]) or as_of) <= as_of
     ]
     planned = {name for r in the_plan.revocations for name in (r.target, r.arn)}
     targets = sorted({d["target"] for d in denies} & planned)
     if not targets:
         return None
-    applied = min(parse_time(d["applied_at"]) for d in denies if d["target"] in targets)
+    applied = min(parse_iso(d["applied_at"]) for d in denies if d["target"] in targets)
     return verify(the_plan, events, applied_at=applied, targets=targets)
 
 
@@ -273,8 +277,8 @@ def denies_in_logs(events: pd.DataFrame | None) -> list[dict[str, Any]]:
             {
                 "target": str(name),
                 "kind": "role" if params.get("roleName") else "user",
-                "applied_at": _iso(row["eventTime"]),
-                "cutoff": _iso(_token_issue_time(params.get("policyDocument"))),
+                "applied_at": iso_z(row["eventTime"]),
+                "cutoff": iso_z(_token_issue_time(params.get("policyDocument"))),
                 "event_id": _s(row.get("eventID")),
                 "by": _s(row.get("userIdentity.arn")),
             }
@@ -298,7 +302,7 @@ def _token_issue_time(document: Any) -> datetime | None:
         for op in ("DateLessThan", "DateLessThanEquals"):
             value = (condition.get(op) or {}).get("aws:TokenIssueTime")
             if value:
-                return parse_time(value[0] if isinstance(value, list) else value)
+                return parse_iso(value[0] if isinstance(value, list) else value)
     return None
 
 
@@ -357,21 +361,9 @@ def action_list(actions: Any) -> list[dict[str, Any]]:
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return _iso(value)
+        return iso_z(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     if hasattr(value, "to_dict"):
         return value.to_dict()
     return str(value)
-
-
-def parse_time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else None
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

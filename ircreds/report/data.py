@@ -34,7 +34,8 @@ from ircreds.report.containment import (
     proof_from_logs,
     rehearsal,
 )
-from ircreds.report.indicators import _call_row, _iso, _nodes, _suspicious_ips, indicators, key_calls
+from ircreds.report.indicators import _call_row, _nodes, _suspicious_ips, indicators, key_calls
+from ircreds.times import iso_z, parse_iso
 
 _SECRET = re.compile(
     r"""(?P<k>["']?(?:sessionToken|secretAccessKey|SessionToken|SecretAccessKey|aws_session_token|"""
@@ -80,9 +81,9 @@ def build_data(
     evidence_end = _evidence_end(events, load_report, calls)
     # the state is told as of the plan's now: one moment for the plan and the report
     plan_now = parse_time(plan_dict.get("now")) if plan_dict else None
-    if now is not None and plan_now is not None and _iso(now) != _iso(plan_now):  # JSON keeps whole seconds
+    if now is not None and plan_now is not None and iso_z(now) != iso_z(plan_now):  # JSON keeps whole seconds
         raise ValueError(
-            f"now={_iso(now)} differs from the plan's now {_iso(plan_now)}: the report's state as of must be the "
+            f"now={iso_z(now)} differs from the plan's now {iso_z(plan_now)}: the report's state as of must be the "
             "plan's; build the plan at that now (or leave now= out and the report takes the plan's)"
         )
     as_of = now or plan_now or evidence_end
@@ -105,7 +106,7 @@ def build_data(
         "title": f"Post-incident report: leaked credential {trace.key}",
         "key": trace.key,
         "tool": {"name": "ircreds", "version": __version__, "command": scrub(command) if command else None},
-        "generated_for": _iso(as_of),
+        "generated_for": iso_z(as_of),
         "now_given": now is not None or plan_now is not None,
         "as_of_source": "given" if now is not None else "plan" if plan_now is not None else "evidence-end",
         "summary": {
@@ -173,7 +174,7 @@ def _summary(
 ) -> dict[str, Any]:
     s = trace.session
     issuer = s.issuer
-    misuse_at = parse_time(first_misuse["time"]) if first_misuse else None
+    misuse_at = parse_iso(first_misuse["time"]) if first_misuse else None
     suspicious = set(_suspicious_ips(trace))
     attacker_calls = calls[calls["sourceIPAddress"].astype(object).isin(suspicious)] if len(calls) else calls
     last_attacker = attacker_calls["eventTime"].max() if len(attacker_calls) else None
@@ -182,7 +183,7 @@ def _summary(
     )
     active = [c["access_key_id"] for c in credentials if c["active"]]
     leaked = credentials[0]
-    window_end = None if active else max((parse_time(c["ended_at"]) for c in credentials), default=None)
+    window_end = None if active else max((parse_iso(c["ended_at"]) for c in credentials), default=None)
     return {
         "leaked": {
             "access_key_id": s.access_key_id,
@@ -192,8 +193,8 @@ def _summary(
             "account_id": s.account_id,
             "observed_only": bool(getattr(s, "observed_only", False)),
         },
-        "issued_at": _iso(s.issued_at),
-        "expires_at": _iso(s.expires_at),
+        "issued_at": iso_z(s.issued_at),
+        "expires_at": iso_z(s.expires_at),
         "issuing_event_id": s.issuing_event_id,
         "issuer": {
             "type": issuer.type,
@@ -205,13 +206,13 @@ def _summary(
         },
         "root": {"type": str(trace.root.type), "arn": trace.root.arn, "name": trace.root.name},
         "first_misuse": first_misuse,
-        "last_attacker_call": _iso(last_attacker),
+        "last_attacker_call": iso_z(last_attacker),
         "attacker_ips": sorted(suspicious),
         "calls": len(calls),
         "credentials": len(_nodes(trace)),
         "exposure": {
-            "start": _iso(misuse_at),
-            "end": _iso(window_end),
+            "start": iso_z(misuse_at),
+            "end": iso_z(window_end),
             "ongoing": bool(active),
             "active_credentials": active,
             "seconds": _seconds(misuse_at, window_end or (as_of if active else None)),
@@ -219,12 +220,12 @@ def _summary(
             "leaked_key_state": leaked["state"],
         },
         "contained": contained_at is not None and not active,
-        "detected_at": _iso(detected_at),
+        "detected_at": iso_z(detected_at),
         "time_to_detect": _seconds(misuse_at, detected_at),
-        "contained_at": _iso(contained_at),
+        "contained_at": iso_z(contained_at),
         "time_to_contain": _seconds(misuse_at, contained_at),
         "time_from_detect_to_contain": _seconds(detected_at, contained_at),
-        "as_of": _iso(as_of),
+        "as_of": iso_z(as_of),
         "findings_by_severity": _count_by(f["severity"] for f in _findings(trace)),
     }
 
@@ -261,12 +262,12 @@ def _credentials(
                 "principal_arn": getattr(s, "principal_arn", None),
                 "session_name": s.session_name,
                 "parent_key": s.parent_key,
-                "issued_at": _iso(s.issued_at),
-                "expires_at": _iso(s.expires_at),
+                "issued_at": iso_z(s.issued_at),
+                "expires_at": iso_z(s.expires_at),
                 "calls": int(node.summary.count),
                 "errors": int(node.summary.error_count),
-                "first": _iso(node.summary.first),
-                "last": _iso(node.summary.last),
+                "first": iso_z(node.summary.first),
+                "last": iso_z(node.summary.last),
                 "depth": int(getattr(node, "depth", 0)),
                 **state,
             }
@@ -294,24 +295,24 @@ def _state(
     user = name if (getattr(s, "principal_arn", None) or "").split(":")[-1].startswith("user/") else None
     for marker in (key, f"user:{user}" if user else None):
         if marker and marker in deleted:
-            ends.append((deleted[marker], f"deleted or deactivated at {_iso(deleted[marker])}"))
+            ends.append((deleted[marker], f"deleted or deactivated at {iso_z(deleted[marker])}"))
     deny = applied.get(target) or (applied.get(name) if name else None)
     if deny is not None and s.issued_at is not None and s.issued_at < deny[1]:
-        ends.append((deny[0], f"cut off at {_iso(deny[0])} by AWSRevokeOlderSessions on {name}"))
+        ends.append((deny[0], f"cut off at {iso_z(deny[0])} by AWSRevokeOlderSessions on {name}"))
     if s.expires_at is not None:
-        ends.append((s.expires_at, f"expired at {_iso(s.expires_at)}"))
+        ends.append((s.expires_at, f"expired at {iso_z(s.expires_at)}"))
     ends.sort(key=lambda e: e[0])
     if ends and (as_of is None or ends[0][0] <= as_of):
         ended_at, text = ends[0]
         if ended_at != s.expires_at and s.expires_at is not None:
-            text += f" (would have expired at {_iso(s.expires_at)})"
-        return {"state": text, "active": False, "ended_at": _iso(ended_at), "covered_by": covered}
+            text += f" (would have expired at {iso_z(s.expires_at)})"
+        return {"state": text, "active": False, "ended_at": iso_z(ended_at), "covered_by": covered}
     if covered:
-        text = f"VALID until {_iso(s.expires_at)}; the plan's deny on {covered.rsplit('/', 1)[-1]} cuts it once applied"
+        text = f"VALID until {iso_z(s.expires_at)}; the plan's deny on {covered.rsplit('/', 1)[-1]} cuts it once applied"
     elif s.expires_at is None:
         text = "VALID: long-term key, usable until deleted or deactivated"
     else:
-        text = f"VALID until {_iso(s.expires_at)}: no deny covers it"
+        text = f"VALID until {iso_z(s.expires_at)}: no deny covers it"
     return {"state": text, "active": True, "ended_at": None, "covered_by": covered}
 
 
@@ -389,7 +390,7 @@ def caveats(
     if evidence_end is not None:
         lag_note = (
             f"CloudTrail delivers files about 5 minutes after a call, with no guarantee: events of the last "
-            f"{int(_DELIVERY_LAG.total_seconds() // 60)} minutes before {_iso(evidence_end)} may not be delivered yet"
+            f"{int(_DELIVERY_LAG.total_seconds() // 60)} minutes before {iso_z(evidence_end)} may not be delivered yet"
         )
         if now is not None and now - evidence_end > _DELIVERY_LAG:
             lag_note += (
@@ -467,7 +468,7 @@ def _evidence_end(
         return events["eventTime"].max().to_pydatetime()
     time_range = load_report.get("time_range")
     if isinstance(time_range, Mapping) and time_range.get("end"):
-        return parse_time(time_range["end"])
+        return parse_iso(time_range["end"])
     if len(calls):
         return calls["eventTime"].max().to_pydatetime()
     return None

@@ -16,12 +16,12 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from ircreds.escape import csv_cell
+from ircreds.times import iso_z
 
 SENSITIVE_READS = frozenset(
     {
@@ -97,7 +97,7 @@ def _call_row(row: pd.Series) -> dict[str, Any]:
 
     when = get("eventTime")
     return {
-        "time": _iso(when.to_pydatetime() if hasattr(when, "to_pydatetime") else when),
+        "time": iso_z(when),
         "event_name": _s(get("eventName")),
         "event_source": _s(get("eventSource")),
         "region": _s(get("awsRegion")),
@@ -258,8 +258,8 @@ def _indicator(
         "type": kind,
         "value": value,
         "suspicious": bool(suspicious),
-        "first_seen": _iso(first),
-        "last_seen": _iso(last),
+        "first_seen": iso_z(first),
+        "last_seen": iso_z(last),
         "count": int(count),
         "credentials": credentials,
         "note": note,
@@ -313,11 +313,3 @@ def _json(text: Any) -> dict[str, Any]:
 
 def _s(value: Any) -> str | None:
     return None if value is None or value is pd.NA else str(value)
-
-
-def _iso(value: Any) -> str | None:
-    if value is None or value is pd.NaT or (not isinstance(value, datetime) and pd.isna(value)):
-        return None
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -31,10 +31,10 @@ import pandas as pd
 
 from ircreds import escape, plots
 from ircreds.evidence.integrity import IntegrityResult
-from ircreds.report.containment import parse_time as _parse_time
 from ircreds.report.data import _duration, build_data, evidence_csv, scrub
 from ircreds.report.indicators import indicators_csv
 from ircreds.report.sigma import sigma_view
+from ircreds.times import parse_iso
 
 __all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
 
@@ -170,7 +170,7 @@ def render(
         ).encode(),
         f"{stem}-evidence.csv": evidence_csv(data["evidence"]["files"]).encode(),
     }
-    figs = _figures(trace, _parse_time(data["containment"]["cutoff"])) if figures else {}
+    figs = _figures(trace, parse_iso(data["containment"]["cutoff"])) if figures else {}
     fig_out: dict[str, dict[str, str] | None] = {"timeline": None, "lineage": None}
     if fmt == "html":
         for name, fig in figs.items():

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ircreds.errors import ScenarioError
 from ircreds.scenarios.records import Cred, iso
 from ircreds.scenarios.twists import TWISTS
+from ircreds.times import parse_iso
 
 if TYPE_CHECKING:
     from ircreds.scenarios.incident import Incident
@@ -412,11 +413,10 @@ def _norm(value: Any) -> str:
 
 
 def _time(value: Any) -> datetime:
-    try:
-        t = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError as err:
-        raise ValueError(f"not an ISO 8601 time: {value!r}") from err
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
+    parsed = parse_iso(str(value).strip(), strict=True)  # an answer without a zone is UTC
+    if parsed is None:
+        raise ValueError(f"not an ISO 8601 time: {value!r}")
+    return parsed
 
 
 def _check(q: Mapping[str, Any], given: Any) -> tuple[bool, str]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ircreds.errors import ScenarioError
+from ircreds.times import iso_z
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -29,9 +30,7 @@ def iso(t: datetime) -> str:
     """CloudTrail's ``eventTime`` form: ``2025-01-20T09:14:27Z``."""
     if t.tzinfo is None:
         raise ScenarioError(f"naive datetime {t!r} in a scenario; pass tz-aware UTC times")
-    if t.tzinfo is not UTC:
-        t = t.astimezone(UTC)
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
+    return iso_z(t)
 
 
 def expiration_text(t: datetime) -> str:

@@ -24,7 +24,7 @@ import json
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ import orjson
 from ircreds.evidence import signatures
 from ircreds.scenarios.records import iso
 from ircreds.scenarios.signing import region_key
+from ircreds.times import parse_iso
 
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 TRAIL_NAME = "management-and-data-events"
@@ -60,10 +61,6 @@ class LogFile:
     sha256: str
     oldest: str
     newest: str
-
-
-def _parse(ts: str) -> datetime:
-    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 class TrailWriter:
@@ -122,7 +119,7 @@ class TrailWriter:
             self.duplicates += len(again)
         recs = recs + late
         rng.shuffle(recs)
-        start = datetime.strptime(window, "%Y-%m-%dT%H:%M").replace(tzinfo=UTC)
+        start = parse_iso(f"{window}Z", strict=True)
         parts = 1
         if len(recs) > 40:
             parts = min(len(recs) // 20, rng.choice((1, 1, 2, 3)))
@@ -272,8 +269,3 @@ class TrailWriter:
 @functools.lru_cache(maxsize=64)
 def _key_fingerprint(region: str) -> str:
     return signatures.fingerprint(signatures.public_key_der(region_key(region).public_key()))
-
-
-def parse_time(ts: str) -> datetime:
-    """Parse CloudTrail's ``eventTime`` text."""
-    return _parse(ts)

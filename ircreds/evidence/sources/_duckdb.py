@@ -60,9 +60,10 @@ import pyarrow.compute as pc
 
 from ircreds.evidence.sources import _reader
 from ircreds.evidence.sources._arrow import SCHEMA, TIMESTAMP
-from ircreds.evidence.sources._normalize import _TEXT_DATE, json_text, loads, parse_time_one
+from ircreds.evidence.sources._normalize import json_text, loads, parse_time_one
 from ircreds.evidence.sources.cloudtrail_files import FileError, gunzip
 from ircreds.schema import COLUMNS
+from ircreds.times import TEXT_DATE
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +436,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, *, text_dates: bool) -> tup
     fixed: list[Any] = []
     still = np.zeros(len(bad), dtype=bool)
     for i, value in zip(idx, values, strict=True):
-        stamp = parse_time_one(value) if _TEXT_DATE.match(value) else None
+        stamp = parse_time_one(value) if TEXT_DATE.match(value) else None
         if stamp is None:
             still[i] = True
         fixed.append(stamp)

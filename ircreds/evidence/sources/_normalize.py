@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ from ircreds.schema import (
     as_category,
     empty_events,
 )
+from ircreds.times import parse_time, parse_timestamp
 
 #: Columns a record fills (everything but where it came from), in frame order.
 CONTENT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in EVIDENCE_COLUMNS)
@@ -251,6 +252,10 @@ def _residual(record: dict, spec: dict) -> dict | None:
 
 def _time_raw(value: Any) -> Any:
     if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise RecordError(
+                f"time {value.isoformat()} has no time zone (a naive datetime); pass aware times"
+            )
         return value.isoformat()
     return value
 
@@ -371,82 +376,30 @@ def normalize_record(record: dict) -> tuple:
 
 
 # ---------------------------------------------------------------------------------------------
-# Times
-
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
-    )
-}
-_TEXT_DATE = re.compile(
-    r"^\s*([A-Za-z]{3})[a-z]*\.?\s+(\d{1,2}),?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\s*$"
-)
+# Times (parsed by ircreds.times; here a value that is not a time is None, so its record is rejected)
 
 
 def parse_time_one(value: Any) -> datetime | None:
-    """Parse one time in any form seen in CloudTrail (None when it does not parse).
-
-    Naive forms are UTC. Accepts ISO 8601 (extended or basic, ``Z``, offsets, up to
-    nanoseconds), the text ``expiration`` dates, and epoch seconds or milliseconds.
+    """:func:`ircreds.times.parse_time`, with None for a naive ``datetime`` (its record is rejected).
 
     Example:
         >>> parse_time_one("Jan 20, 2025, 9:14:27 PM")
         datetime.datetime(2025, 1, 20, 21, 14, 27, tzinfo=datetime.timezone.utc)
-        >>> parse_time_one("Sep 17, 2020 8:04:10 AM").hour
-        8
-        >>> parse_time_one("20131102T010628Z").isoformat()
-        '2013-11-02T01:06:28+00:00'
+        >>> parse_time_one(datetime(2025, 1, 20, 9, 14, 27)) is None
+        True
     """
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    match = _TEXT_DATE.match(value)
-    if match:
-        mon, day, year, hour, minute, sec, ampm = match.groups()
-        month = _MONTHS.get(mon.lower())
-        if month is None:
-            return None
-        h = int(hour)
-        if ampm:
-            h = h % 12 + (12 if ampm.lower() == "pm" else 0)
-        try:
-            return datetime(int(year), month, int(day), h, int(minute), int(sec or 0), tzinfo=UTC)
-        except ValueError:
-            return None
     try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
+        return parse_time(value)
+    except ValueError:
         return None
-    if stamp is pd.NaT:
-        return None
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime(warn=False)
 
 
 def parse_timestamp_one(value: Any) -> pd.Timestamp | None:
     """Like :func:`parse_time_one` but keeps nanoseconds (a UTC ``pd.Timestamp``)."""
-    if isinstance(value, str) and not _TEXT_DATE.match(value):
-        try:
-            stamp = pd.Timestamp(value)
-        except (ValueError, TypeError, OverflowError):
-            return None
-        if stamp is pd.NaT:
-            return None
-        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    parsed = parse_time_one(value)
-    return None if parsed is None else pd.Timestamp(parsed)
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
 
 
 def parse_times(values: Sequence[Any]) -> tuple[pd.arrays.DatetimeArray, np.ndarray]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ircreds.errors import SourceError
 from ircreds.evidence.sources import Sink
-from ircreds.evidence.sources._normalize import parse_time_one
+from ircreds.times import parse_time, require_aware
 
 #: ``load()`` options this source takes.
 OPTIONS = ("accounts", "regions", "start", "end", "session", "client", "workers")
@@ -67,15 +67,12 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 def _aware(value: Any, name: str) -> datetime | None:
+    """A ``start=`` / ``end=`` option: an aware datetime, or a time text (ISO 8601); naive refused."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(
-                f"{name} must be a timezone-aware datetime (for example datetime(..., tzinfo=UTC))"
-            )
-        return value
-    parsed = parse_time_one(value)
+        return require_aware(value, f"{name} (for example datetime(..., tzinfo=UTC))")
+    parsed = parse_time(value)
     if parsed is None:
         raise ValueError(
             f"{name}={value!r} is not a time; pass a timezone-aware datetime or an ISO 8601 string"
