@@ -35,8 +35,8 @@ from ircreds.engines import store
 from ircreds.engines.store import KEY, q
 from ircreds.errors import SourceError
 from ircreds.lineage import SESSION_COLUMNS, LineageIndex
-from ircreds.times import parse_time
 from ircreds.model import Trace
+from ircreds.times import parse_time
 
 log = logging.getLogger(__name__)
 
