@@ -241,3 +241,83 @@ def concat_events(frames: list[pd.DataFrame]) -> pd.DataFrame:
         else:
             data[name] = pd.concat(parts, ignore_index=True).array
     return pd.DataFrame(data)
+
+
+# ---------------------------------------------------------------------------------------------
+# What some column values mean (one place: findings, verification and the AWS layer read these)
+
+#: ``errorCode`` values that mean the call was refused for lack of permission (an explicit or an
+#: implicit deny), as CloudTrail writes them across services (aws-facts §5.3). Codes that merely
+#: contain ``AccessDenied`` or ``Unauthorized`` (``Client.``-prefixed forms) count too: see
+#: :func:`is_denied_code`.
+DENIED_ERROR_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "Client.UnauthorizedOperation",
+        "UnauthorizedAccess",
+        "AuthorizationError",
+        "AuthorizationErrorException",
+        "Forbidden",
+    }
+)
+_DENIED_PARTS = ("AccessDenied", "Unauthorized")
+
+#: Calls no IAM policy can deny, the ``aws:TokenIssueTime`` cut-off included: they need no
+#: permission, so the attacker's probes keep succeeding after the cut-off (aws-facts §5.3).
+NEVER_DENIED_ACTIONS = frozenset({"sts:GetCallerIdentity"})
+
+
+def is_denied_code(code: Any) -> bool:
+    """True when ``errorCode`` says the call was refused for lack of permission.
+
+    Example:
+        >>> is_denied_code("AccessDenied"), is_denied_code("Client.UnauthorizedOperation")
+        (True, True)
+        >>> is_denied_code("ThrottlingException"), is_denied_code(None)
+        (False, False)
+    """
+    if not isinstance(code, str) or not code:
+        return False
+    return code in DENIED_ERROR_CODES or any(part in code for part in _DENIED_PARTS)
+
+
+def denied_codes(codes: pd.Series) -> pd.Series:
+    """:func:`is_denied_code` for a column of error codes (a boolean Series, False where missing)."""
+    text = codes.astype("string")
+    hit = text.isin(sorted(DENIED_ERROR_CODES))
+    for part in _DENIED_PARTS:
+        hit |= text.str.contains(part, regex=False)
+    return hit.fillna(False).astype(bool)
+
+
+def call_action(event_source: Any, event_name: Any) -> str | None:
+    """The IAM action of a logged call: ``sts.amazonaws.com`` + ``GetCallerIdentity`` -> ``sts:GetCallerIdentity``.
+
+    Example:
+        >>> call_action("sts.amazonaws.com", "GetCallerIdentity")
+        'sts:GetCallerIdentity'
+    """
+    if not isinstance(event_source, str) or not isinstance(event_name, str) or not event_name:
+        return None
+    return f"{event_source.split('.', 1)[0]}:{event_name}"
+
+
+def is_never_denied(event_source: Any, event_name: Any) -> bool:
+    """True for a call no deny blocks (``sts:GetCallerIdentity``), compared case-insensitively.
+
+    Example:
+        >>> is_never_denied("sts.amazonaws.com", "GetCallerIdentity"), is_never_denied("s3.amazonaws.com", "ListBuckets")
+        (True, False)
+    """
+    action = call_action(event_source, event_name)
+    return action is not None and action.lower() in {a.lower() for a in NEVER_DENIED_ACTIONS}
+
+
+def never_denied(event_sources: pd.Series, event_names: pd.Series) -> pd.Series:
+    """:func:`is_never_denied` for columns of event sources and names (a boolean Series)."""
+    actions = event_sources.astype("string").str.split(".", n=1).str[0] + ":" + event_names.astype("string")
+    return (
+        actions.str.lower().isin(sorted(a.lower() for a in NEVER_DENIED_ACTIONS)).fillna(False).astype(bool)
+    )

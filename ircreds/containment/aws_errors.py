@@ -12,10 +12,10 @@ Example:
 from __future__ import annotations
 
 from ircreds.errors import AwsError
+from ircreds.schema import DENIED_ERROR_CODES, is_denied_code
 
-DENIED_CODES = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess"}
-)
+#: The 0.1 name of :data:`ircreds.schema.DENIED_ERROR_CODES`.
+DENIED_CODES = DENIED_ERROR_CODES
 THROTTLE_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 )
@@ -38,7 +38,7 @@ def error_for_code(code: str, message: str, *, action: str, resource: str) -> Aw
         >>> str(error_for_code("NoSuchEntity", "", action="iam:GetRolePolicy", resource="role/Gone"))[:33]
         'role/Gone does not exist in this '
     """
-    if code in DENIED_CODES or "AccessDenied" in code:
+    if is_denied_code(code):
         return AwsError(
             f"the caller is not allowed to call {action} on {resource}: grant {action} on {resource} "
             f"(or use a principal that has it) and retry (AWS {code})",

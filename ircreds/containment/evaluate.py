@@ -43,9 +43,12 @@ import numpy as np
 import pandas as pd
 
 from ircreds.errors import PolicyError
+from ircreds.schema import NEVER_DENIED_ACTIONS, never_denied
+from ircreds.schema import call_action as call_action  # public here since 0.1
 from ircreds.times import parse_iso
 
-UNBLOCKABLE_ACTIONS = frozenset({"sts:getcalleridentity"})
+#: :data:`ircreds.schema.NEVER_DENIED_ACTIONS`, lower-cased (IAM compares actions case-insensitively).
+UNBLOCKABLE_ACTIONS = frozenset(a.lower() for a in NEVER_DENIED_ACTIONS)
 """Actions that need no permission, so no deny ever blocks them (aws-facts §3.7)."""
 
 
@@ -371,19 +374,6 @@ def _aware_or_none(value: Any) -> datetime | None:
     return parse_date(value)
 
 
-def call_action(event_source: Any, event_name: Any) -> str | None:
-    """The IAM action of a logged call: ``s3.amazonaws.com`` + ``GetObject`` -> ``s3:GetObject``.
-
-    Example:
-        >>> call_action("sts.amazonaws.com", "GetCallerIdentity")
-        'sts:GetCallerIdentity'
-    """
-    source, name = _str_or_none(event_source), _str_or_none(event_name)
-    if not source or not name:
-        return None
-    return f"{source.split('.', 1)[0]}:{name}"
-
-
 _CALL_COLUMNS = {
     "key": "userIdentity.accessKeyId",
     "created": "userIdentity.sessionContext.attributes.creationDate",
@@ -523,10 +513,7 @@ def _denied_cutoff_vectorized(
             holds_all &= holds
         denied |= holds_all
     if "eventName" in calls.columns and "eventSource" in calls.columns:
-        names = calls["eventName"].astype("string")
-        sources = calls["eventSource"].astype("string")
-        actions = (sources.str.split(".", n=1).str[0] + ":" + names).str.lower()
-        denied &= ~(actions.isin(UNBLOCKABLE_ACTIONS).fillna(False).to_numpy(dtype=bool))
+        denied &= ~never_denied(calls["eventSource"], calls["eventName"]).to_numpy(dtype=bool)
     return pd.Series(denied, index=calls.index, dtype=bool, name="denied")
 
 

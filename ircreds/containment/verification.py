@@ -12,20 +12,14 @@ import pandas as pd
 from ircreds.containment.plans import Plan
 from ircreds.containment.records import Verdict, _s
 from ircreds.errors import PlanError
+from ircreds.schema import DENIED_ERROR_CODES, is_denied_code, is_never_denied
 from ircreds.times import iso_z
 
 DEFAULT_ALLOWANCE = timedelta(minutes=5)
 """How long after the apply a cut session's call may still succeed before :func:`verify` flags it."""
 
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "UnauthorizedAccess",
-        "Client.UnauthorizedOperation",
-    }
-)
+#: The 0.1 name of :data:`ircreds.schema.DENIED_ERROR_CODES`.
+DENIED_CODES = DENIED_ERROR_CODES
 
 
 MINTING_CALLS = frozenset(
@@ -202,17 +196,13 @@ def verify(
         if outcome.access_key_id not in cut:
             buckets["survivors"].append(outcome)
             continue
-        if outcome.event_name == "GetCallerIdentity":
+        if is_never_denied(rec.get("eventSource"), outcome.event_name):
             buckets["exempt"].append(outcome)
         elif outcome.error_code is None:
             buckets["within" if outcome.event_time < deadline else "succeeded"].append(outcome)
             if outcome.event_name in MINTING_CALLS:
                 buckets["minted"].append(outcome)
-        elif (
-            outcome.error_code in DENIED_CODES
-            or "Unauthorized" in outcome.error_code
-            or "AccessDenied" in outcome.error_code
-        ):
+        elif is_denied_code(outcome.error_code):
             message = (_s(rec.get("errorMessage")) or "").lower()
             buckets["denied" if "explicit deny" in message else "implicit"].append(outcome)
         else:

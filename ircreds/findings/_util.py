@@ -9,23 +9,14 @@ from datetime import datetime
 import pandas as pd
 
 from ircreds.model import Finding, FindingSpec, Severity, Trace
+from ircreds.schema import DENIED_ERROR_CODES, denied_codes
 from ircreds.times import iso_z
 
 # At most this many event ids are attached to one finding (the summary says how many there were).
 MAX_EVENT_IDS = 50
 
-DENIED_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "UnauthorizedOperation",
-        "Client.UnauthorizedOperation",
-        "UnauthorizedAccess",
-        "AuthorizationError",
-        "AuthorizationErrorException",
-        "Forbidden",
-    }
-)
+#: The 0.1 name of :data:`ircreds.schema.DENIED_ERROR_CODES`.
+DENIED_CODES = DENIED_ERROR_CODES
 
 
 def make(
@@ -63,7 +54,7 @@ def succeeded(calls: pd.DataFrame) -> pd.Series:
 
 def denied(calls: pd.DataFrame) -> pd.Series:
     """True where the call was refused for lack of permission."""
-    return col(calls, "errorCode").isin(sorted(DENIED_CODES)).fillna(False).astype(bool)
+    return denied_codes(col(calls, "errorCode"))
 
 
 def successful_calls_named(calls: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
