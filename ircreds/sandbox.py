@@ -39,7 +39,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from ircreds.errors import IrcredsError
+from ircreds.errors import IrcredsError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,12 @@ def load_account(source: Any, *, events: Any = None, account_id: str | None = No
         found = [p for p in candidates if p.is_file()]
         if not found:
             log.info("no account.json in %s: building the sandbox account from the evidence", path)
-            return account_from_evidence(path, account_id=account_id)
+            try:
+                return account_from_evidence(path, account_id=account_id)
+            except SourceError as err:
+                raise SandboxError(
+                    f"{path} holds no account.json and no evidence to build the account from ({err})"
+                ) from None
         path = found[0]
     if not path.is_file():
         raise SandboxError(f"{path} does not exist; pass a scenario directory or its account.json")
