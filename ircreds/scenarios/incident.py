@@ -154,7 +154,11 @@ class Incident:
             "GetCallerIdentity",
         )
         gap = 90 if self.root == "ec2" else 260
-        t = start + timedelta(seconds=self.rng.randint(20, 60))
+        pause = timedelta(seconds=self.rng.randint(20, 60))
+        # a console re-sign-in switches role 30 s after ``start``: the first call follows the issue
+        t = start + pause
+        if cred.issued_at is not None and t < cred.issued_at:
+            t = cred.issued_at + pause
         stop = min(end, cred.expires_at or end) - timedelta(seconds=30)
         while t < stop:
             name = self.rng.choice(menu)

@@ -169,3 +169,11 @@ def test_seed_draws_twists_by_difficulty(difficulty: str) -> None:
     assert len(names) == {"easy": 0, "standard": 1, "hard": len(names)}[difficulty]
     if difficulty == "hard":
         assert len(names) >= 2
+
+
+@pytest.mark.parametrize("twist", sorted(TWISTS))
+def test_every_twist_generates_across_seeds(twist: str) -> None:
+    # seed 12 with console_root once used the owner's fresh session 10 s before its switch-role
+    for seed in range(10, 16):
+        s = generate(seed, events=600, twists=[twist])
+        assert key_problems(s.records) == []
