@@ -92,6 +92,37 @@ def account_from_evidence(events: Any, *, account_id: str | None = None) -> dict
     return doc
 
 
+def with_evidence(account: Mapping[str, Any], evidence_account: Mapping[str, Any]) -> dict[str, Any]:
+    """``account`` (an ``account.json``: the account before the incident) plus every role and user that
+    ``evidence_account`` (:func:`account_from_evidence`) shows and it lacks, in every account.
+
+    What the attacker created during the incident (a backdoor user, a role) is in the logs but not in a
+    pre-incident ``account.json``; a plan may target it, so the sandbox must hold it. Each addition keeps
+    its ``known``/``assumed`` notes; ``source`` becomes ``"account.json+evidence"`` when anything was added.
+    """
+    merged = json.loads(json.dumps(dict(account)))
+    by_id = {str(merged.get("account_id")): merged}
+    for linked in merged.get("linked_accounts") or ():
+        by_id.setdefault(str(linked.get("account_id")), linked)
+    added = 0
+    for doc in (evidence_account, *(evidence_account.get("linked_accounts") or ())):
+        target = by_id.get(str(doc.get("account_id")))
+        if target is None:
+            merged.setdefault("linked_accounts", []).append(json.loads(json.dumps(doc)))
+            added += len(doc.get("roles") or ()) + len(doc.get("users") or ())
+            continue
+        for group in ("roles", "users"):
+            have = {item.get("name") for item in target.get(group) or ()}
+            extra = [dict(item) for item in doc.get(group) or () if item.get("name") not in have]
+            if extra:
+                target.setdefault(group, []).extend(extra)
+                added += len(extra)
+    if added:
+        merged["source"] = "account.json+evidence"
+        log.info("the sandbox adds %d role(s)/user(s) the evidence shows and account.json lacks", added)
+    return merged
+
+
 def load_account(source: Any, *, events: Any = None, account_id: str | None = None) -> dict[str, Any]:
     """The ``account.json`` document from a dict, a file, a scenario directory, or a scenario object.
 
@@ -547,7 +578,8 @@ def start_sandbox(
 
 def case_account(evidence: Any, events: Any = None, plan: Any = None) -> dict[str, Any]:
     """The account to seed for a case: the scenario's ``account.json`` when ``evidence`` is a folder that
-    has one, else built from the evidence (``events`` when loaded already) in the plan's account.
+    has one (with what the evidence adds to it: :func:`with_evidence`), else built from the evidence
+    (``events`` when loaded already) in the plan's account.
 
     What a notebook or widget passes as ``account=``, so any case works without a hand-written file.
     """
@@ -555,7 +587,11 @@ def case_account(evidence: Any, events: Any = None, plan: Any = None) -> dict[st
     if isinstance(evidence, (str, os.PathLike)) and Path(evidence).is_dir():
         path = Path(evidence)
         if (path / "account.json").is_file() or any(path.glob("*/account.json")):
-            return load_account(path)
+            base = load_account(path)
+            seen = account_from_evidence(
+                events if events is not None else path, account_id=str(base.get("account_id") or account_id)
+            )
+            return with_evidence(base, seen)
     return account_from_evidence(events if events is not None else evidence, account_id=account_id)
 
 

@@ -146,3 +146,32 @@ def test_sandbox_leaves_the_werkzeug_logger_as_it_found_it() -> None:
             assert werkzeug.level == logging.DEBUG
     finally:
         werkzeug.setLevel(before)
+
+
+@pytest.mark.parametrize("twist", ["session_token", "federation_token"])
+def test_case_account_adds_what_the_attacker_created_and_the_plan_applies(tmp_path, twist: str) -> None:
+    # account.json is the account before the incident: the user the attacker created is only in the logs
+    from datetime import UTC, datetime
+
+    import ircreds
+    from ircreds.aws import apply
+    from ircreds.sandbox import case_account
+    from ircreds.scenarios import generate
+
+    scenario = generate(35, events=3000, twists=[twist])
+    scenario.write(tmp_path / "case")
+    before = {u["name"] for u in load_account(tmp_path / "case")["users"]}
+    events = ircreds.load(tmp_path / "case")
+    plan = ircreds.plan(ircreds.trace(events, scenario.answer_key["leaked_access_key_id"]), events=events)
+    account = case_account(tmp_path / "case", events, plan)
+    users = {u["name"] for u in account["users"]}
+    created = {arn.rsplit("/", 1)[-1] for arn in scenario.answer_key["minted_user_arns"]}
+    assert created and created <= users and not created & before
+    assert before <= users and account["source"] == "account.json+evidence"
+    targets = {r.target for r in plan.revocations}
+    assert targets & created, "the plan should cut the attacker's user"
+    with start_sandbox(account, reuse=False) as sb:
+        record = apply(
+            plan, sb, now=datetime.now(UTC), dry_run=False, confirm=True, record_dir=tmp_path / "a"
+        )
+    assert {c.target for c in record.changed} >= targets & created

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ircreds import aws, report
     from ircreds.containment import DEFAULT_MARGIN
     from ircreds.containment.policy import canonical
-    from ircreds.sandbox import start_sandbox
+    from ircreds.sandbox import case_account, start_sandbox
 
     out: Path = args.out
     if out.exists() and not out.is_dir():
@@ -117,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
     for item in plan.uncovered:
         echo(f"         not reached by any cut-off: {item.kind} {item.target}: {item.action}")
 
-    echo("4. Apply  to the local sandbox (moto IAM seeded with the scenario's account)")
-    with start_sandbox(samples) as sandbox:
+    echo("4. Apply  to the local sandbox (moto IAM seeded with the scenario's account and what the logs add)")
+    with start_sandbox(case_account(samples, events, plan)) as sandbox:
         # Explicitly confirmed: the target is the local sandbox, never an AWS account.
         if not str(sandbox.endpoint_url).startswith("http://127.0.0.1:"):
             raise IrcredsError(f"refusing to apply: {sandbox.endpoint_url} is not the local sandbox")
