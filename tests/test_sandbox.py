@@ -166,8 +166,11 @@ def test_case_account_adds_what_the_attacker_created_and_the_plan_applies(tmp_pa
     account = case_account(tmp_path / "case", events, plan)
     users = {u["name"] for u in account["users"]}
     created = {arn.rsplit("/", 1)[-1] for arn in scenario.answer_key["minted_user_arns"]}
-    assert created and created <= users and not created & before
-    assert before <= users and account["source"] == "account.json+evidence"
+    assert created
+    assert created <= users
+    assert not created & before
+    assert before <= users
+    assert account["source"] == "account.json+evidence"
     targets = {r.target for r in plan.revocations}
     assert targets & created, "the plan should cut the attacker's user"
     with start_sandbox(account, reuse=False) as sb:
