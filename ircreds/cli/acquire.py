@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, warn
+from ircreds.clock import utc_now
 
 
 def register(subparsers: Any) -> None:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             start=_time(args.start, "start"),
             end=_time(args.end, "end"),
-            now=datetime.now(UTC),
+            now=utc_now(),
             session=session(args.profile),
             accounts=args.accounts,
             regions=args.regions,

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ircreds.cli._io import echo, table
+from ircreds.clock import utc_now
 from ircreds.errors import IrcredsError
 from ircreds.times import iso_z, parse_iso
 
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         if not str(sandbox.endpoint_url).startswith("http://127.0.0.1:"):
             raise IrcredsError(f"refusing to apply: {sandbox.endpoint_url} is not the local sandbox")
         record = aws.apply(
-            plan, sandbox, now=datetime.now(UTC), dry_run=False, confirm=True, record_dir=out / "actions"
+            plan, sandbox, now=utc_now(), dry_run=False, confirm=True, record_dir=out / "actions"
         )
         echo(f"         {sandbox.endpoint_url}: {len(record.changed)} policy(ies) written by {record.who}")
         iam = sandbox.client("iam")

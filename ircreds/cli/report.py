@@ -11,13 +11,14 @@ import argparse
 import json
 import logging
 import shlex
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo
 from ircreds.cli.hunt import add_sigma_option, hunt_for
+from ircreds.clock import utc_now
 from ircreds.errors import IrcredsError, PolicyError, SourceError
 from ircreds.times import parse_user_time
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     fmt = _FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise IrcredsError(f"--out {out} has no report extension; end it with .html or .md")
-    now = _time(args.now, "--now") or datetime.now(UTC)
+    now = _time(args.now, "--now") or utc_now()
     cutoff = _time(args.cutoff, "--cutoff")
     detected = _time(args.detected_at, "--detected-at")
     actions = [_read_json(p) for p in args.actions]

@@ -15,6 +15,7 @@ from typing import Any
 from ircreds.cli._evidence import load_events
 from ircreds.cli._io import echo, echo_json, iso_z, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
+from ircreds.clock import utc_now
 from ircreds.escape import term
 
 
@@ -100,7 +101,7 @@ def run_scope(args: argparse.Namespace) -> int:
     )
     p = None
     if not args.no_plan and sc.compromised:
-        p = plan_scope(sc, args.cutoff, now=args.now or datetime.now(UTC), events=events)
+        p = plan_scope(sc, args.cutoff, now=args.now or utc_now(), events=events)
     integrity = None if args.no_validate else _integrity(args.paths)
     if args.json:
         doc = sc.to_dict(p)
