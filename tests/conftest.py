@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,18 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _action_records_stay_in_the_test_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test writes action records into the analyst's real folder (~/.local/share/ircreds/actions)."""
+    import os
+
+    folder = tmp_path_factory.mktemp("action-records")
+    previous = os.environ.get("IRCREDS_RECORD_DIR")
+    os.environ["IRCREDS_RECORD_DIR"] = str(folder)
+    yield
+    if previous is None:
+        os.environ.pop("IRCREDS_RECORD_DIR", None)
+    else:
+        os.environ["IRCREDS_RECORD_DIR"] = previous
