@@ -153,7 +153,7 @@ def _check(args: argparse.Namespace) -> int:
             (
                 r.id,
                 {"correct": "correct", "wrong": "WRONG", "unanswered": "unanswered"}[r.status],
-                r.detail or ("" if r.correct else r.explanation),
+                (r.detail or ("" if r.correct else r.explanation)) if r.answered else "",
             )
             for r in results
         ]

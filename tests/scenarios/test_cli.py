@@ -108,3 +108,13 @@ def test_twists_can_be_listed_after_one_flag_or_repeated() -> None:
     a = parser.parse_args(["scenario", "--out", "x", "--twist", "reassume", "session_token"])
     b = parser.parse_args(["scenario", "--out", "x", "--twist", "reassume", "--twist", "session_token"])
     assert a.twists == b.twists == ["reassume", "session_token"]
+
+
+def test_exercise_check_says_unanswered_once_per_question(
+    exercise: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["exercise", "check", str(exercise), str(sheet(tmp_path, {}))]) == 1
+    rows = [line for line in capsys.readouterr().out.splitlines() if "unanswered" in line]
+    table_rows = [line for line in rows if not line.startswith("no answers yet")]
+    assert table_rows
+    assert all(line.count("unanswered") == 1 for line in table_rows)
