@@ -91,7 +91,8 @@ def trace_indexed(
     """:func:`trace` over a lineage index built elsewhere (the case store builds one per lineage).
 
     ``index.calls_by_key`` holds positions in ``events``; keys whose calls are not in ``events``
-    need their ``(source IPs, user agents)`` in ``index.extra["history_by_key"]``.
+    need their ``(source IPs, user agents)`` in ``index.extra["history_by_key"]``, or a callable
+    ``index.extra["history_source"]`` that returns them for a set of keys.
     """
     if key is None:
         if not (role_arn and session_name):
@@ -260,6 +261,10 @@ class _Builder:
         hit = cache.get(key)
         if hit is None:
             idx = self.index.calls_by_key.get(key)
+            fetch = self.index.extra.get("history_source")
+            if idx is None and fetch is not None:  # a key whose calls are elsewhere (a case store)
+                hit = cache[key] = fetch({key})[key]
+                return hit
             found = []
             for name in ("sourceIPAddress", "userAgent"):
                 values: frozenset[str] = frozenset()

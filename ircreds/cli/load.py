@@ -69,7 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if case is not None:
         with case:
             df = case.events() if args.save else None
-            report = case.load_report
+            report = {**case.load_report, "caveats": list(case.load_report.get("caveats", []))}
+            if not args.no_validate:  # the files the case was indexed from, as a load of them validates
+                from ircreds.evidence.loader import add_integrity
+
+                add_integrity(report, case.sources())
     else:
         bar = _Bar()
         try:

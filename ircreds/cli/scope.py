@@ -12,7 +12,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from ircreds.cli._evidence import load_events
+from ircreds.cli._evidence import case_of, load_events
 from ircreds.cli._io import echo, echo_json, iso_z, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
 from ircreds.clock import utc_now
@@ -128,15 +128,15 @@ def _integrity(paths: list[str]) -> dict[str, Any] | None:
 
     from ircreds.integrity import validate_logs
 
+    case = case_of(paths)
+    if case is not None:  # a case store: the delivered files it was indexed from, where they still are
+        with case:
+            paths = case.sources()
     if (
         not paths
         or not all(Path(p).exists() for p in paths)
         or any(Path(p).suffix == ".parquet" for p in paths)
     ):
-        return None
-    from ircreds.engines import is_case
-
-    if any(is_case(p) for p in paths):  # a case store keeps rows, not the delivered files
         return None
     return validate_logs(paths).summary()
 

@@ -166,11 +166,9 @@ def run_sessions(args: argparse.Namespace) -> int:
     from ircreds.scoping import credentials_overview
 
     case = case_of(args.paths)
-    if case is not None:  # a case store: the sessions table it keeps (no per-call detail here)
+    if case is not None:  # a case store: the same table, computed in the store
         with case:
-            frame = case.sessions()
-        frame = frame.assign(source_ips=[()] * len(frame), findings=0, high_findings=0)
-        args.no_findings = True
+            frame = case.credentials_overview(findings=not args.no_findings)
     else:
         frame = credentials_overview(ircreds.load(*args.paths), findings=not args.no_findings)
     if args.role:

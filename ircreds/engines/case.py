@@ -140,6 +140,47 @@ class Case:
             self._sessions = _sessions_frame(table)
         return self._sessions
 
+    def credentials_overview(self, *, findings: bool = True) -> pd.DataFrame:
+        """:func:`ircreds.scoping.credentials_overview` of the whole case, computed in the store.
+
+        Each credential's source IPs (first used first) come from one grouped query; its finding
+        counts from a trace of that credential alone (only its lineage's rows are read).
+        """
+        from ircreds.model import Severity
+
+        frame = self.sessions()
+        line = q("evidence.line")
+        got = self._con.execute(
+            f"SELECT k, ip FROM (SELECT {KEY} AS k, {q('sourceIPAddress')} AS ip, "
+            f'min(struct_pack(t := "eventTime", f := _f, l := coalesce({line}, -1))) AS first '
+            f"FROM events WHERE {KEY} IS NOT NULL AND {q('sourceIPAddress')} IS NOT NULL GROUP BY 1, 2) "
+            "ORDER BY k, first"
+        ).fetchall()
+        ips: dict[str, list[str]] = {}
+        for k, ip in got:
+            ips.setdefault(k, []).append(ip)
+        called = set(
+            self._con.execute(f"SELECT DISTINCT {KEY} FROM events WHERE {KEY} IS NOT NULL").fetchall()
+        )
+        counts, highs = [], []
+        for k in frame["access_key_id"].astype(str):
+            n = high = 0
+            if findings and (k,) in called:
+                from ircreds.findings import run_findings
+
+                for f in run_findings(self.trace(k, findings=False)):
+                    n += 1
+                    high += int(f.severity >= Severity.HIGH)
+            counts.append(n)
+            highs.append(high)
+        keys = frame["access_key_id"].astype(str)
+        frame["source_ips"] = pd.Series(
+            [tuple(ips.get(k, ())) for k in keys], index=frame.index, dtype=object
+        )
+        frame["findings"] = pd.Series(counts, index=frame.index, dtype="int64")
+        frame["high_findings"] = pd.Series(highs, index=frame.index, dtype="int64")
+        return frame
+
     def _lineage_lookups(self) -> dict[str, Any]:
         if self._lookups is None:
             frame = self._session_frame()
@@ -195,6 +236,7 @@ class Case:
         events = self.calls(wanted)
         index = self._index(events, wanted)
         index.extra["history_by_key"] = self._histories(history - wanted)
+        index.extra["history_source"] = self._histories  # any other key the tracer asks about
         index.extra["keys_by_role"] = look["by_role"]
         index.extra["session_rows"] = rows
         return events, index

@@ -469,9 +469,13 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
 
 def _add_integrity(frame: pd.DataFrame, paths: list[Any]) -> None:
     """``validate=True``: the digest validation of the local paths in the load report (``integrity``)."""
+    add_integrity(frame.attrs["load_report"], paths)
+
+
+def add_integrity(report: dict[str, Any], paths: list[Any]) -> None:
+    """Validate the digests of the local ``paths`` into a load report (``integrity`` and a caveat)."""
     from ircreds.evidence.validation import validate_logs
 
-    report = frame.attrs["load_report"]
     local = [p for p in paths if not str(p).startswith("s3://") and Path(p).exists()]
     if not local:
         report["integrity"] = None
