@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, str]] = {
     "load": ("ircreds.evidence.loader", "load"),
     "sessions": ("ircreds.lineage", "sessions"),
-    "trace": ("ircreds.tracer", "trace"),
+    "trace": ("ircreds.findings", "trace"),  # the tracer with the kit's detectors passed in
     # the library's plan: ircreds.containment.plan with now defaulting to the real clock (ircreds.clock)
     "plan": ("ircreds.clock", "plan"),
     "verify": ("ircreds.containment", "verify"),

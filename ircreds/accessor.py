@@ -60,7 +60,7 @@ class IrcredsAccessor:
 
     def trace(self, key: str | None = None, **kwargs: Any) -> Trace:
         """Trace a credential (``ircreds.trace``): by key, or ``role_arn=`` and ``session_name=``."""
-        from ircreds.tracer import trace
+        from ircreds.findings import trace
 
         return trace(self._df, key, **kwargs)
 

@@ -339,7 +339,7 @@ def credentials_overview(events: pd.DataFrame, *, findings: bool = True) -> pd.D
             from ircreds.findings import run_findings
             from ircreds.tracer import trace
 
-            for f in run_findings(trace(events, k, findings=False)):
+            for f in run_findings(trace(events, k)):
                 n += 1
                 high += int(f.severity >= Severity.HIGH)
         counts.append(n)
@@ -795,7 +795,7 @@ class _Expander:
         )
 
     def _traces(self, found: dict[str, Any], findings: bool, bad: set[str]) -> tuple[Trace, ...]:
-        from ircreds.tracer import trace
+        from ircreds.findings import trace
 
         tops = [
             k

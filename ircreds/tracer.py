@@ -3,7 +3,8 @@
 ``trace(events, key)`` walks the lineage index of ``ircreds.lineage`` (built once per frame):
 up through the issuers' keys to the IAM user, SAML/OIDC identity, root user or AWS service at
 the top, and down through chained sessions and minted keys, recursively. Each node carries its
-calls (a frame), a summary and its findings.
+calls (a frame), a summary and, when detectors are passed in, its findings (the tracer imports
+no detector: ``ircreds.trace`` passes the kit's, from ``ircreds.findings``).
 
 Example:
     >>> import pandas as pd
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -26,14 +28,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ircreds.addresses import is_public_ip
 from ircreds.errors import SessionNotFoundError
-from ircreds.findings._util import is_public_ip
 from ircreds.lineage import LineageIndex, lineage_index
 from ircreds.model import (
     CallSummary,
     Credential,
     CredentialKind,
     Evidence,
+    Finding,
     Issuer,
     Root,
     RootType,
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 32
 # At most this many sibling sessions of a role are read for the peer-IP baseline.
 PEER_LIMIT = 500
+#: What the tracer runs on each node when asked: a node in, its findings out.
+Detectors = Callable[[Trace], Iterable[Finding]]
 # A workload uses credentials it was just handed within this long: its first call's address is its own.
 _DELIVERY = timedelta(minutes=10)
 
@@ -58,16 +63,20 @@ def trace(
     *,
     role_arn: str | None = None,
     session_name: str | None = None,
-    findings: bool = True,
+    detectors: Detectors | None = None,
 ) -> Trace:
     """Trace a credential by key (``ASIA…``/``AKIA…``) or by role ARN and session name.
+
+    This is the trace stage alone: ``ircreds.trace`` (:func:`ircreds.findings.trace`) is this
+    with the kit's detectors passed in.
 
     Args:
         events: the events frame of ``ircreds.load``.
         key: the leaked access key id.
         role_arn: with ``session_name``, the session to trace when the key is not known.
         session_name: the role session name (with ``role_arn``).
-        findings: run the findings on every node (default True).
+        detectors: run on every node of the lineage, their findings kept on it (none by default:
+            the tracer knows no detector; ``ircreds.findings.run_findings`` is the kit's).
 
     Raises:
         SessionNotFoundError: the credential is not in the evidence; the message says what the
@@ -75,7 +84,7 @@ def trace(
         ValueError: neither a key nor a role ARN and session name were given.
     """
     return trace_indexed(
-        events, lineage_index(events), key, role_arn=role_arn, session_name=session_name, findings=findings
+        events, lineage_index(events), key, role_arn=role_arn, session_name=session_name, detectors=detectors
     )
 
 
@@ -86,7 +95,7 @@ def trace_indexed(
     *,
     role_arn: str | None = None,
     session_name: str | None = None,
-    findings: bool = True,
+    detectors: Detectors | None = None,
 ) -> Trace:
     """:func:`trace` over a lineage index built elsewhere (the case store builds one per lineage).
 
@@ -113,10 +122,8 @@ def trace_indexed(
     root = builder.root_of(key)
     builder.prefetch(builder.lineage_keys(key))
     node = builder.node(key, root, depth=0, seen=set())
-    if findings:
-        from ircreds.findings import run_findings
-
-        node = _with_findings(node, run_findings)
+    if detectors is not None:
+        node = _with_findings(node, detectors)
     return node
 
 
@@ -130,7 +137,7 @@ def _view(events: pd.DataFrame, index: LineageIndex) -> pd.DataFrame:
     return view
 
 
-def _with_findings(node: Trace, run: Any) -> Trace:
+def _with_findings(node: Trace, run: Detectors) -> Trace:
     children = tuple(_with_findings(child, run) for child in node.children)
     node = replace(node, children=children)
     return replace(node, findings=tuple(run(node)))

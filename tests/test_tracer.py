@@ -340,3 +340,26 @@ def test_trace_reproduces_the_answer_key_of_each_twist(twist: str) -> None:
     assert set(key["attacker_ips"]) <= set(tr.suspicious_ips())
     flagged = {e for f in tr.all_findings() for e in f.event_ids}
     assert set(key["persistence_event_ids"]) <= flagged
+
+
+def test_the_tracer_runs_only_the_detectors_it_is_given(story: pd.DataFrame) -> None:
+    from ircreds import tracer
+    from ircreds.findings import run_findings
+    from ircreds.model import Finding, Severity
+
+    bare = tracer.trace(story, K1)
+    assert all(not node.findings for node in bare.walk())  # the trace stage knows no detector
+
+    seen: list[str] = []
+
+    def one_per_node(node: Trace) -> list[Finding]:
+        seen.append(node.key)
+        return [Finding(id="toy", severity=Severity.LOW, summary=f"saw {node.key}", event_ids=())]
+
+    tr = tracer.trace(story, K1, detectors=one_per_node)
+    assert sorted(seen) == sorted(node.key for node in tr.walk())
+    assert [[f.summary for f in node.findings] for node in tr.walk()] == [[f"saw {n.key}"] for n in tr.walk()]
+    # ircreds.trace is the tracer with the kit's detectors passed in
+    kit = ircreds.trace(story, K1)
+    assert kit.to_dict() == tracer.trace(story, K1, detectors=run_findings).to_dict()
+    assert any(node.findings for node in kit.walk())

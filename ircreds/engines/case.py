@@ -320,7 +320,9 @@ class Case:
             )
         key = key.strip()
         events, index = self.lineage_index(key)
-        return trace_indexed(events, index, key, findings=findings)
+        from ircreds.findings import run_findings
+
+        return trace_indexed(events, index, key, detectors=run_findings if findings else None)
 
     def scope(self, **seeds: Any) -> Any:
         """:func:`ircreds.scope` over the case's whole frame (read back in full: not pushed down yet)."""

@@ -162,7 +162,7 @@ def is_case(path: str | os.PathLike[str]) -> bool:
 
 def part_schema() -> pa.Schema:
     """The Arrow schema of a Parquet part: the loader's chunk schema plus ``_f`` and ``_row``."""
-    from ircreds.evidence.sources._arrow import SCHEMA
+    from ircreds.evidence.sources import SCHEMA
 
     return SCHEMA.append(pa.field("_f", pa.int32())).append(pa.field("_row", pa.int64()))
 
@@ -390,8 +390,14 @@ def _run_chunks(
 
 def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tuple[int, Any]], dict[str, str]]:
     """(ordinal, outcome) per file: the loader's readers, in file order; and DuckDB's declines."""
-    from ircreds.evidence.sources import _duckdb, _reader, cloudtrail_files, files, parquet
-    from ircreds.evidence.sources._arrow import frame_to_table
+    from ircreds.evidence.sources import (
+        FileOutcome,
+        cloudtrail_files,
+        files,
+        frame_to_table,
+        parquet,
+        read_paths_duckdb,
+    )
 
     declined: dict[str, str] = {}
 
@@ -399,7 +405,7 @@ def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tupl
         declined[path] = reason
 
     is_parquet = [cloudtrail_files.sniff(p) == "parquet" for _, _, p, _, _ in chunk]
-    outcomes = _duckdb.read_paths(
+    outcomes = read_paths_duckdb(
         [str(p) for (_, _, p, _, _), pq in zip(chunk, is_parquet, strict=True) if not pq],
         files.PROCESSES if WORKERS <= 1 else 1,
         on_decline=on_decline,
@@ -411,15 +417,13 @@ def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tupl
             try:
                 frame = parquet.read(p)
             except LogFormatError as err:
-                got.append((ord_, _reader.FileOutcome(name=str(p), kind="skip", reason=str(err))))
+                got.append((ord_, FileOutcome(name=str(p), kind="skip", reason=str(err))))
             else:
                 table = frame_to_table(frame)
                 got.append(
                     (
                         ord_,
-                        _reader.FileOutcome(
-                            name=str(p), kind="parquet", records_read=len(frame), table=table
-                        ),
+                        FileOutcome(name=str(p), kind="parquet", records_read=len(frame), table=table),
                     )
                 )
         else:
@@ -431,7 +435,7 @@ def _chunk_to_part(root: Path, chunk: list[tuple[int, str, Path, int, str]], seq
     """Read a chunk of files and write their rows as one Parquet part (runs in a worker)."""
     import pyarrow.parquet as pq
 
-    from ircreds.evidence.sources._arrow import SCHEMA
+    from ircreds.evidence.sources import SCHEMA
 
     outcomes, declined = _read_chunk(chunk)
     by_ord = {item[0]: item for item in chunk}
@@ -551,7 +555,7 @@ def finish(con: Any, root: Path) -> dict[str, Any]:
 def _mark_redeliveries(con: Any) -> tuple[int, list[dict[str, Any]]]:
     """Record the rows the in-memory loader drops (same eventID, same content, later in input order)."""
     from ircreds.evidence.loader import find_redeliveries
-    from ircreds.evidence.sources._arrow import SCHEMA
+    from ircreds.evidence.sources import SCHEMA
 
     con.execute("DELETE FROM dups")
     con.execute(
@@ -578,7 +582,7 @@ def _mark_redeliveries(con: Any) -> tuple[int, list[dict[str, Any]]]:
 
 def frame_from_arrow(table: pa.Table) -> pd.DataFrame:
     """Rows of the ``events`` table (any order) -> the events frame, in frame order."""
-    from ircreds.evidence.sources._arrow import SCHEMA, table_to_frame
+    from ircreds.evidence.sources import SCHEMA, table_to_frame
 
     if table.num_rows == 0:
         from ircreds.schema import empty_events

@@ -36,9 +36,21 @@ import pyarrow.compute as pc
 
 from ircreds.errors import LogFormatError, SourceError
 from ircreds.evidence import sources as _sources
-from ircreds.evidence.sources import _reader, cloudtrail_files, parquet
-from ircreds.evidence.sources._arrow import columns_to_table, frame_to_table, table_to_frame
-from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
+from ircreds.evidence.sources import (
+    CONTENT_COLUMNS,
+    SURROGATE_REASON,
+    FileOutcome,
+    RecordError,
+    cloudtrail_files,
+    columns_to_table,
+    frame_to_table,
+    normalize_record,
+    parquet,
+    read_bytes,
+    table_to_frame,
+    unencodable_rows,
+    unwrap,
+)
 from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, empty_events
 from ircreds.times import iso_z
 
@@ -186,9 +198,9 @@ class Collector:
 
     def add_bytes(self, file: str, data: bytes) -> None:
         """One file's content (gzip or not), detected by content."""
-        self.apply(_reader.read_bytes(file, data, self.fast))
+        self.apply(read_bytes(file, data, self.fast))
 
-    def apply(self, outcome: _reader.FileOutcome) -> None:
+    def apply(self, outcome: FileOutcome) -> None:
         """Take in one file's outcome (read here or in a worker process)."""
         if outcome.kind == "skip":
             self.skip(outcome.name, outcome.reason or "")
@@ -227,11 +239,11 @@ class Collector:
         """Turn the pending general-path rows into a chunk (keeps input order across paths)."""
         if not self.rows:
             return
-        bad = _reader.unencodable_rows(self.rows)
+        bad = unencodable_rows(self.rows)
         if bad is not None:
             for file, line, b in zip(self.files, self.lines, bad, strict=True):
                 if b:
-                    self.reject(file, line, _reader.SURROGATE_REASON)
+                    self.reject(file, line, SURROGATE_REASON)
             keep = [i for i, b in enumerate(bad) if not b]
             self.rows = [self.rows[i] for i in keep]
             self.files = [self.files[i] for i in keep]

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 from ircreds.findings._util import is_public_ip
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ircreds.model import Finding, FindingSpec, Trace
 
-__all__ = ["FINDINGS", "is_public_ip", "run_findings", "spec", "specs"]
+__all__ = ["FINDINGS", "is_public_ip", "run_findings", "spec", "specs", "trace"]
 
 log = logging.getLogger(__name__)
 
@@ -89,3 +91,48 @@ def _prepared(trace: Trace) -> Trace:
     if strings:
         calls = calls.assign(**strings)
     return replace(trace, calls=calls)
+
+
+def trace(
+    events: pd.DataFrame,
+    key: str | None = None,
+    *,
+    role_arn: str | None = None,
+    session_name: str | None = None,
+    findings: bool = True,
+) -> Trace:
+    """Trace a credential by key (``ASIA…``/``AKIA…``) or by role ARN and session name (``ircreds.trace``).
+
+    The lineage of :func:`ircreds.tracer.trace` (issuer up to the root, every call, every
+    credential spawned), with the registered findings run on every node.
+
+    Args:
+        events: the events frame of ``ircreds.load``.
+        key: the leaked access key id.
+        role_arn: with ``session_name``, the session to trace when the key is not known.
+        session_name: the role session name (with ``role_arn``).
+        findings: run the findings on every node (default True).
+
+    Raises:
+        SessionNotFoundError: the credential is not in the evidence; the message says what the
+            evidence covers and what to load next.
+        ValueError: neither a key nor a role ARN and session name were given.
+
+    Example:
+        >>> import pandas as pd
+        >>> empty = pd.DataFrame({"eventTime": pd.to_datetime([], utc=True)})
+        >>> try:
+        ...     trace(empty, "ASIAIOSFODNN7EXAMPLE")
+        ... except LookupError as err:
+        ...     print(type(err).__name__)
+        SessionNotFoundError
+    """
+    from ircreds import tracer
+
+    return tracer.trace(
+        events,
+        key,
+        role_arn=role_arn,
+        session_name=session_name,
+        detectors=run_findings if findings else None,
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from datetime import datetime
 
 import pandas as pd
 
+from ircreds.addresses import INSIDE_NETWORKS, is_public_ip
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 from ircreds.schema import DENIED_ERROR_CODES, denied_codes
 from ircreds.times import iso_z
@@ -89,36 +89,8 @@ def issuer_label(trace: Trace) -> str:
     return issuer.name or issuer.arn or issuer.access_key_id or "its issuer"
 
 
-# Networks a call from inside a VPC shows (RFC 1918, carrier-grade NAT, link-local, loopback, ULA).
-# Not ipaddress.is_private: that also counts the documentation ranges, which stand for public IPs.
-_INSIDE = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "169.254.0.0/16",
-        "127.0.0.0/8",
-        "fc00::/7",
-        "fe80::/10",
-        "::1/128",
-    )
-)
-
-
-def is_public_ip(value: str) -> bool:
-    """True for an IP address outside private networks (service names such as AWS Internal are not IPs).
-
-    Example:
-        >>> is_public_ip("203.0.113.7"), is_public_ip("10.0.1.5"), is_public_ip("AWS Internal")
-        (True, False, False)
-    """
-    try:
-        ip = ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return not any(ip in net for net in _INSIDE if net.version == ip.version)
+#: The networks :func:`is_public_ip` calls private (kept under its 0.1 name).
+_INSIDE = INSIDE_NETWORKS
 
 
 def has_baseline(trace: Trace) -> bool:

@@ -121,4 +121,36 @@ def detect(source: Any) -> str:
     )
 
 
-__all__ = ["SOURCES", "Sink", "detect", "module"]
+#: The readers' building blocks the loader and the case store use: public name -> (module, attribute).
+#: Resolved lazily (``from ircreds.evidence.sources import read_bytes`` imports the reader then).
+_FACADE: dict[str, tuple[str, str]] = {
+    # records and their columns (_normalize)
+    "CONTENT_COLUMNS": ("_normalize", "CONTENT_COLUMNS"),
+    "RecordError": ("_normalize", "RecordError"),
+    "normalize_record": ("_normalize", "normalize_record"),
+    "unwrap": ("_normalize", "unwrap"),
+    # the Arrow form of the events frame (_arrow)
+    "SCHEMA": ("_arrow", "SCHEMA"),
+    "columns_to_table": ("_arrow", "columns_to_table"),
+    "frame_to_table": ("_arrow", "frame_to_table"),
+    "table_to_frame": ("_arrow", "table_to_frame"),
+    # reading one delivery file (_reader) and many with DuckDB (_duckdb)
+    "FileOutcome": ("_reader", "FileOutcome"),
+    "SURROGATE_REASON": ("_reader", "SURROGATE_REASON"),
+    "read_bytes": ("_reader", "read_bytes"),
+    "unencodable_rows": ("_reader", "unencodable_rows"),
+    "read_paths_duckdb": ("_duckdb", "read_paths"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _FACADE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module_name}"), attr)
+    globals()[name] = value
+    return value
+
+
+__all__ = ["SOURCES", "Sink", "detect", "module", *_FACADE]
