@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -38,34 +40,17 @@ def _row(frame: pd.DataFrame, key: str) -> pd.Series:
 
 def test_sessions_has_the_contract_columns() -> None:
     frame = sessions(ircreds.load(leak_story()))
-    for name in (
-        "access_key_id",
-        "kind",
-        "role_arn",
-        "session_name",
-        "principal_id",
-        "account_id",
-        "issued_at",
-        "expires_at",
-        "issuing_event_ids",
-        "issuer_type",
-        "issuer_arn",
-        "issuer_name",
-        "issuer_access_key_id",
-        "issuer_source_ip",
-        "issuer_user_agent",
-        "parent_key",
-        "source_identity",
-        "mfa_authenticated",
-        "observed_only",
-        "first_used",
-        "last_used",
-        "call_count",
-    ):
-        assert name in frame.columns
     assert list(frame.columns) == list(SESSION_COLUMNS)
     assert str(frame["issued_at"].dtype).startswith("datetime64")
     assert frame["issued_at"].dt.tz is not None
+
+
+def test_the_readme_documents_every_sessions_column_in_order() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("ircreds.lineage.SESSION_COLUMNS") :]
+    table = table[: table.index("- **Trace**")]
+    documented = re.findall(r"^\s*\| `([a-z_]+)` \|", table, flags=re.MULTILINE)
+    assert documented == list(SESSION_COLUMNS)
 
 
 def test_sessions_links_assume_role_key_to_its_issuer_and_calls() -> None:
@@ -455,3 +440,36 @@ def test_sessions_links_opensearch_service_keys_including_lambda_without_assumed
     lam = _row(frame, "ASIAVBW53AN5I5KLEGVJ")
     assert lam["issuer_name"] == "lambda.amazonaws.com"
     assert lam["principal_arn"].endswith(f"/{lam['session_name']}")
+
+
+def test_sessions_see_an_in_place_edit_of_the_frame() -> None:
+    events = ircreds.load(leak_story())
+    before = sessions(events)
+    assert (before["access_key_id"] == K3).any()
+    # the analyst drops the minted key's calls and issuing event in place (say, proven test traffic)
+    minted = events["issued.accessKeyId"].eq(K3).fillna(False) | events["userIdentity.accessKeyId"].eq(
+        K3
+    ).fillna(False)
+    events.loc[minted, "eventName"] = "GetCallerIdentity"
+    events.loc[minted, "userIdentity.accessKeyId"] = USER_KEY
+    after = sessions(events)
+    assert not (after["access_key_id"] == K3).any()
+    assert ircreds.trace(events, USER_KEY).to_dict() != {}  # the trace reads the same fresh index
+    assert K3 not in {node.key for node in ircreds.trace(events, USER_KEY).walk()}
+
+
+def test_a_new_frame_at_a_reused_address_gets_its_own_sessions() -> None:
+    from ircreds.lineage import index as lineage_index_module
+
+    story = leak_story()
+    first = ircreds.load(story)
+    pad = {**story[0], "eventID": "00000000-0000-4000-8000-00000000feed"}  # keeps the length
+    second = ircreds.load([r for r in story if r["eventName"] != "CreateAccessKey"] + [pad])
+    assert len(first) == len(second)
+    sessions(first)
+    # as if ``second`` had been allocated where ``first`` lived and its entry had not been dropped yet
+    lineage_index_module._CACHE[id(second)] = lineage_index_module._CACHE[id(first)]
+    got = sessions(second)
+    assert _row(sessions(first), K3)["kind"] == "CreateAccessKey"
+    assert _row(got, K3)["kind"] == "Observed"  # its minting call is not in this frame
+    pd.testing.assert_frame_equal(got, sessions(second.copy(deep=True)))

@@ -82,24 +82,49 @@ class LineageIndex:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_CACHE: dict[int, tuple[weakref.ref[pd.DataFrame], int, LineageIndex]] = {}
+#: frame id -> (weak reference to it, its fingerprint, a shallow copy of it, its index).
+_CACHE: dict[int, tuple[weakref.ref[pd.DataFrame], tuple[Any, ...], pd.DataFrame, LineageIndex]] = {}
 
 
 def lineage_index(events: pd.DataFrame) -> LineageIndex:
-    """The lineage index of ``events``, built on first use and cached while the frame lives."""
+    """The lineage index of ``events``, built on first use and cached while the frame lives unchanged.
+
+    The cache cannot go stale: an entry belongs to the frame object itself (a weak reference: a new
+    frame at a reused address is a miss), and to its column buffers as they were (the fingerprint).
+    The entry keeps a shallow copy of the frame, so under pandas' copy-on-write any in-place edit of
+    the frame (``events.loc[i, col] = v``, a column assigned) moves the edited column to new buffers,
+    the fingerprint differs, and the index is rebuilt.
+    """
     ident = id(events)
     hit = _CACHE.get(ident)
+    mark = _fingerprint(events)
     if hit is not None:
-        ref, length, index = hit
-        if ref() is events and length == len(events):
+        ref, seen, _, index = hit
+        if ref() is events and seen == mark:
             return index
     index = _build_index(events)
     try:
         ref = weakref.ref(events, lambda _r, ident=ident: _CACHE.pop(ident, None))
     except TypeError:  # pragma: no cover - frames support weak references
         return index
-    _CACHE[ident] = (ref, len(events), index)
+    _CACHE[ident] = (ref, mark, events.copy(deep=False), index)
     return index
+
+
+def _fingerprint(frame: pd.DataFrame) -> tuple[Any, ...]:
+    """Which buffers the frame's columns are (not their content): cheap, and changed by any edit."""
+    parts: list[Any] = [len(frame), tuple(frame.columns)]
+    for i in range(frame.shape[1]):
+        values = frame.iloc[:, i].array
+        if isinstance(values, pd.arrays.DatetimeArray | pd.arrays.TimedeltaArray):
+            data = values.asi8  # a view of the frame's block: where its data lives
+        elif isinstance(values, pd.arrays.NumpyExtensionArray):
+            data = values.to_numpy()
+        else:  # an extension array (string, categorical, masked): the column's own object
+            parts.append(id(values))
+            continue
+        parts.append((data.__array_interface__["data"][0], data.strides))
+    return tuple(parts)
 
 
 def _is_data_event(events: pd.DataFrame) -> np.ndarray:
