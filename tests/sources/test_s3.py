@@ -132,3 +132,61 @@ def test_s3_session_option_builds_the_client(moto_endpoint: str, s3, monkeypatch
     df = ircreds.load(f"s3://{BUCKET}/logs/", session=boto3.Session(region_name="us-east-1"),
                       accounts=["444455556666"], regions=["us-east-1"])  # fmt: skip
     assert len(df) == 4
+
+
+class _CountingClient:
+    """The real moto-backed client, counting bodies downloaded (a download has finished when read)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self.downloaded = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+    def get_object(self, **kwargs):
+        got = self._client.get_object(**kwargs)
+        body = got["Body"].read()
+        self.downloaded += 1
+        return {**got, "Body": _Body(body)}
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def read(self) -> bytes:
+        return self._data
+
+
+class _SlowSink:
+    """A parser slower than the network: each file takes a while; records how far downloads ran ahead."""
+
+    def __init__(self, client: _CountingClient) -> None:
+        self.client = client
+        self.consumed = 0
+        self.ahead: list[int] = []
+
+    def add_bytes(self, name: str, data: bytes) -> None:
+        import time
+
+        time.sleep(0.05)
+        self.consumed += 1
+        self.ahead.append(self.client.downloaded - self.consumed)
+
+    def __getattr__(self, name: str):
+        return lambda *args, **kwargs: None
+
+
+@pytest.mark.parametrize(("workers", "budget", "bound"), [(2, 1 << 30, 4), (4, 1, 1)])
+def test_s3_downloads_stay_a_bounded_window_ahead_of_a_slow_parser(s3, workers, budget, bound) -> None:
+    from ircreds.evidence.sources import s3 as s3_source
+
+    for day in range(1, 29):
+        _put(s3, "111122223333", "us-east-1", day)
+    client = _CountingClient(s3)
+    sink = _SlowSink(client)
+    s3_source.load_into(sink, f"s3://{BUCKET}/logs/", client=client, workers=workers, in_flight_bytes=budget)
+    assert sink.consumed == 28
+    # downloaded but not yet parsed: never more than the window (2 × workers files, or the byte budget)
+    assert max(sink.ahead) <= bound

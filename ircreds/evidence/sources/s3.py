@@ -7,14 +7,17 @@ folders from ``start``'s day to the day after ``end`` (the folders are *delivery
 near midnight can sit in the next day's folder). Events outside the window in the chosen files are
 kept. Keys outside the layout cannot be narrowed and are always read. Digest keys
 (``CloudTrail-Digest``) are skipped without being downloaded. Files download in parallel
-(``workers=``, default 8).
+(``workers=``, default 8) and in order, never far ahead of the parser: at most ``2 × workers`` files
+and ``in_flight_bytes`` (default 256 MiB, at least one file) are downloaded but not yet parsed, so
+memory stays bounded however many files a prefix holds.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +27,10 @@ from ircreds.evidence.sources import Sink
 from ircreds.times import parse_time, require_aware
 
 #: ``load()`` options this source takes.
-OPTIONS = ("accounts", "regions", "start", "end", "session", "client", "workers")
+OPTIONS = ("accounts", "regions", "start", "end", "session", "client", "workers", "in_flight_bytes")
+
+#: Downloaded-but-not-parsed bytes allowed by default (listed sizes; one file always goes).
+IN_FLIGHT_BYTES = 256 * 1024 * 1024
 
 LAYOUT = re.compile(
     r"(?:^|/)AWSLogs/(?:(?P<org>o-[a-z0-9]+)/)?(?P<account>\d{12})/(?P<kind>CloudTrail(?:-Digest|-Insight)?)/"
@@ -178,8 +184,9 @@ def load_into(
     session: Any = None,
     client: Any = None,
     workers: int = 8,
+    in_flight_bytes: int = IN_FLIGHT_BYTES,
 ) -> None:
-    """List, narrow, download in parallel and hand each file to the loader's sink.
+    """List, narrow, download in parallel (bounded ahead of the parser) and hand each file to the sink.
 
     Raises:
         SourceError: when the bucket cannot be listed, or nothing is left to read.
@@ -228,8 +235,9 @@ def load_into(
         except aws_errors as err:
             return obj, None, _error_text(err)
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for obj, data, error in pool.map(fetch, wanted):
+    workers = max(1, workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for obj, data, error in bounded_map(pool, fetch, wanted, 2 * workers, in_flight_bytes):
             name = f"s3://{bucket}/{obj.key}"
             if data is None:
                 sink.unreadable(name, f"cannot download ({error}); check s3:GetObject and kms:Decrypt")
@@ -249,6 +257,31 @@ def load_into(
             },
         }
     )
+
+
+def bounded_map(
+    pool: ThreadPoolExecutor,
+    fn: Callable[[S3Object], Any],
+    objects: list[S3Object],
+    max_files: int,
+    max_bytes: int,
+) -> Iterator[Any]:
+    """``pool.map(fn, objects)`` in order, with at most ``max_files`` files and ``max_bytes`` (listed
+    sizes) submitted but not yet consumed; one file is always in flight, however big."""
+    pending: deque[tuple[int, Future[Any]]] = deque()
+    queued = 0
+    todo = iter(objects)
+    nxt = next(todo, None)
+    while nxt is not None or pending:
+        while nxt is not None and (
+            not pending or (len(pending) < max_files and queued + nxt.size <= max_bytes)
+        ):
+            pending.append((nxt.size, pool.submit(fn, nxt)))
+            queued += nxt.size
+            nxt = next(todo, None)
+        size, future = pending.popleft()
+        queued -= size
+        yield future.result()
 
 
 def aws_errors() -> tuple[type[Exception], ...]:
