@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import story
 
 import ircreds
 from ircreds.evidence import integrity
@@ -49,90 +50,66 @@ SECTIONS = {
 
 
 def _eid(n: int) -> str:
-    return f"00000000-0000-4000-8000-{n:012d}"
+    return story.event_id(n)
 
 
 def _user(key: str = K0) -> dict[str, Any]:
-    return {
-        "type": "IAMUser",
-        "principalId": "AIDAEXAMPLEDEVUSER01",
-        "arn": USER_ARN,
-        "accountId": ACCT,
-        "accessKeyId": key,
-        "userName": "DevUser",
-    }
+    return story.user_identity("DevUser", key, account=ACCT, principal_id="AIDAEXAMPLEDEVUSER01")
 
 
 def _session(key: str, role: str, name: str, created: str) -> dict[str, Any]:
     role_name = role.rsplit("/", 1)[-1]
     role_id = f"AROAEXAMPLE{role_name.upper()[:6]}"
-    return {
-        "type": "AssumedRole",
-        "principalId": f"{role_id}:{name}",
-        "arn": f"arn:aws:sts::{ACCT}:assumed-role/{role_name}/{name}",
-        "accountId": ACCT,
-        "accessKeyId": key,
-        "sessionContext": {
-            "sessionIssuer": {
-                "type": "Role",
-                "principalId": role_id,
-                "arn": role,
-                "accountId": ACCT,
-                "userName": role_name,
-            },
-            "attributes": {"creationDate": created, "mfaAuthenticated": "false"},
-        },
-    }
+    return story.role_identity(
+        key, role_name, name, created, account=ACCT, role_id=role_id, federation_data=False
+    )
 
 
 def _rec(
     n: int, when: str, name: str, source: str, ident: dict, ip: str, ua: str, **kw: Any
 ) -> dict[str, Any]:
-    record = {
-        "eventVersion": "1.08",
-        "userIdentity": ident,
-        "eventTime": when,
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": kw.get("region", "us-east-1"),
-        "sourceIPAddress": ip,
-        "userAgent": ua,
-        "requestParameters": kw.get("req"),
-        "responseElements": kw.get("resp"),
-        "requestID": f"req-{n:04d}",
-        "eventID": _eid(n),
-        "readOnly": kw.get("ro", True),
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCT,
-        "eventCategory": "Management",
-    }
-    if kw.get("err"):
-        record["errorCode"] = kw["err"]
-        record["errorMessage"] = "not authorized"
-    return record
+    return story.record(
+        ident,
+        name,
+        when,
+        source=source,
+        ip=ip,
+        ua=ua,
+        region=kw.get("region", "us-east-1"),
+        request=kw.get("req"),
+        response=kw.get("resp"),
+        request_id=story.request_id(n),
+        event_id=_eid(n),
+        read_only=kw.get("ro", True),
+        recipient=ACCT,
+        error=kw.get("err"),
+        error_message="not authorized",
+    )
+
+
+def _assume_role(key: str, when: str, role: str, session: str, seconds: int, token: str) -> dict[str, Any]:
+    """requestParameters and responseElements of an AssumeRole of this story."""
+    request, response = story.assume_role_parts(
+        key,
+        datetime.fromisoformat(when),
+        role=role.rsplit("/", 1)[-1],
+        session=session,
+        role_id=f"AROAEXAMPLE{role.rsplit('/', 1)[-1].upper()[:6]}",
+        account=ACCT,
+        duration=seconds,
+        token=token,
+    )
+    return {"req": request, "resp": response}
 
 
 def incident_records() -> list[dict[str, Any]]:
     """The DESIGN story in 12 records: DevUser's K1 leaks, chains to K2, mints K3; 12:00 cut-off."""
     k1 = _session(K1, ROLE, "dev-session", "2025-01-20T09:14:27Z")
     k2 = _session(K2, ROLE2, "pipeline", "2025-01-20T11:20:00Z")
-    k3 = {
-        "type": "IAMUser",
-        "principalId": "AIDAEXAMPLEBACKUP001",
-        "arn": BACKUP_ARN,
-        "accountId": ACCT,
-        "accessKeyId": K3,
-        "userName": "backup-svc",
-    }
-    responder = {
-        "type": "IAMUser",
-        "principalId": "AIDAEXAMPLERESPOND1",
-        "arn": f"arn:aws:iam::{ACCT}:user/responder",
-        "accountId": ACCT,
-        "accessKeyId": "AKIAIOSFODNN7RESPOND",
-        "userName": "responder",
-    }
+    k3 = story.user_identity("backup-svc", K3, account=ACCT, principal_id="AIDAEXAMPLEBACKUP001")
+    responder = story.user_identity(
+        "responder", "AKIAIOSFODNN7RESPOND", account=ACCT, principal_id="AIDAEXAMPLERESPOND1"
+    )
     deny = {
         "Version": "2012-10-17",
         "Statement": [
@@ -145,9 +122,6 @@ def incident_records() -> list[dict[str, Any]]:
         ],
     }
 
-    def creds(key: str, token: str, exp: str) -> dict[str, str]:
-        return {"accessKeyId": key, "sessionToken": token, "expiration": exp}
-
     return [
         _rec(
             1,
@@ -157,14 +131,7 @@ def incident_records() -> list[dict[str, Any]]:
             _user(),
             OFFICE,
             CLI,
-            req={"roleArn": ROLE, "roleSessionName": "dev-session", "durationSeconds": 43200},
-            resp={
-                "credentials": creds(K1, TOKENS[0], "Jan 20, 2025, 9:14:27 PM"),
-                "assumedRoleUser": {
-                    "assumedRoleId": "AROAEXAMPLEEXAMPL:dev-session",
-                    "arn": f"arn:aws:sts::{ACCT}:assumed-role/ExampleRole/dev-session",
-                },
-            },
+            **_assume_role(K1, "2025-01-20T09:14:27Z", ROLE, "dev-session", 43200, TOKENS[0]),
         ),
         _rec(2, "2025-01-20T09:20:00Z", "ListBuckets", "s3.amazonaws.com", k1, OFFICE, CLI),
         _rec(3, "2025-01-20T11:02:00Z", "GetCallerIdentity", "sts.amazonaws.com", k1, ATTACKER, PACU),
@@ -197,14 +164,7 @@ def incident_records() -> list[dict[str, Any]]:
             k1,
             ATTACKER,
             PACU,
-            req={"roleArn": ROLE2, "roleSessionName": "pipeline", "durationSeconds": 3600},
-            resp={
-                "credentials": creds(K2, TOKENS[1], "Jan 20, 2025, 12:20:00 PM"),
-                "assumedRoleUser": {
-                    "assumedRoleId": "AROAEXAMPLEDATAPI:pipeline",
-                    "arn": f"arn:aws:sts::{ACCT}:assumed-role/DataPipelineRole/pipeline",
-                },
-            },
+            **_assume_role(K2, "2025-01-20T11:20:00Z", ROLE2, "pipeline", 3600, TOKENS[1]),
         ),
         _rec(7, "2025-01-20T11:25:00Z", "ListTables", "dynamodb.amazonaws.com", k2, ATTACKER, PACU),
         _rec(

@@ -9,8 +9,10 @@ ExampleRole at 12:00:00Z; afterwards K1 is denied explicitly, its GetCallerIdent
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+
+import story
 
 ACCOUNT = "111122223333"
 K1 = "ASIAK1LEAKED0EXAMPLE"
@@ -32,6 +34,7 @@ NOON = datetime(2025, 1, 20, 12, 0, tzinfo=UTC)
 K1_ISSUED = datetime(2025, 1, 20, 9, 14, 27, tzinfo=UTC)
 K2_ISSUED = datetime(2025, 1, 20, 11, 10, 9, tzinfo=UTC)
 
+# One sequence for the whole test session (never restarted): records added by a test get new ids.
 _counter = iter(range(1, 10_000))
 
 
@@ -39,102 +42,51 @@ def _t(h: int, m: int, s: int = 0) -> datetime:
     return datetime(2025, 1, 20, h, m, s, tzinfo=UTC)
 
 
-def _iso(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _expiration(t: datetime) -> str:
-    return t.strftime("%b %d, %Y, %I:%M:%S %p").replace(" 0", " ")
-
-
-def _base(
-    t: datetime, source: str, name: str, identity: dict[str, Any], ip: str, **extra: Any
-) -> dict[str, Any]:
+def _ids() -> dict[str, str]:
     n = next(_counter)
-    record = {
-        "eventVersion": "1.08",
-        "userIdentity": identity,
-        "eventTime": _iso(t),
-        "eventSource": source,
-        "eventName": name,
-        "awsRegion": "us-east-1",
-        "sourceIPAddress": ip,
-        "userAgent": "aws-cli/2.15.30" if ip != ATTACKER_IP else "python-requests/2.31.0",
-        "requestParameters": None,
-        "responseElements": None,
-        "requestID": f"req-{n:04d}",
-        "eventID": f"00000000-0000-4000-8000-{n:012d}",
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": ACCOUNT,
-    }
-    record.update(extra)
-    return record
+    return {"request_id": story.request_id(n), "event_id": story.event_id(n)}
+
+
+def _ua(ip: str) -> str:
+    return "aws-cli/2.15.30" if ip != ATTACKER_IP else "python-requests/2.31.0"
 
 
 def user_identity(name: str, key: str) -> dict[str, Any]:
-    return {
-        "type": "IAMUser",
-        "principalId": f"AIDA{name.upper():0<13.13}EXAMPLE"[:21],
-        "arn": f"arn:aws:iam::{ACCOUNT}:user/{name}",
-        "accountId": ACCOUNT,
-        "accessKeyId": key,
-        "userName": name,
-    }
+    principal_id = f"AIDA{name.upper():0<13.13}EXAMPLE"[:21]
+    return story.user_identity(name, key, account=ACCOUNT, principal_id=principal_id)
 
 
 def role_identity(role: str, session: str, key: str, issued: datetime) -> dict[str, Any]:
-    role_id = ROLE_IDS[role]
-    return {
-        "type": "AssumedRole",
-        "principalId": f"{role_id}:{session}",
-        "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
-        "accountId": ACCOUNT,
-        "accessKeyId": key,
-        "sessionContext": {
-            "sessionIssuer": {
-                "type": "Role",
-                "principalId": role_id,
-                "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
-                "accountId": ACCOUNT,
-                "userName": role,
-            },
-            "webIdFederationData": {},
-            "attributes": {"creationDate": _iso(issued), "mfaAuthenticated": "false"},
-        },
-    }
+    return story.role_identity(key, role, session, issued, account=ACCOUNT, role_id=ROLE_IDS[role])
 
 
 def assume_role(
     t: datetime, caller: dict[str, Any], ip: str, role: str, session: str, key: str, seconds: int
 ) -> dict[str, Any]:
-    role_arn = f"arn:aws:iam::{ACCOUNT}:role/{role}"
-    return _base(
-        t,
-        "sts.amazonaws.com",
-        "AssumeRole",
+    return story.assume_role(
         caller,
-        ip,
-        requestParameters={"roleArn": role_arn, "roleSessionName": session, "durationSeconds": seconds},
-        responseElements={
-            "credentials": {
-                "accessKeyId": key,
-                "sessionToken": "<redacted>",
-                "expiration": _expiration(t + timedelta(seconds=seconds)),
-            },
-            "assumedRoleUser": {
-                "assumedRoleId": f"{ROLE_IDS[role]}:{session}",
-                "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
-            },
-        },
-        resources=[{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role_arn}],
+        key,
+        t,
+        role=role,
+        session=session,
+        role_id=ROLE_IDS[role],
+        account=ACCOUNT,
+        duration=seconds,
+        token="<redacted>",
+        role_resource=True,
+        source="sts.amazonaws.com",
+        ip=ip,
+        ua=_ua(ip),
+        category=None,
+        **_ids(),
     )
 
 
 def call(
     t: datetime, identity: dict[str, Any], ip: str, source: str, name: str, **extra: Any
 ) -> dict[str, Any]:
-    return _base(t, source, name, identity, ip, **extra)
+    """One call; ``extra`` holds raw CloudTrail fields (``requestParameters=``, ``errorCode=``...)."""
+    return story.record(identity, name, t, source=source, ip=ip, ua=_ua(ip), category=None, **_ids(), **extra)
 
 
 def records() -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
-"""Hand-written CloudTrail records shaped as aws-facts §1 shows, with AWS documentation values.
+"""The leak story of the tracer's and the findings' tests, built with the one story builder (``tests/story.py``).
 
-Tiny builders for the tracer's and the findings' tests: identities, issuing calls, ordinary calls,
-and one leak story (DevUser → K1 leaked → K2 chained, K3 minted) used by several tests.
+Tiny builders with this story's defaults (DevUser, ExampleRole, the office address, AWS documentation
+values): identities, issuing calls, ordinary calls, and one leak story (DevUser → K1 leaked → K2
+chained, K3 minted) used by several tests.
 """
 
 from __future__ import annotations
@@ -9,6 +10,11 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import story
+from story import expiration_text, iso
+
+__all__ = ["expiration_text", "iso"]  # re-exported: the finding tests import them from here
 
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "123456789012"
@@ -33,32 +39,17 @@ def t(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def iso(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def expiration_text(when: datetime) -> str:
-    """STS's text form, e.g. ``Jan 20, 2025, 9:14:27 PM``."""
-    hour = when.hour % 12 or 12
-    return f"{when:%b} {when.day}, {when.year}, {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
-
-
 def event_id() -> str:
-    return f"00000000-0000-4000-8000-{next(_ids):012d}"
+    """The story's next id (requestID and eventID share one sequence; leak_story restarts it)."""
+    return story.event_id(next(_ids))
 
 
 def user_identity(
     user: str = "DevUser", key: str | None = USER_KEY, account: str = ACCOUNT
 ) -> dict[str, Any]:
-    ident = {
-        "type": "IAMUser",
-        "principalId": "AIDACKCEVSQ6C2EXAMPLE",
-        "arn": f"arn:aws:iam::{account}:user/{user}",
-        "accountId": account,
-        "userName": user,
-    }
-    if key:
-        ident["accessKeyId"] = key
+    ident = story.user_identity(user, key, account=account)
+    if key:  # this story has always written the key last
+        ident["accessKeyId"] = ident.pop("accessKeyId")
     return ident
 
 
@@ -71,26 +62,7 @@ def role_identity(
     role_id: str = "AROADBQP57FF2AEXAMPLE",
     **context: Any,
 ) -> dict[str, Any]:
-    ctx: dict[str, Any] = {
-        "sessionIssuer": {
-            "type": "Role",
-            "principalId": role_id,
-            "arn": f"arn:aws:iam::{account}:role/{role}",
-            "accountId": account,
-            "userName": role,
-        },
-        "webIdFederationData": {},
-        "attributes": {"creationDate": iso(created), "mfaAuthenticated": "false"},
-    }
-    ctx.update(context)
-    return {
-        "type": "AssumedRole",
-        "principalId": f"{role_id}:{session}",
-        "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
-        "accountId": account,
-        "accessKeyId": key,
-        "sessionContext": ctx,
-    }
+    return story.role_identity(key, role, session, created, account=account, role_id=role_id, **context)
 
 
 def record(
@@ -108,54 +80,22 @@ def record(
     recipient: str = ACCOUNT,
     **extra: Any,
 ) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "eventVersion": "1.08",
-        "userIdentity": identity,
-        "eventTime": iso(when),
-        "eventSource": source or _source_of(name),
-        "eventName": name,
-        "awsRegion": region,
-        "sourceIPAddress": ip,
-        "userAgent": ua,
-        "requestParameters": request,
-        "responseElements": response,
-        "requestID": event_id(),
-        "eventID": event_id(),
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": recipient,
-        "eventCategory": "Management",
-    }
-    if error:
-        rec["errorCode"] = error
-        rec["errorMessage"] = f"User is not authorized to perform: {name}"
-    rec.update(extra)
-    return rec
-
-
-def _source_of(name: str) -> str:
-    if name.startswith(("AssumeRole", "GetSessionToken", "GetFederationToken", "GetCallerIdentity")):
-        return "sts.amazonaws.com"
-    if name in {
-        "CreateUser",
-        "CreateAccessKey",
-        "CreateLoginProfile",
-        "AttachUserPolicy",
-        "PutRolePolicy",
-        "CreateRole",
-        "UpdateAssumeRolePolicy",
-        "CreatePolicyVersion",
-        "ListUsers",
-        "GetUser",
-    }:
-        return "iam.amazonaws.com"
-    if name.endswith("Object") or name.startswith(("ListBucket", "GetBucket")):
-        return "s3.amazonaws.com"
-    if name in {"GetSecretValue"}:
-        return "secretsmanager.amazonaws.com"
-    if name in {"StopLogging", "DeleteTrail", "PutEventSelectors"}:
-        return "cloudtrail.amazonaws.com"
-    return "ec2.amazonaws.com"
+    return story.record(
+        identity,
+        name,
+        when,
+        source=source,
+        ip=ip,
+        ua=ua,
+        region=region,
+        request=request,
+        response=response,
+        request_id=event_id(),
+        event_id=event_id(),
+        recipient=recipient,
+        error=error,
+        **extra,
+    )
 
 
 def assume_role(
@@ -172,22 +112,12 @@ def assume_role(
     error: str | None = None,
     **kw: Any,
 ) -> dict[str, Any]:
-    role_arn = f"arn:aws:iam::{account}:role/{role}"
-    response = None
-    if not error:
-        response = {
-            "credentials": {
-                "accessKeyId": issued_key,
-                "sessionToken": "IQoJb3JpZ2luX2VjEXAMPLETOKEN",
-                "expiration": expiration_text(when + timedelta(seconds=duration)),
-            },
-            "assumedRoleUser": {
-                "assumedRoleId": f"{role_id}:{session}",
-                "arn": f"arn:aws:sts::{account}:assumed-role/{role}/{session}",
-            },
-        }
-    request = {"roleArn": role_arn, "roleSessionName": session, "durationSeconds": duration}
-    return record(caller, name, when, request=request, response=response, error=error, **kw)
+    request, response = story.assume_role_parts(
+        issued_key, when, role=role, session=session, role_id=role_id, account=account, duration=duration
+    )
+    return record(
+        caller, name, when, request=request, response=None if error else response, error=error, **kw
+    )
 
 
 def leak_story() -> list[dict[str, Any]]:
