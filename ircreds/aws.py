@@ -58,7 +58,8 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 
 def default_record_dir() -> Path:
     """Where action records go when no folder is given: ``$IRCREDS_RECORD_DIR``, else
-    ``$XDG_DATA_HOME/ircreds/actions``, else ``~/.local/share/ircreds/actions`` (never the current folder)."""
+    ``$XDG_DATA_HOME/ircreds/actions``, else ``~/.local/share/ircreds/actions`` (never the current folder).
+    """
     return actions.default_record_dir(os.environ, Path.home())
 
 
@@ -399,7 +400,8 @@ def audit(
 ) -> AuditReport:
     """Review every role (read-only): long ``MaxSessionDuration``, trust policies open to wildcards or whole
     accounts without MFA / external-id conditions, who can assume ``roles`` (the compromised ones), and any
-    ``AWSRevokeOlderSessions`` cut-off already in place."""
+    ``AWSRevokeOlderSessions`` cut-off already in place.
+    """
     clients = _clients(session_or_client, endpoint_url=endpoint_url)
     _, account = _caller(clients)
     pages = _call(

@@ -176,7 +176,7 @@ def _zoom(trace: Trace, calls: pd.DataFrame, cutoff: datetime | None) -> dict[st
 
 
 def _layout(trace: Trace) -> tuple[dict[str, tuple[float, float]], list[tuple[str, str]]]:
-    """x = depth, y = leaf order (parents centred over their children)."""
+    """X = depth, y = leaf order (parents centred over their children)."""
     pos: dict[str, tuple[float, float]] = {}
     edges: list[tuple[str, str]] = []
     counter = [0.0]

@@ -357,7 +357,8 @@ class Sandbox:
         account_id: str | None = None,
     ) -> Any:
         """A boto3 client for service ``name`` on this sandbox, as the administrator of the main account
-        (or of ``account_id``, a linked account), or with ``credentials``."""
+        (or of ``account_id``, a linked account), or with ``credentials``.
+        """
         key_id, secret = credentials or self.credentials_for(account_id or self.account_id)
         return boto3.session.Session(
             aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=region

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,7 @@ def test_every_cli_command_module_imports() -> None:
 #: The pipeline's stages, lowest first (README "Module map"). A module may import its own stage
 #: and the stages below it; ``edges`` (I/O, AWS, UI, CLI, the case store) may import anything.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("kernel", ("errors", "model", "schema", "times", "escape", "display", "addresses", "redaction")),
+    ("kernel", ("errors", "model", "schema", "times", "escape", "display", "addresses")),
     ("evidence", ("evidence", "integrity")),
     ("sessions", ("lineage",)),
     ("trace", ("tracer",)),
@@ -200,3 +201,19 @@ def test_a_planted_violation_is_found(module: str, planted: str, expected: str) 
 def test_every_module_has_a_stage() -> None:
     stages = {_stage(m) for m in _sources()}
     assert stages == set(range(len(STAGES)))
+
+
+def test_the_readme_module_map_is_the_stages() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| stage | where | what |") :]
+    lines = table.splitlines()[2:]
+    rows = [
+        line.split("|")[1:3]
+        for line in lines[: next(i for i, line in enumerate(lines) if not line.startswith("|"))]
+    ]
+    documented = [
+        (stage.strip(), tuple(re.findall(r"`([a-z_]+)(?:\.py|/)`", where))) for stage, where in rows
+    ]
+    assert documented == [(name, modules) for name, modules in STAGES]
+    existing = {m.split(".")[1] for m in _sources() if "." in m}
+    assert {name for _, modules in STAGES for name in modules} == existing

@@ -97,6 +97,7 @@ def plan(
             the real clock and say so (``now_source``). ``None``: the cut-off is the only reference.
         events: the events frame, to list the targets' legitimate sessions too (or pass ``sessions``,
             the frame of :func:`ircreds.sessions`, if already built).
+        sessions: the frame of :func:`ircreds.sessions` (instead of ``events``; a case store passes it).
         margin: added to the recommended cut-off for IAM propagation.
         account: an ``account.json`` document, to check inline-policy size limits.
         now_source: where ``now`` came from (``given``, ``clock``, ``evidence-end``), recorded in the plan.

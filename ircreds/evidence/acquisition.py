@@ -119,12 +119,19 @@ def acquire(
     """Copy the trail's files for ``[start, end]`` from ``url`` (``s3://bucket/prefix``) into ``out``.
 
     Args:
-        start: first delivery time (timezone-aware); end: last one.
+        url: the trail's ``s3://bucket/prefix`` (usually ending with ``AWSLogs/``).
+        out: the folder to copy into (created; the S3 delivery layout is kept; nothing is overwritten).
+        start: first delivery time (timezone-aware).
+        end: last delivery time (timezone-aware).
         now: when the copy is made (the caller reads the clock: ``datetime.now(UTC)``).
         session: a boto3 session (anything with ``.client(service, region_name=, endpoint_url=)``).
+        accounts: only these account ids (CloudTrail's delivery layout narrows the listing).
+        regions: only these regions.
         endpoint_url: an S3/STS/CloudTrail endpoint other than AWS's (the sandbox).
         public_keys: where the keys come from (default :class:`ListPublicKeys` through ``session``).
         progress: called with (files done, files total) after each file.
+        workers: parallel downloads.
+        tool_version: recorded in the custody manifest (the CLI passes ircreds' version).
 
     Raises:
         SourceError: the bucket cannot be listed, or holds no CloudTrail file for the window.

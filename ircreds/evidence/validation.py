@@ -274,6 +274,7 @@ def validate_logs(
             objects; added to the ``public-keys.json`` found with the evidence.
         signatures: ``{digest S3 key: x-amz-meta-signature}``, added to those of the ``manifest.json``
             found with the evidence.
+        **s3: for an ``s3://`` URL only: the keyword arguments of ``acquire`` named above.
     """
     path_list = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
     remote = [p for p in path_list if str(p).startswith("s3://")]

@@ -95,7 +95,8 @@ _INSIDE = INSIDE_NETWORKS
 
 def has_baseline(trace: Trace) -> bool:
     """True when a public address of the issuer, the principal's earlier credentials or the role's peers
-    is known: something to call an address "new" against (else a new address says little)."""
+    is known: something to call an address "new" against (else a new address says little).
+    """
     sm = trace.summary
     known = (*sm.issuer_source_ips, *sm.principal_source_ips, *sm.peer_source_ips)
     return any(is_public_ip(ip) for ip in known)

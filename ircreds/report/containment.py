@@ -324,6 +324,7 @@ def _targets(action: Mapping[str, Any]) -> list[str]:
 
 
 def deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
+    """Each access key a successful ``DeleteAccessKey`` in ``events`` deleted, and when."""
     if events is None or not len(events) or "eventName" not in events.columns:
         return {}
     mask = events["eventName"].isin(["DeleteAccessKey", "UpdateAccessKey", "DeleteUser"])
@@ -342,6 +343,7 @@ def deleted_keys(events: pd.DataFrame | None) -> dict[str, datetime]:
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
+    """A plan, verification or record as a plain dict (its ``to_dict()``, or the dict itself; ``{}`` for None)."""
     if obj is None:
         return {}
     if hasattr(obj, "to_dict"):
@@ -352,6 +354,7 @@ def as_dict(obj: Any) -> dict[str, Any]:
 
 
 def action_list(actions: Any) -> list[dict[str, Any]]:
+    """Action records (objects or dicts, one or several) as a list of plain dicts."""
     if actions is None:
         return []
     if isinstance(actions, list | tuple):

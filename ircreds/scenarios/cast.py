@@ -80,6 +80,7 @@ class Cast:
 
     @property
     def end(self) -> datetime:
+        """When the scenario's background traffic stops."""
         return self.start + timedelta(days=self.days)
 
     @property

@@ -22,6 +22,7 @@ class Spec:
 
     @property
     def service(self) -> str:
+        """The service prefix of the event source (``s3`` for ``s3.amazonaws.com``)."""
         return self.source.split(".", 1)[0]
 
 

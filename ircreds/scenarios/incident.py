@@ -104,6 +104,7 @@ class Incident:
         bucket: str | None = None,
         **kw: Any,
     ) -> dict[str, Any]:
+        """One API call signed by ``cred`` (an attacker's unless ``malicious=False``), added to the trail."""
         args = call_args(self.w, self.c, name, t, region, bucket=bucket)
         args.update(kw)
         rec = self.w.call(cred, t, name, region=region, ip=ip, ua=agent, error=error, **args)
@@ -206,6 +207,7 @@ class Incident:
         self.mint(k1, self.at(0.62))
 
     def get_object(self, cred: Cred, t: datetime, bucket: str, key: str, *, ip: str, agent: str) -> None:
+        """A data-event ``GetObject`` of ``bucket/key`` by ``cred`` (the exfiltration)."""
         size = self.rng.randint(40_000, 9_000_000)
         arn = f"arn:aws:s3:::{bucket}/{key}"
         rec = self.call(

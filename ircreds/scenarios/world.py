@@ -35,9 +35,11 @@ class Role:
 
     @property
     def arn(self) -> str:
+        """The role's ARN."""
         return f"arn:aws:iam::{self.account}:role{self.path}{self.name}"
 
     def to_json(self) -> dict[str, Any]:
+        """As ``account.json`` lists it."""
         return {
             "name": self.name,
             "arn": self.arn,
@@ -65,9 +67,11 @@ class User:
 
     @property
     def arn(self) -> str:
+        """The user's ARN."""
         return f"arn:aws:iam::{self.account}:user/{self.name}"
 
     def to_json(self) -> dict[str, Any]:
+        """As ``account.json`` lists it."""
         return {
             "name": self.name,
             "arn": self.arn,
@@ -125,6 +129,7 @@ class World:
     def add_role(
         self, name: str, trust_policy: dict[str, Any], *, account: str | None = None, **kw: Any
     ) -> Role:
+        """A new role of the world (this account unless ``account``) with its trust policy."""
         role = Role(
             name=name,
             account=account or self.account,
@@ -136,6 +141,7 @@ class World:
         return role
 
     def add_user(self, name: str, *, keys: int = 1, account: str | None = None, **kw: Any) -> User:
+        """A new IAM user with ``keys`` access keys."""
         user = User(name=name, account=account or self.account, user_id=self.ids.unique("AIDA"), **kw)
         user.keys = [self.ids.key("AKIA") for _ in range(keys)]
         self.users[name] = user

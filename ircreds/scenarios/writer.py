@@ -102,6 +102,7 @@ class TrailWriter:
         self.records += 1
 
     def add_all(self, records: Iterable[dict[str, Any]]) -> None:
+        """:meth:`add` each record."""
         for rec in records:
             self.add(rec)
 

@@ -158,7 +158,7 @@ def _list(client: Any, bucket: str, prefix: str) -> list[S3Object]:
 
 
 def _aws_errors() -> tuple[type[Exception], ...]:
-    """botocore's two error roots (imported when a source reads, not when the registry asks ``accepts``)."""
+    """Botocore's two error roots (imported when a source reads, not when the registry asks ``accepts``)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     return ClientError, BotoCoreError
@@ -267,7 +267,8 @@ def bounded_map(
     max_bytes: int,
 ) -> Iterator[Any]:
     """``pool.map(fn, objects)`` in order, with at most ``max_files`` files and ``max_bytes`` (listed
-    sizes) submitted but not yet consumed; one file is always in flight, however big."""
+    sizes) submitted but not yet consumed; one file is always in flight, however big.
+    """
     pending: deque[tuple[int, Future[Any]]] = deque()
     queued = 0
     todo = iter(objects)
@@ -285,7 +286,7 @@ def bounded_map(
 
 
 def aws_errors() -> tuple[type[Exception], ...]:
-    """botocore's error roots, for modules that take a client and must not import botocore themselves."""
+    """Botocore's error roots, for modules that take a client and must not import botocore themselves."""
     return _aws_errors()
 
 
