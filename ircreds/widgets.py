@@ -731,7 +731,7 @@ class RevokePanel:
 
     def _show(self, record: Any) -> None:
         self.last_readback = self._call("read-back", self.read_back)
-        stored = "not present" if self.last_readback is None else _pre(self.last_readback)
+        stored = " not present" if self.last_readback is None else _pre(self.last_readback)
         path = getattr(record, "path", None)
         where = f" written to <code>{html.escape(str(path))}</code>" if path else ""
         self.readback.value = (
