@@ -50,9 +50,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = [
+    "CSV_CELL_LIMIT",
     "CSV_RISKY",
     "DISPLAY_LIMIT",
     "ENCODERS",
+    "TEXT_LIMIT",
     "csv_cell",
     "csv_uncell",
     "html_attr",
@@ -69,10 +71,19 @@ __all__ = [
     "term_needs_escape",
     "term_unescape",
     "truncate",
+    "truncate_tree",
 ]
 
 #: Default length of an attacker string in a display (a table cell, a hover, a terminal line).
 DISPLAY_LIMIT = 200
+
+#: Longest attacker string a rendered document carries in one place (a report's sentence, its inline
+#: JSON); longer values are cut there and kept whole only in the frame and the JSON appendix file.
+TEXT_LIMIT = 20_000
+
+#: Longest CSV cell written (about): a spreadsheet cell holds at most 32,767 characters (Excel's limit)
+#: and drops the rest silently; cut here, the cell says how much is missing.
+CSV_CELL_LIMIT = 32_000
 
 
 # ----------------------------------------------------------------------------------------------- display
@@ -94,6 +105,33 @@ def truncate(value: Any, limit: int | None = DISPLAY_LIMIT) -> str:
         return text
     keep = max(limit - 1, 1)
     return f"{text[:keep]}… (+{len(text) - keep:,} chars)"
+
+
+def truncate_tree(value: Any, limit: int | None = TEXT_LIMIT) -> tuple[Any, bool]:
+    """``value`` (JSON-like: dicts, lists, tuples, strings) with every string cut by :func:`truncate`.
+
+    Returns the new value and whether anything was cut. Strings within ``limit`` are the same objects
+    (no copy), so a tree of ordinary values costs nothing.
+
+    >>> truncate_tree({"ua": "x" * 30, "n": 1, "ids": ["a"]}, 10)
+    ({'ua': 'xxxxxxxxx… (+21 chars)', 'n': 1, 'ids': ['a']}, True)
+    """
+    cut = False
+
+    def walk(item: Any) -> Any:
+        nonlocal cut
+        if isinstance(item, str):
+            if limit is not None and 0 < limit < len(item):
+                cut = True
+                return truncate(item, limit)
+            return item
+        if isinstance(item, dict):
+            return {k: walk(v) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return [walk(v) for v in item]
+        return item
+
+    return walk(value), cut
 
 
 def _cut(value: Any, limit: int | None) -> str:

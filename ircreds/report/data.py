@@ -147,7 +147,14 @@ def scrub_tree(value: Any) -> Any:
 
 
 def _calls(trace: Any) -> pd.DataFrame:
-    frame = trace.all_calls() if hasattr(trace, "all_calls") else trace.calls.assign(credential=trace.key)
+    # trace.all_calls() without its sort by time: every use here orders or aggregates by time itself
+    # (stable, so ties keep this walk order, as after the sort), and sorting the whole frame would copy
+    # every column, an attacker's 200 MB user agent too
+    frame = (
+        pd.concat([node.calls.assign(credential=node.key) for node in trace.walk()], ignore_index=True)
+        if hasattr(trace, "walk")
+        else trace.calls.assign(credential=trace.key)
+    )
     if "credential" not in frame.columns:
         frame = frame.assign(credential=frame.get("userIdentity.accessKeyId"))
     return frame
@@ -156,11 +163,11 @@ def _calls(trace: Any) -> pd.DataFrame:
 def _first_misuse(calls: pd.DataFrame, suspicious: set[str]) -> dict[str, Any] | None:
     if not suspicious or not len(calls) or "sourceIPAddress" not in calls.columns:
         return None
-    hits = calls[calls["sourceIPAddress"].astype(object).isin(suspicious)]
-    if not len(hits):
+    # the earliest hit found on the times alone: only that one row is read whole
+    times = calls.loc[calls["sourceIPAddress"].astype(object).isin(suspicious), "eventTime"]
+    if not len(times):
         return None
-    row = hits.sort_values("eventTime", kind="stable").iloc[0]
-    return _call_row(row)
+    return _call_row(calls.loc[times.sort_values(kind="stable").index[0]])
 
 
 def _summary(
@@ -176,8 +183,11 @@ def _summary(
     issuer = s.issuer
     misuse_at = parse_iso(first_misuse["time"]) if first_misuse else None
     suspicious = set(_suspicious_ips(trace))
-    attacker_calls = calls[calls["sourceIPAddress"].astype(object).isin(suspicious)] if len(calls) else calls
-    last_attacker = attacker_calls["eventTime"].max() if len(attacker_calls) else None
+    # the times alone: filtering the whole frame would copy every column (a huge user agent too)
+    attacker_times = (
+        calls.loc[calls["sourceIPAddress"].astype(object).isin(suspicious), "eventTime"] if len(calls) else ()
+    )
+    last_attacker = attacker_times.max() if len(attacker_times) else None
     last_attacker = (
         last_attacker.to_pydatetime() if last_attacker is not None and pd.notna(last_attacker) else None
     )

@@ -15,12 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ircreds.escape import csv_cell
+from ircreds.escape import CSV_CELL_LIMIT, TEXT_LIMIT, csv_cell, truncate
 from ircreds.times import iso_z
 
 SENSITIVE_READS = frozenset(
@@ -68,14 +69,18 @@ def key_calls(calls: pd.DataFrame, findings: list[dict[str, Any]], *, max_calls:
     rank[names.isin(SENSITIVE_READS)] = 2
     rank[(read_only == False).fillna(False).astype(bool)] = 1  # noqa: E712 - nullable boolean
     rank[calls["eventID"].astype(object).isin(flagged)] = 0
-    ordered = calls.assign(_rank=rank).sort_values(["_rank", "eventTime"], kind="stable")
+    # order on the rank and time alone, then take the shown rows: the calls' other columns (a huge user
+    # agent) are never copied by the sort
+    order = pd.DataFrame({"_rank": rank, "eventTime": calls["eventTime"]}).sort_values(
+        ["_rank", "eventTime"], kind="stable"
+    )
     important = int((rank < 3).sum())
-    shown = ordered.head(max(max_calls, 0))
+    shown = order.head(max(max_calls, 0))
     rows = []
     why = {0: "finding", 1: "write", 2: "sensitive", 3: "read"}
-    for _, row in shown.iterrows():
-        item = _call_row(row)
-        item["why"] = why[int(row["_rank"])]
+    for index, ranked in zip(shown.index, shown["_rank"], strict=True):
+        item = _call_row(calls.loc[index])
+        item["why"] = why[int(ranked)]
         rows.append(item)
     return {
         "rows": rows,
@@ -95,18 +100,24 @@ def _call_row(row: pd.Series) -> dict[str, Any]:
             else value
         )
 
+    def text(name: str) -> str | None:
+        # a displayed call: an attacker's 200 MB user agent is cut here (the frame and the
+        # indicators appendix keep it whole), so the report data holds no more copies of it
+        value = _s(get(name))
+        return value if value is None or len(value) <= TEXT_LIMIT else truncate(value, TEXT_LIMIT)
+
     when = get("eventTime")
     return {
         "time": iso_z(when),
-        "event_name": _s(get("eventName")),
-        "event_source": _s(get("eventSource")),
-        "region": _s(get("awsRegion")),
-        "source_ip": _s(get("sourceIPAddress")),
-        "user_agent": _s(get("userAgent")),
-        "error_code": _s(get("errorCode")),
-        "credential": _s(get("credential")),
+        "event_name": text("eventName"),
+        "event_source": text("eventSource"),
+        "region": text("awsRegion"),
+        "source_ip": text("sourceIPAddress"),
+        "user_agent": text("userAgent"),
+        "error_code": text("errorCode"),
+        "credential": text("credential"),
         "read_only": None if get("readOnly") is None else bool(get("readOnly")),
-        "event_id": _s(get("eventID")),
+        "event_id": text("eventID"),
     }
 
 
@@ -127,10 +138,8 @@ def indicators(trace: Any, calls: pd.DataFrame, events: pd.DataFrame | None = No
     ):
         if column not in calls.columns or not len(calls):
             continue
-        values = calls[column].astype(object)
-        if column == "userAgent":  # S3 wraps agents in [...]; the tracer compares them unwrapped
-            values = values.map(_unwrap, na_action="ignore")
-        grouped = calls.assign(_v=values).dropna(subset=["_v"]).groupby("_v", sort=True)
+        # S3 wraps agents in [...]; the tracer compares them unwrapped
+        grouped = _by_value(calls, column, unwrap=column == "userAgent")
         for value, group in grouped:
             rows.append(
                 _indicator(
@@ -161,7 +170,7 @@ def indicators(trace: Any, calls: pd.DataFrame, events: pd.DataFrame | None = No
             )
         )
     if "awsRegion" in calls.columns and len(calls):
-        for value, group in calls.groupby(calls["awsRegion"].astype(object), sort=True):
+        for value, group in _by_value(calls, "awsRegion", extra=("sourceIPAddress",)):
             rows.append(
                 _indicator(
                     "region",
@@ -178,6 +187,57 @@ def indicators(trace: Any, calls: pd.DataFrame, events: pd.DataFrame | None = No
     return rows
 
 
+def _by_value(
+    calls: pd.DataFrame, column: str, *, unwrap: bool = False, extra: tuple[str, ...] = ()
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """``(value, rows)`` for each distinct value of ``column`` (missing ones left out), by value.
+
+    The values are factorised where they are stored (Arrow: one Python string per distinct value, not
+    per row) and ``rows`` hold only the times, credentials and ``extra`` columns: a 200 MB user agent
+    on many calls is never copied per row or per group.
+    """
+    codes, uniques = _factorize(calls[column])
+    labels = [_unwrap(u) if unwrap else str(u) for u in uniques]
+    if not labels:
+        return
+    order = sorted(set(labels))
+    rank = {label: i for i, label in enumerate(order)}
+    keys = np.asarray([rank[label] for label in labels], dtype=np.int64)[codes]
+    columns = [c for c in ("eventTime", "credential", *extra) if c in calls.columns]
+    narrow = calls[columns].assign(_k=keys)[codes >= 0]
+    for key, group in narrow.groupby("_k", sort=True):
+        yield order[int(key)], group
+
+
+#: Values longer than this (characters) are read one at a time: hashing a column of them at once would
+#: copy each (an attacker's 200 MB user agent on many calls) and grow Arrow's buffers to several times it.
+_LONG_VALUE = 65_536
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """``(codes, uniques)`` of ``values``: -1 for a missing value, one Python object per distinct value."""
+    try:
+        lengths = values.str.len().fillna(0).to_numpy(dtype=np.int64)
+    except (AttributeError, TypeError):  # not text: nothing long
+        lengths = np.zeros(len(values), dtype=np.int64)
+    long = lengths > _LONG_VALUE
+    if not long.any():
+        codes, found = pd.factorize(values)
+        return np.asarray(codes, dtype=np.int64), list(found)
+    codes = np.full(len(values), -1, dtype=np.int64)
+    short = np.flatnonzero(~long)
+    short_codes, found = pd.factorize(values.iloc[short])
+    codes[short] = short_codes
+    uniques = list(found)
+    seen = {value: i for i, value in enumerate(uniques)}
+    for position in np.flatnonzero(long):
+        value = values.iat[position]  # one copy at a time; an equal one already seen is dropped again
+        codes[position] = seen.setdefault(value, len(uniques))
+        if codes[position] == len(uniques):
+            uniques.append(value)
+    return codes, uniques
+
+
 def _unwrap(agent: Any) -> Any:
     text = str(agent)
     return text[1:-1] if text.startswith("[") and text.endswith("]") else text
@@ -189,7 +249,8 @@ def _principals_created(calls: pd.DataFrame, nodes: list[Any]) -> list[dict[str,
         mask = calls["eventName"].astype(object).isin(_MINTING)
         if "errorCode" in calls.columns:
             mask &= calls["errorCode"].isna()
-        for _, row in calls[mask].iterrows():
+        # in time order (the first call that created a principal names it); only these rows are copied
+        for _, row in calls[mask].sort_values("eventTime", kind="stable").iterrows():
             req = _json(row.get("requestParameters"))
             resp = _json(row.get("responseElements"))
             name = str(row["eventName"])
@@ -271,6 +332,8 @@ def indicators_csv(rows: list[dict[str, Any]]) -> str:
 
     A text cell starting with ``= + - @``, tab or CR gets a leading ``'`` (:func:`ircreds.escape.csv_cell`,
     OWASP's advice against formula injection); :func:`ircreds.escape.csv_uncell` takes it off again.
+    A cell longer than a spreadsheet holds (:data:`ircreds.escape.CSV_CELL_LIMIT`) is cut, saying how
+    much; the JSON appendix keeps the whole value.
     """
     buf = io.StringIO()
     columns = ["type", "value", "suspicious", "first_seen", "last_seen", "count", "credentials", "note"]
@@ -283,7 +346,9 @@ def indicators_csv(rows: list[dict[str, Any]]) -> str:
             "suspicious": str(row["suspicious"]).lower(),
         }
         # attacker-written values (user agents, names): no cell may start a spreadsheet formula
-        writer.writerow({k: csv_cell(v) if isinstance(v, str) else v for k, v in cells.items()})
+        writer.writerow(
+            {k: csv_cell(v, CSV_CELL_LIMIT) if isinstance(v, str) else v for k, v in cells.items()}
+        )
     return buf.getvalue()
 
 

@@ -18,6 +18,7 @@ Edge module: draws its figures through :mod:`ircreds.plots` (plotly, kaleido for
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import re
@@ -45,8 +46,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 FORMATS = ("html", "md")
 
 #: Longest text one template expression writes; longer (attacker) values are cut in the display. The
-#: JSON appendix keeps every value whole, once.
-TEXT_LIMIT = 20_000
+#: JSON appendix file keeps every value whole, once.
+TEXT_LIMIT = escape.TEXT_LIMIT
 
 #: Appendix files up to this size are also embedded in the HTML as download links (data: URIs);
 #: bigger ones are only written beside the report, so a huge value is not carried three more times.
@@ -165,9 +166,7 @@ def render(
         _add_validation(data, events)
     assets: dict[str, bytes] = {
         f"{stem}-indicators.csv": scrub(indicators_csv(data["indicators"])).encode(),
-        f"{stem}-indicators.json": scrub(
-            json.dumps({"key": data["key"], "indicators": data["indicators"]}, indent=2)
-        ).encode(),
+        f"{stem}-indicators.json": _indicators_json(data),
         f"{stem}-evidence.csv": evidence_csv(data["evidence"]["files"]).encode(),
     }
     figs = _figures(trace, parse_iso(data["containment"]["cutoff"])) if figures else {}
@@ -188,7 +187,7 @@ def render(
                 if len(json_blob) <= EMBED_LIMIT
                 else f"{stem}-indicators.json"
             ),
-            "json_inline": escape.script_safe(json_blob.decode()),
+            "json_inline": _inline_indicators(data, json_blob, f"{stem}-indicators.json"),
         }
     else:
         plotlyjs = ""
@@ -203,6 +202,31 @@ def render(
         d=data, figures=fig_out, plotlyjs=plotlyjs, appendix=appendix, stem=stem, fig_names=list(figs)
     )
     return Report(text=scrub(text), fmt=fmt, assets=assets, data=data, stem=stem)
+
+
+def _indicators_json(data: Mapping[str, Any]) -> bytes:
+    """The indicators appendix file: every value whole (the one place a huge attacker value is kept)."""
+    text = scrub(json.dumps({"key": data["key"], "indicators": data["indicators"]}, indent=2))
+    return text.encode()
+
+
+def _inline_indicators(data: Mapping[str, Any], json_blob: bytes, file_name: str) -> str:
+    """The indicators JSON inside the HTML page, safe in ``<script>``.
+
+    A small appendix goes in whole. A big one (past :data:`EMBED_LIMIT`: some attacker value is huge)
+    has each string cut to :data:`ircreds.escape.TEXT_LIMIT`; an indicator with a cut value says
+    ``"truncated": true`` and ``full_values`` names the file beside the report that holds them whole, so
+    the page stays small and never carries a 200 MB user agent.
+    """
+    if len(json_blob) <= EMBED_LIMIT:
+        return escape.script_safe(json_blob.decode())
+    rows = []
+    for item in data["indicators"]:
+        cut, truncated = escape.truncate_tree(item, escape.TEXT_LIMIT)
+        rows.append({**cut, "truncated": True} if truncated else cut)
+    return escape.script_json(
+        {"key": data["key"], "indicators": rows, "full_values": file_name}, indent=2, default=str
+    )
 
 
 def _scope_data(scope: Any) -> dict[str, Any] | None:
@@ -323,7 +347,21 @@ def _md_fenced(text: Any, lang: str = "") -> _Markdown:
     return _Markdown(f"{fence}{lang}\n{body}\n{fence}")
 
 
+#: The call columns the figures draw (plots.timeline); the others (free text an attacker may make huge)
+#: are left out of the trace the figures get, so drawing never copies them.
+DRAWN_COLUMNS = ("eventTime", "eventName", "sourceIPAddress", "errorCode", "eventID", "credential")
+
+
+def _drawn(trace: Any) -> Any:
+    """``trace`` with each node's calls cut to :data:`DRAWN_COLUMNS` (the same figures, less to copy)."""
+    if not dataclasses.is_dataclass(trace) or not hasattr(trace, "children"):
+        return trace
+    calls = trace.calls[[c for c in trace.calls.columns if c in DRAWN_COLUMNS]]
+    return dataclasses.replace(trace, calls=calls, children=tuple(_drawn(c) for c in trace.children))
+
+
 def _figures(trace: Any, cutoff: datetime | None) -> dict[str, Any]:
+    trace = _drawn(trace)
     figs = {"timeline": plots.timeline(trace, cutoff=cutoff), "lineage": plots.lineage(trace)}
     for fig in figs.values():  # legends under the plot, inside the page's margins (print, PDF, PNG)
         fig.update_layout(
