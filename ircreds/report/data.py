@@ -15,13 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
+from ircreds import redaction
 from ircreds.escape import csv_cell
 from ircreds.evidence.integrity import IntegrityResult
 from ircreds.report.containment import (
@@ -37,22 +37,20 @@ from ircreds.report.containment import (
 from ircreds.report.indicators import _call_row, _nodes, _suspicious_ips, indicators, key_calls
 from ircreds.times import iso_z, parse_iso
 
-_SECRET = re.compile(
-    r"""(?P<k>["']?(?:sessionToken|secretAccessKey|SessionToken|SecretAccessKey|aws_session_token|"""
-    r"""aws_secret_access_key|x-amz-security-token)["']?\s*[:=]\s*["']?)(?P<v>[^"'\s,}&<]+)"""
-)
-
 _DELIVERY_LAG = timedelta(minutes=15)
 
 
 def scrub(text: str) -> str:
-    """Replace any session token or secret key value left in ``text`` by ``<redacted>``.
+    """Replace any session token, secret key or presigned-URL signature left in ``text`` by ``<redacted>``.
+
+    The rules are :mod:`ircreds.redaction`'s (keys, name/value pairs, token-shaped values); this is
+    the pass over rendered text. The report's data gets :func:`scrub_tree` first, before any escaping.
 
     Example:
         >>> scrub('{"sessionToken": "EXAMPLE-SESSION-TOKEN-00ff", "accessKeyId": "ASIAEXAMPLE"}')
         '{"sessionToken": "<redacted>", "accessKeyId": "ASIAEXAMPLE"}'
     """
-    return _SECRET.sub(lambda m: m["k"] + ("<redacted>" if m["v"] != "<redacted>" else m["v"]), text)
+    return redaction.scrub(text)
 
 
 def build_data(
@@ -131,19 +129,16 @@ def build_data(
 
 
 def scrub_tree(value: Any) -> Any:
-    """``value`` with :func:`scrub` applied to every string inside (dicts, lists, tuples).
+    """``value`` redacted by :func:`ircreds.redaction.redact`: every key, name/value pair and string.
+
+    Runs on the raw data, before any template escapes it (an escaped quote, ``&#34;``, or a
+    Markdown ``\\_`` would hide a secret from a scrub of the rendered page). Tuples come back as lists.
 
     Example:
-        >>> scrub_tree({"ua": ["aws_session_token=EXAMPLETOKEN"]})
-        {'ua': ['aws_session_token=<redacted>']}
+        >>> scrub_tree({"ua": ["aws_session_token=EXAMPLETOKEN"], "env": {"name": "AWS_SESSION_TOKEN", "value": "x"}})
+        {'ua': ['aws_session_token=<redacted>'], 'env': {'name': 'AWS_SESSION_TOKEN', 'value': '<redacted>'}}
     """
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, Mapping):
-        return {k: scrub_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub_tree(v) for v in value]
-    return value
+    return redaction.redact(value)
 
 
 def _calls(trace: Any) -> pd.DataFrame:

@@ -23,8 +23,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, parse_times, parse_timestamp_one
-from ircreds.schema import BOOLEAN, CATEGORY, COLUMNS, DTYPES, INT, STRING, TIME, empty_category
+from ircreds.evidence.sources._normalize import (
+    CONTENT_COLUMNS,
+    JSON_COLUMNS,
+    TEXT_COLUMNS,
+    parse_times,
+    parse_timestamp_one,
+)
+from ircreds.redaction import HINT, redact_json_text, redact_text
+from ircreds.schema import BOOLEAN, CATEGORY, COLUMNS, DTYPES, INT, STRING, TIME, as_category, empty_category
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _ARROW = {TIME: TIMESTAMP, STRING: pa.large_string(), BOOLEAN: pa.bool_(), INT: pa.int64()}
@@ -114,6 +121,67 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
             col = col.astype(STRING)
         arrays.append(pa.array(col.array, from_pandas=True).cast(field.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def redact_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A string column with :func:`ircreds.redaction.redact_text` applied, once per distinct value.
+
+    Free text (user agents, error messages) repeats a lot: the distinct values are few.
+    """
+    if column.null_count == len(column):
+        return column
+    fixes = {v: f for v in pc.unique(column).to_pylist() if v is not None and (f := redact_text(v)) != v}
+    if not fixes:
+        return column
+    return _fix(
+        column, pc.is_in(column, value_set=pa.array(list(fixes), type=column.type)), fixes.__getitem__
+    )
+
+
+def redact_json_strings(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A JSON text column with :func:`ircreds.redaction.redact_json_text` applied where RE2 finds the hint."""
+    if column.null_count == len(column):
+        return column
+    hit = pc.match_substring_regex(column, HINT)
+    if not pc.any(hit).as_py():
+        return column
+    return _fix(column, hit, redact_json_text)
+
+
+def _fix(column: pa.Array | pa.ChunkedArray, hit: Any, fix: Any) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+        hit = hit.combine_chunks()
+    hit = pc.fill_null(hit, False)
+    values = [fix(v) for v in column.filter(hit).to_pylist()]
+    return pc.replace_with_mask(column, hit, pa.array(values, type=column.type))
+
+
+def redact_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """An events frame from outside the readers (a saved parquet, a frame) redacted as the readers do.
+
+    Frames saved by an older version, or built by hand, may hold what today's rules redact.
+    Returns ``frame`` itself when nothing changes.
+    """
+    out = None
+    for name in (*JSON_COLUMNS, *TEXT_COLUMNS):
+        if name not in frame.columns:
+            continue
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = col.astype(STRING)
+        array = pa.array(col.array, from_pandas=True, type=pa.large_string())
+        fixed = redact_json_strings(array) if name in JSON_COLUMNS else redact_strings(array)
+        if fixed is array:
+            continue
+        if out is None:
+            out = frame.copy()
+        values = fixed.to_pylist()
+        dtype = frame[name].dtype
+        out[name] = (
+            as_category(values) if isinstance(dtype, pd.CategoricalDtype) else pd.array(values, dtype=dtype)
+        )
+    return frame if out is None else out
 
 
 def _category(column: pa.ChunkedArray) -> pd.Categorical:

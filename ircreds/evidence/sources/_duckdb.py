@@ -21,7 +21,9 @@ How a batch of files is read:
 4. Python parses the times with Arrow (the general path's own parser) and declines files with
    any odd ``eventTime``; the few text ``expiration`` dates go through the general parser. JSON text
    whose numbers or escapes yyjson writes differently from orjson declines its file; JSON text that
-   may hold a secret is redone by :func:`ircreds.evidence.sources._normalize.json_text` (redaction).
+   may hold a secret (:data:`ircreds.redaction.HINT`, tested by RE2 in the query) is redone by
+   :func:`ircreds.evidence.sources._normalize.json_text` (redaction), and the free-text columns
+   (user agent, error code and message) are redacted once per distinct value.
 5. Batches run side by side on worker threads (DuckDB scans a one-row-per-file Arrow table on a
    single thread). A batch that DuckDB fully takes, with no other file between its first and last,
    comes back sorted by time as one table (only when every repeated ``eventID`` in it has one
@@ -59,9 +61,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ircreds.evidence.sources import _reader
-from ircreds.evidence.sources._arrow import SCHEMA, TIMESTAMP
-from ircreds.evidence.sources._normalize import json_text, loads, parse_time_one
+from ircreds.evidence.sources._arrow import SCHEMA, TIMESTAMP, redact_strings
+from ircreds.evidence.sources._normalize import TEXT_COLUMNS, json_text, loads, parse_time_one
 from ircreds.evidence.sources.cloudtrail_files import FileError, gunzip
+from ircreds.redaction import HINT, might_hold_secret
 from ircreds.schema import COLUMNS
 from ircreds.times import TEXT_DATE
 
@@ -247,9 +250,7 @@ _ODD = " OR ".join(
 #: JSON text that yyjson (DuckDB) writes differently from orjson: upper-case ``\\u00XX`` escapes,
 #: big, tiny or exponent numbers (17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``, ``0.000001``).
 _UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]|[:,\[]-?0\.000"
-_SECRET = r"(?i)sessiontoken|secretaccesskey|security-?token"  # the general path's hint
 _UNSURE_RE = re.compile(_UNSURE)
-_SECRET_RE = re.compile(_SECRET)
 _JSON_COLUMNS = (
     "requestParameters",
     "responseElements",
@@ -261,7 +262,7 @@ _JSON_COLUMNS = (
 
 
 # rows whose JSON text needs a second look in Python (RE2 in DuckDB, in parallel)
-_LOOK_PATTERN = (_UNSURE + "|" + _SECRET.replace("(?i)", "(?i:") + ")").replace("'", "''")
+_LOOK_PATTERN = (_UNSURE + "|" + HINT).replace("'", "''")
 _LOOK = (
     "coalesce("
     + " OR ".join(
@@ -476,7 +477,7 @@ def _second_look(
     for name, values in texts.items():
         where, fixed = [], []
         for k, value in enumerate(values):
-            if value is not None and not unsure[k] and _SECRET_RE.search(value):
+            if value is not None and not unsure[k] and might_hold_secret(value):
                 where.append(rows[k])
                 fixed.append(json_text(loads(value)))
         if where:
@@ -583,6 +584,8 @@ def _read_batch(
             array = columns.pop(name)
             if name in fixes:
                 array = _replace(array, n, *fixes[name])
+            elif name in TEXT_COLUMNS:
+                array = redact_strings(array)
         if take is not None:
             array = array.take(take)
         out.append(array if array.type == field.type else array.cast(field.type))

@@ -32,10 +32,12 @@ from ircreds.evidence.sources._normalize import (
     EXTRA_FIELDS,
     RecordError,
     _b,
+    free_texts,
     json_text,
     loads,
     normalize_record,
 )
+from ircreds.redaction import might_hold_secret
 
 
 class _SessionIssuer(Struct, forbid_unknown_fields=True, gc=False):
@@ -135,12 +137,6 @@ _IN0 = _InScopeOf()
 _BOOL: dict[Any, bool | None] = {None: None, True: True, False: False, "true": True, "false": False}
 
 
-def _maybe_secret(text: bytes) -> bool:
-    """A cheap superset of the general path's secret hint (so both redact the same values)."""
-    low = text.lower()
-    return b"token" in low or b"secretaccesskey" in low
-
-
 _COMPACT_HEAD = re.compile(rb'^\s*\{"Records":\[')
 
 
@@ -154,15 +150,20 @@ class FastResult:
 
 
 def _text(raw: Raw | None) -> str | None:
-    """Compact JSON text of a raw value, redacted when it may hold a secret (same as json_text)."""
+    """Compact JSON text of a raw value, redacted when it may hold a secret (same as json_text).
+
+    The test reads the raw text, escapes and all: an escaped key (``session\\u0054oken``) trips it
+    on ``\\u``, and the value is then decoded and redacted like the general path's.
+    """
     if raw is None:
         return None
-    text = bytes(raw)
-    if text == b"null":
+    data = bytes(raw)
+    if data == b"null":
         return None
-    if _maybe_secret(text):
-        return json_text(loads(text))
-    return text.decode()
+    text = data.decode()
+    if might_hold_secret(text):
+        return json_text(loads(data))
+    return text
 
 
 def _bools(values: list[Any]) -> list[bool | None]:
@@ -174,16 +175,16 @@ def _extra(r: _Record) -> str | None:
     if not parts:
         return None
     text = "{" + ",".join(parts) + "}"
-    if _maybe_secret(text.encode()):
+    if might_hold_secret(text):
         text = json_text(loads(text))
     return text
 
 
 def _tls_only(raw: Raw) -> str:
-    text = bytes(raw)
-    if _maybe_secret(text):
+    text = bytes(raw).decode()
+    if might_hold_secret(text):
         return json_text({"tlsDetails": loads(text)})  # type: ignore[return-value]
-    return '{"tlsDetails":' + text.decode() + "}"
+    return '{"tlsDetails":' + text + "}"
 
 
 def _issued(names: list[str | None], responses: list[Raw | None]) -> tuple[list[Any], list[Any]]:
@@ -233,9 +234,9 @@ def read_delivery(data: bytes, name: str | None) -> FastResult | None:
         "eventSource": [r.eventSource for r in recs],
         "awsRegion": [r.awsRegion for r in recs],
         "sourceIPAddress": [r.sourceIPAddress for r in recs],
-        "userAgent": [r.userAgent for r in recs],
-        "errorCode": [r.errorCode for r in recs],
-        "errorMessage": [r.errorMessage for r in recs],
+        "userAgent": free_texts([r.userAgent for r in recs]),
+        "errorCode": free_texts([r.errorCode for r in recs]),
+        "errorMessage": free_texts([r.errorMessage for r in recs]),
         "userIdentity.type": [u.type for u in uis],
         "userIdentity.arn": [u.arn for u in uis],
         "userIdentity.accountId": [u.accountId for u in uis],

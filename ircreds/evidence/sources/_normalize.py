@@ -16,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ircreds.redaction import might_hold_secret, redact, redact_text
 from ircreds.schema import (
     BOOLEAN,
     CATEGORY,
@@ -32,7 +32,6 @@ from ircreds.schema import (
     DTYPES,
     EVIDENCE_COLUMNS,
     INT,
-    REDACTED,
     STRING,
     TIME,
     as_category,
@@ -49,10 +48,21 @@ class RecordError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------
-# JSON text and redaction
+# JSON text and redaction (the rules live in ircreds.redaction; ``redact`` is re-exported here)
 
-_SECRET_KEYS = frozenset({"sessiontoken", "secretaccesskey", "x-amz-security-token", "securitytoken"})
-_SECRET_HINT = re.compile(r"(?i)sessiontoken|secretaccesskey|security-?token")
+#: Free-text columns whose values are redacted like JSON text (token-shaped values, key=value text).
+#: Identity columns (ARNs, names, key ids) are not: AWS caps those names at 64 characters, shorter
+#: than any token, and rewriting them would let an attacker hide a name that looks like one.
+TEXT_COLUMNS = ("userAgent", "errorCode", "errorMessage")
+#: Columns that hold compact JSON text, redacted by key, name/value pair and value.
+JSON_COLUMNS = (
+    "requestParameters",
+    "responseElements",
+    "resources",
+    "additionalEventData",
+    "serviceEventDetails",
+    "extra",
+)
 
 
 def loads(data: bytes | str) -> Any:
@@ -73,42 +83,34 @@ def dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def redact(value: Any) -> Any:
-    """A copy of ``value`` with every session token / secret key replaced by ``"<redacted>"``.
-
-    Looks at every nested key, and inside strings that are themselves JSON documents
-    (policies and similar are often JSON text inside JSON).
-
-    Example:
-        >>> redact({"credentials": {"accessKeyId": "ASIAEXAMPLE", "sessionToken": "FwoG..."}})
-        {'credentials': {'accessKeyId': 'ASIAEXAMPLE', 'sessionToken': '<redacted>'}}
-    """
-    if isinstance(value, dict):
-        return {
-            k: (REDACTED if v is not None else None)
-            if isinstance(k, str) and k.lower() in _SECRET_KEYS
-            else redact(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str) and len(value) > 2 and value[0] in "{[" and _SECRET_HINT.search(value):
-        try:
-            inner = loads(value)
-        except ValueError:
-            return value
-        return dumps(redact(inner))
-    return value
-
-
 def json_text(value: Any) -> str | None:
     """Compact, redacted JSON text of a nested value (None for JSON null)."""
     if value is None:
         return None
     text = dumps(value)
-    if _SECRET_HINT.search(text):
+    if might_hold_secret(text):
         text = dumps(redact(value))
     return text
+
+
+def free_text(value: Any) -> str | None:
+    """A free-text column value (:data:`TEXT_COLUMNS`): as :func:`_s` gives it, redacted."""
+    text = _s(value)
+    return None if text is None else redact_text(text)
+
+
+def free_texts(values: list[Any]) -> list[Any]:
+    """:func:`free_text` of string values (None kept); each distinct value is looked at once."""
+    seen: dict[str, str] = {}
+    out: list[Any] = []
+    for value in values:
+        if value is not None:
+            fixed = seen.get(value)
+            if fixed is None:
+                fixed = seen[value] = redact_text(value)
+            value = fixed
+        out.append(value)
+    return out
 
 
 def _json_field(value: Any) -> Any:
@@ -330,9 +332,9 @@ def normalize_record(record: dict) -> tuple:
         _s(record.get("eventSource")),
         _s(record.get("awsRegion")),
         _s(record.get("sourceIPAddress")),
-        _s(record.get("userAgent")),
-        _s(record.get("errorCode")),
-        _s(record.get("errorMessage")),
+        free_text(record.get("userAgent")),
+        free_text(record.get("errorCode")),
+        free_text(record.get("errorMessage")),
         _s(ui.get("type")),
         _s(ui.get("arn")),
         _s(ui.get("accountId")),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ircreds.errors import SourceError
 from ircreds.evidence.sources import Sink
+from ircreds.evidence.sources._arrow import redact_frame
 from ircreds.schema import COLUMNS, coerce_events
 
 #: ``load()`` options this source takes.
@@ -26,7 +27,7 @@ def accepts(source: Any) -> bool:
 
 
 def load_into(sink: Sink, source: pd.DataFrame) -> None:
-    """Check it is an events frame, coerce it to the canonical dtypes, hand it to the sink.
+    """Check it is an events frame, coerce it to the canonical dtypes, redact it, hand it to the sink.
 
     Raises:
         SourceError: when the frame has no ``eventTime`` or ``eventName`` column.
@@ -38,4 +39,4 @@ def load_into(sink: Sink, source: pd.DataFrame) -> None:
             "as an iterable of dicts, or a frame made by ircreds.load"
         )
     sink.describe({"input": "<DataFrame>", "kind": "frame"})
-    sink.add_frame(coerce_events(source)[list(COLUMNS)])
+    sink.add_frame(redact_frame(coerce_events(source)[list(COLUMNS)]))

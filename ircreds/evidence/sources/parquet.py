@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ircreds.errors import LogFormatError
+from ircreds.evidence.sources._arrow import redact_frame
 from ircreds.schema import COLUMNS, coerce_events
 
 MAGIC = b"PAR1"
@@ -23,7 +24,7 @@ def detect(path: str | os.PathLike[str]) -> bool:
 
 
 def read(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a saved events frame back with the canonical dtypes.
+    """Read a saved events frame back with the canonical dtypes, redacted as the readers redact.
 
     Raises:
         LogFormatError: when the parquet file is not an events frame.
@@ -36,7 +37,8 @@ def read(path: str | os.PathLike[str]) -> pd.DataFrame:
             "save frames with `ircreds load ... --save`"
         )
     frame = coerce_events(frame)
-    return frame[list(COLUMNS)].reset_index(drop=True)
+    # a file saved by an older version (or by hand) may hold what today's rules redact
+    return redact_frame(frame[list(COLUMNS)].reset_index(drop=True))
 
 
 def save(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
