@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,33 +69,35 @@ _SEP = r"[_\-. ]?"  # one optional separator: never a JSON-escaped character, so
 _NAMES = rf"(?:session|security){_SEP}token|secret{_SEP}access{_SEP}key|x-amz-signature"
 
 #: A cheap test that every value redaction would change passes (a superset of all the rules).
-#: ``\\u``: a JSON escape may spell a key (``session\\u0054oken``), so escaped text gets the full look.
-HINT = rf"(?i:{_NAMES}|[?&;]signature=)|\\u|oJb3JpZ2lu|oGZXIvYXdz|oDYXdz|AQoEXAMPLE"
-_HINT = re.compile(HINT)
+#: ``\\u00``: a JSON escape may spell a key (``session\\u0054oken``), so escaped text gets the full look.
+HINT = rf"(?i:{_NAMES}|[?&;]signature=)|\\u00|oJb3JpZ2lu|oGZXIvYXdz|oDYXdz|AQoEXAMPLE"
 
 _NAME = re.compile(rf"(?i)(?:{_NAMES})$")
 _NAME_KEYS = ("name", "Name", "key", "Key", "NAME", "KEY")
 _VALUE_KEYS = frozenset({"value", "Value", "VALUE"})
+_SEPS = "_-. "
+_TOKEN_CORES = ("oJb3JpZ2lu", "oGZXIvYXdz", "oDYXdz", "AQoEXAMPLE")
 
+# Text is scanned from where a secret's name is (found with str.find, fast on long text such as a
+# rendered page); these patterns are then matched at that place only.
 # a quote as it may be written around a key or a value: plain, JSON-escaped or HTML-escaped
 _Q = r"""(?:\\*["']|&quot;|&#34;|&#x22;|&#39;|&#x27;)?"""
 # a value: up to a quote, a space or a separator; never an already redacted one, a JSON literal or a number
 _V = r"""(?!<redacted>|(?:null|true|false|-?[0-9][0-9.eE+-]*)(?![^\s"'\\,;&}<>\]]))[^\s"'\\,;&}<>\]]+"""
-_KV = re.compile(rf"(?i)(?P<k>(?:{_NAMES}){_Q}\s*[:=]\s*{_Q}\s*)(?P<v>{_V})")
-_KV_SPACE = re.compile(
-    rf"(?i)(?P<k>secret{_SEP}access{_SEP}key{_Q}\s+{_Q})(?P<v>[A-Za-z0-9+/]{{40}})(?![A-Za-z0-9+/=])"
-)
-_SIGV2 = re.compile(rf"(?i)(?P<k>[?&;]signature=)(?P<v>{_V})")
 _PAIR = rf"{_Q}\s*[:=]\s*{_Q}"
-_NV = re.compile(
-    rf"(?i)(?P<k>(?:name|key){_PAIR}[\w.\-]*?(?:{_NAMES}){_Q}\s*,\s*{_Q}value{_PAIR})(?P<v>{_V})"
-)
-_VN = re.compile(
-    rf"(?i)(?P<k>value{_PAIR})(?P<v>{_V})(?={_Q}\s*,\s*{_Q}(?:name|key){_PAIR}[\w.\-]*?(?:{_NAMES}){_Q}\s*[,}}\]])"
-)
+_AFTER_KEY = re.compile(rf"(?i){_PAIR}\s*(?P<v>{_V})")  # sessionToken=V, "sessionToken": "V"
+_AFTER_KEY_SPACE = re.compile(rf"{_Q}\s+{_Q}(?P<v>[A-Za-z0-9+/]{{40}})(?![A-Za-z0-9+/=])")  # secret key V
+_AFTER_NAME = re.compile(
+    rf"(?i){_Q}\s*,\s*{_Q}value{_PAIR}(?P<v>{_V})"
+)  # "name": "AWS_SESSION_TOKEN", "value": "V"
+_BEFORE_NAME = re.compile(rf"(?i)(?:name|key){_PAIR}[\w.\-]*$")  # "name": "AWS_ before SESSION_TOKEN
+_NAME_END = re.compile(rf"{_Q}\s*[,}}\]]")
+_VALUE_BEFORE_NAME = re.compile(rf"(?i)value{_PAIR}(?P<v>{_V}){_Q}\s*,\s*{_Q}(?:name|key){_PAIR}[\w.\-]*$")
+_AFTER_SIGV2 = re.compile(rf"(?i)(?P<v>{_V})")  # ?Signature=V (SigV2 presigned URLs)
 # JSON escapes of the characters a name is made of (letters, digits, "_", "-"): decoding them never
 # makes markup ("<", "&", quotes), so a rendered page stays safe; repr() doubles the backslash
 _ASCII_ESCAPE = re.compile(r"\\+u00(3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|6[1-9A-Fa-f]|7[0-9Aa]|5[Ff]|2[Dd])")
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _B64 = r"(?:[A-Za-z0-9+/]|%2[BbFf]|\\/)"
 _TOKEN = re.compile(
     r"(?:(?<=%3D)|(?<=%3d)|(?<![A-Za-z0-9+]))"  # not mid-run; a "/" may precede one ("sts/IQoJ...")
@@ -103,10 +106,10 @@ _TOKEN = re.compile(
 
 
 def might_hold_secret(text: str) -> bool:
-    """The cheap test: False means no rule of this module can change ``text``.
+    """The cheap test (what :data:`HINT` finds): False means no rule of this module can change ``text``.
 
-    A few substring tests first (far cheaper than any regex: most text fails them all), then
-    :data:`HINT` for the few that pass (``nextToken``, ``SignatureVersion``...).
+    Substring tests only (far cheaper than a regex; most text fails them all); the few texts that
+    hold ``token``, ``secret`` or ``signature`` get a look at the words around it.
 
     Example:
         >>> might_hold_secret('{"userName": "alice"}'), might_hold_secret('{"SessionToken": "x"}')
@@ -114,19 +117,70 @@ def might_hold_secret(text: str) -> bool:
         >>> might_hold_secret('{"maxResults": 50, "nextToken": "eyJ2IjoxfQ=="}')
         False
     """
-    low = text.lower()
-    if (
-        "token" in low
-        or "secret" in low
-        or "signature" in low
-        or "\\u" in text
-        or "b3jpz2lu" in low
-        or "zxivyxdz" in low
-        or "odyxdz" in low
-        or "aqoexample" in low
+    if "\\u00" in text:
+        return True
+    if ("YXdz" in text or "b3JpZ2lu" in text or "AQoEXAMPLE" in text) and any(
+        c in text for c in _TOKEN_CORES
     ):
-        return _HINT.search(text) is not None
+        return True
+    low = text.lower()
+    if "token" in low or "secret" in low or "signature" in low:
+        return bool(_name_spans(low)) or _sigv2_at(low, 0) >= 0
     return False
+
+
+def _before(low: str, end: int, word: str) -> int:
+    """Where ``word`` starts when it ends at ``end`` (one separator allowed between), else -1."""
+    start = end - len(word)
+    if start >= 0 and low.startswith(word, start):
+        return start
+    if start >= 1 and low[end - 1] in _SEPS and low.startswith(word, start - 1):
+        return start - 1
+    return -1
+
+
+def _after(low: str, pos: int, word: str) -> int:
+    """Where ``word`` ends when it starts at ``pos`` (one separator allowed before), else -1."""
+    if low.startswith(word, pos):
+        return pos + len(word)
+    if pos < len(low) and low[pos] in _SEPS and low.startswith(word, pos + 1):
+        return pos + 1 + len(word)
+    return -1
+
+
+def _name_spans(low: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of every secret's name in lower-cased text (session/security token, ...)."""
+    spans = []
+    i = low.find("token")
+    while i >= 0:
+        start = _before(low, i, "session")
+        if start < 0:
+            start = _before(low, i, "security")
+        if start >= 0:
+            spans.append((start, i + 5))
+        i = low.find("token", i + 1)
+    i = low.find("secret")
+    while i >= 0:
+        j = _after(low, i + 6, "access")
+        end = _after(low, j, "key") if j >= 0 else -1
+        if end >= 0:
+            spans.append((i, end))
+        i = low.find("secret", i + 1)
+    i = low.find("x-amz-signature")
+    while i >= 0:
+        spans.append((i, i + 15))
+        i = low.find("x-amz-signature", i + 1)
+    return spans
+
+
+def _sigv2_at(low: str, pos: int) -> int:
+    """Where the value of the next ``?Signature=`` / ``&Signature=`` at or after ``pos`` starts, else -1."""
+    i = low.find("signature=", pos)
+    while i >= 0:
+        if i > 0 and low[i - 1] in "?&;":
+            return i + 10
+        i = low.find("signature=", i + 1)
+    return -1
 
 
 def is_secret_name(name: str) -> bool:
@@ -137,10 +191,6 @@ def is_secret_name(name: str) -> bool:
         [True, True, False]
     """
     return _NAME.search(name) is not None
-
-
-def _sub(match: re.Match[str]) -> str:
-    return match["k"] + REDACTED
 
 
 def scrub(text: str) -> str:
@@ -156,7 +206,7 @@ def scrub(text: str) -> str:
     """
     if not might_hold_secret(text):
         return text
-    if "\\u" in text:  # a name spelled with JSON escapes inside text ("session\\u0054oken"): decode them
+    if "\\u00" in text:  # a name spelled with JSON escapes inside text ("session\\u0054oken"): decode them
         decoded = _ASCII_ESCAPE.sub(_unescape, text)
         if decoded != text:
             fixed = _scrub(decoded)
@@ -171,14 +221,40 @@ def _unescape(match: re.Match[str]) -> str:
 
 def _scrub(text: str) -> str:
     low = text.lower()
-    if "value" in low:
-        text = _VN.sub(_sub, _NV.sub(_sub, text))
-    text = _KV.sub(_sub, text)
-    if "secret" in low:
-        text = _KV_SPACE.sub(_sub, text)
-    if "signature=" in low:
-        text = _SIGV2.sub(_sub, text)
-    return _TOKEN.sub(REDACTED, text)
+    if len(low) != len(text):  # a character whose lower case is longer ("İ"): keep positions aligned
+        low = text.translate(_ASCII_LOWER)
+    spans: list[tuple[int, int]] = []
+    for start, end in _name_spans(low):
+        found = _AFTER_KEY.match(text, end)  # the name is a key: sessionToken=V
+        if found is None and low.startswith("secret", start):
+            found = _AFTER_KEY_SPACE.match(text, end)
+        if found is None and _BEFORE_NAME.search(text, max(0, start - 256), start):  # a pair's name
+            found = _AFTER_NAME.match(text, end)
+            if found is None and _NAME_END.match(text, end):
+                found = _VALUE_BEFORE_NAME.search(text, max(0, start - 8192 - 256), start)
+        if found is not None:
+            spans.append(found.span("v"))
+    i = _sigv2_at(low, 0)
+    while i >= 0:
+        found = _AFTER_SIGV2.match(text, i)
+        if found is not None:
+            spans.append(found.span("v"))
+        i = _sigv2_at(low, i)
+    if any(core in text for core in _TOKEN_CORES):
+        spans.extend(m.span() for m in _TOKEN.finditer(text))
+    if not spans:
+        return text
+    spans.sort()
+    out, last = [], 0
+    for start, end in spans:
+        if start < last:  # overlaps the previous one (a token that is also a key's value)
+            if end > last:
+                last = end
+            continue
+        out += (text[last:start], REDACTED)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def redact_text(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import re
 import string
 import uuid
 from collections.abc import Callable, Iterator
@@ -380,6 +381,48 @@ def test_a_session_name_that_looks_like_a_token_is_kept(prefix: str) -> None:
     assert redaction.redact({"roleSessionName": name}) == {"roleSessionName": name}
     token = prefix + "A" * 80
     assert redaction.redact_text(f'"{token}"') == f'"{REDACTED}"'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"name": "AWS_SESSION_TOKEN_FILE", "value": "/var/run/token"}', None),  # a path, not the token
+        ("sessionTokenTtl=3600&maxResults=50", None),
+        ('{"nextToken": "eyJ2IjoxfQ==", "SignatureVersion": "SigV4"}', None),
+        ('{"sessionToken": null, "secretAccessKey": 123}', None),  # JSON stays JSON
+        ("GET /o?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1737370000&Signature=dGhpcyBpcyBhIHNpZw%3D%3D",
+         f"GET /o?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires=1737370000&Signature={REDACTED}"),
+        (f"aws_session_token = {STS}\nregion = us-east-1", f"aws_session_token = {REDACTED}\nregion = us-east-1"),
+        (f"X-Amz-Security-Token%3D{quote(STS, safe='')}", f"X-Amz-Security-Token%3D{REDACTED}"),
+        (f"{{&#34;value&#34;: &#34;{PLAIN}&#34;, &#34;name&#34;: &#34;AWS_SESSION_TOKEN&#34;}}",
+         f"{{&#34;value&#34;: &#34;{REDACTED}&#34;, &#34;name&#34;: &#34;AWS_SESSION_TOKEN&#34;}}"),
+    ],
+)  # fmt: skip
+def test_scrub_near_misses_and_odd_spellings(text: str, expected: str | None) -> None:
+    assert redaction.scrub(text) == (text if expected is None else expected)
+    assert redaction.scrub(redaction.scrub(text)) == redaction.scrub(text)
+
+
+_PIECES = st.sampled_from(
+    ["session", "Security", "TOKEN", "_", "-", ".", " ", "secret", "Access", "KEY", "x-amz-", "signature",
+     "?", "&", ";", "=", "\\u00", "\\", "u0054", "oJb3JpZ2lu", "oDYXdz", "YXdz", "oGZXIvYXdz", "AQoEXAMPLE",
+     "b3JpZ2lu", "next", "value", "name", '"', ":"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES | st.text(alphabet=string.ascii_letters + string.digits, max_size=4), max_size=12))
+def test_the_python_precheck_and_the_re2_hint_agree(pieces: list[str]) -> None:
+    """DuckDB and Arrow test :data:`HINT` with RE2, the other paths test in Python: same answer."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = "".join(pieces)
+    re2 = pc.match_substring_regex(pa.array([text]), redaction.HINT)[0].as_py()
+    assert redaction.might_hold_secret(text) == re2
+    assert (re.search(redaction.HINT, text) is not None) == re2
+    if not re2:
+        assert redaction.redact_text(text) == text
 
 
 _SECRETISH = ("token", "secret", "signature", "\\u", *(p[2:].lower() for p in redaction.TOKEN_PREFIXES))
