@@ -64,7 +64,7 @@ def test_every_cli_command_module_imports() -> None:
 #: The pipeline's stages, lowest first (README "Module map"). A module may import its own stage
 #: and the stages below it; ``edges`` (I/O, AWS, UI, CLI, the case store) may import anything.
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("kernel", ("errors", "model", "schema", "times", "escape", "display", "addresses")),
+    ("kernel", ("errors", "model", "schema", "times", "escape", "display", "addresses", "redaction")),
     ("evidence", ("evidence", "integrity")),
     ("sessions", ("lineage",)),
     ("trace", ("tracer",)),
