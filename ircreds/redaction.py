@@ -14,7 +14,7 @@ read back from parquet) and by the report. What is replaced by :data:`REDACTED`:
   SigV2 ``&Signature=``; ``X-Amz-Credential`` holds the access key id, not a secret, and is kept),
   a 40-character secret key after a secret key name, and **token-shaped values**: STS session tokens
   start with recognisable base64 (``IQoJb3JpZ2lu``, ``FwoGZXIvYXdz``, ``FQoGZXIvYXdz``, ``AQoDYXdz``,
-  ``AQoEXAMPLE``...) and are long (at least 74 characters are required, more than any IAM or session
+  ``AQoEXAMPLE``...) and are long (at least 72 characters are required, more than any IAM or session
   name can hold, so an attacker cannot hide a session name by making it look like a token);
 - strings that are JSON documents (even with leading whitespace) are parsed and redacted by key too.
 
