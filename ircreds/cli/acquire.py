@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, warn
+from ircreds.cli._write import check_folder
 from ircreds.clock import utc_now
 
 
@@ -34,6 +35,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", required=True, metavar="DIR", help="folder to copy into (resumes if it holds a manifest)"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="copy into a folder that holds other files (never other evidence)",
+    )
     parser.add_argument("--profile", metavar="P", help="AWS profile (default credentials chain otherwise)")
     parser.add_argument("--endpoint-url", metavar="URL", help="S3/STS/CloudTrail endpoint (e.g. the sandbox)")
     parser.add_argument("--workers", type=int, default=4, metavar="N", help="parallel copies (default 4)")
@@ -57,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
     from ircreds import __version__
     from ircreds.aws import session
     from ircreds.evidence.acquisition import acquire
+    from ircreds.evidence.signatures import MANIFEST_FILE
 
+    # a new or empty folder, or this command's own earlier copy (resumed): never other evidence
+    check_folder(args.out, force=args.force, own=lambda folder: (folder / MANIFEST_FILE).is_file())
     bar: Any = None
 
     def progress(done: int, total: int) -> None:

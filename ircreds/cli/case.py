@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, table
+from ircreds.cli._write import check_folder
 
 
 def register(subparsers: Any) -> None:
@@ -27,6 +28,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="CloudTrail files, folders or globs")
     p.add_argument("--out", required=True, metavar="CASE", help="the case store folder (created or added to)")
+    p.add_argument(
+        "--force", action="store_true", help="create the case store in a folder that holds other files"
+    )
     p.add_argument("--json", action="store_true", help="print the summary and load report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run_index)
@@ -59,8 +63,9 @@ class _Bar:
 def run_index(args: argparse.Namespace) -> int:
     """Index, then print what was read and the case's load report."""
     from ircreds.cli.load import print_report
-    from ircreds.engines import index
+    from ircreds.engines import index, is_case
 
+    check_folder(args.out, force=args.force, own=is_case)  # a case store is added to; never evidence
     bar = _Bar(not args.no_progress and not args.json)
     try:
         summary = index(args.paths, args.out, progress=bar)

@@ -20,6 +20,7 @@ from typing import Any
 
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, table, warn
+from ircreds.cli._write import check_file, check_folder, write_text
 from ircreds.errors import PlanError
 from ircreds.escape import DISPLAY_LIMIT, term
 from ircreds.times import iso_z, parse_user_time
@@ -111,7 +112,10 @@ def register(subparsers: Any) -> None:
         "--account", type=Path, metavar="ACCOUNT.json", help="account.json, to check policy size limits"
     )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
-    p.add_argument("--out", type=Path, metavar="PLAN.json", help="also write the plan for `ircreds apply`")
+    p.add_argument(
+        "--out", type=Path, metavar="PLAN.json", help="also write the plan for `ircreds apply` (a new file)"
+    )
+    p.add_argument("--force", action="store_true", help="with --out: replace an existing file")
     p.set_defaults(func=run_plan)
 
     p = subparsers.add_parser(
@@ -216,6 +220,8 @@ def run_plan(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds.clock import plan
 
+    if args.out:  # before the load: a refused destination costs nothing
+        check_file(args.out, force=args.force, inputs=args.paths)
     case = case_of(args.paths)
     if case is not None:
         with case:
@@ -236,8 +242,7 @@ def run_plan(args: argparse.Namespace) -> int:
             tr, args.cutoff, now=args.now, as_of=args.as_of, events=events, account=_account_json(args)
         )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(result.to_json() + "\n")
+        write_text(args.out, result.to_json() + "\n", force=args.force)
     if args.json:
         echo_json(result.to_dict())
         return 0
@@ -361,6 +366,8 @@ def _change_options(args: argparse.Namespace) -> dict[str, Any]:
     """What ``apply`` and ``rollback`` take alike: the time, dry run unless ``--yes``, where to record."""
     from ircreds.clock import utc_now
 
+    if args.record_dir is not None:  # records are new files; never among the evidence
+        check_folder(args.record_dir, flag="--record-dir", adds=True)
     return {
         "now": utc_now(),
         "dry_run": not args.yes,
@@ -375,7 +382,8 @@ def run_apply(args: argparse.Namespace) -> int:
     from ircreds import aws
 
     p = _load_plan(args.plan)
-    record = aws.apply(p, _session_for(args), targets=args.target, **_change_options(args))
+    options = _change_options(args)  # the record folder is checked before any AWS session
+    record = aws.apply(p, _session_for(args), targets=args.target, **options)
     _print_record(record, verb="apply")
     return 0
 
@@ -384,9 +392,8 @@ def run_rollback(args: argparse.Namespace) -> int:
     """Dry-run or roll back an action record."""
     from ircreds import aws
 
-    record = aws.rollback(
-        _load_record(args.record), _session_for(args), force=args.force, **_change_options(args)
-    )
+    record_doc, options = _load_record(args.record), _change_options(args)
+    record = aws.rollback(record_doc, _session_for(args), force=args.force, **options)
     _print_record(record, verb="roll back")
     return 0
 
@@ -431,6 +438,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
         from ircreds.aws import default_record_dir
 
         args.record_dir = default_record_dir()
+    else:
+        check_folder(args.record_dir, flag="--record-dir", adds=True)
     sb = start_sandbox(account, port=args.port, reuse=False, record_dir=args.record_dir)
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ircreds.cli._io import echo, table
+from ircreds.cli._write import check_folder, writing
 from ircreds.clock import utc_now
 from ircreds.errors import IrcredsError
 from ircreds.times import iso_z, parse_iso
@@ -32,7 +33,10 @@ def register(subparsers: Any) -> None:
         "--out",
         default="ircreds-demo",
         type=Path,
-        help="folder for the report and the action record (default: ./ircreds-demo)",
+        help="folder for the report and the action record, a new or empty one (default: ./ircreds-demo)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="write into a folder that holds files (an earlier demo's)"
     )
     parser.add_argument(
         "--samples",
@@ -55,10 +59,15 @@ def _samples(args: argparse.Namespace) -> Path:
         return SAMPLES
     from ircreds.scenarios import walkthrough
 
+    evidence = args.out / "evidence"
+    if (evidence / "answer_key.json").is_file():  # an earlier demo's (--force): the same incident
+        return evidence
     echo(
         "no data/samples/walkthrough in this install: generating the walkthrough (deterministic, same incident)"
     )
-    return walkthrough().write(args.out / "evidence")
+    check_folder(evidence)
+    with writing(evidence):
+        return walkthrough().write(evidence)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,9 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from ircreds.containment.policy import canonical
     from ircreds.sandbox import case_account, start_sandbox
 
-    out: Path = args.out
-    if out.exists() and not out.is_dir():
-        raise IrcredsError(f"--out {out} is a file; give a folder for the report and the action record")
+    out: Path = check_folder(args.out, force=args.force)
     samples = _samples(args)
     key = json.loads((samples / "answer_key.json").read_text())
 
@@ -158,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
     rendered = report.render(
         trace, plan=after, actions=[record], events=events, fmt="html", command="ircreds demo"
     )
-    path = rendered.save(out / "incident-report.html")[0]
+    with writing(out / "incident-report.html"):
+        path = rendered.save(out / "incident-report.html", overwrite=args.force)[0]
     echo(f"7. Report {path}")
     echo("")
     echo(

@@ -7,6 +7,7 @@ from typing import Any
 
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, table
+from ircreds.cli._write import check_file, writing
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +24,12 @@ def register(subparsers: Any) -> None:
         "paths", nargs="+", metavar="PATH", help="file, folder, glob, s3://bucket/prefix or .parquet"
     )
     parser.add_argument("--json", action="store_true", help="print the load report as JSON")
-    parser.add_argument("--save", metavar="EVENTS.parquet", help="write the events frame to a parquet file")
+    parser.add_argument(
+        "--save", metavar="EVENTS.parquet", help="write the events frame to a new parquet file"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="with --save: replace an existing file (never evidence)"
+    )
     parser.add_argument("--strict", action="store_true", help="stop at the first bad file or record")
     parser.add_argument("--accounts", nargs="+", metavar="ID", help="s3: only these account ids")
     parser.add_argument("--regions", nargs="+", metavar="REGION", help="s3: only these regions")
@@ -65,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from ircreds.evidence.loader import save
 
     options = {k: getattr(args, k) for k in ("accounts", "regions", "start", "end") if getattr(args, k)}
+    if args.save:  # before the load: a refused destination costs nothing
+        check_file(args.save, force=args.force, flag="--save", inputs=args.paths)
     case = case_of(args.paths)
     if case is not None:
         with case:
@@ -88,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
         report = df.attrs["load_report"]
     if args.save and df is not None:
-        saved = save(df, args.save)
+        with writing(args.save, flag="--save"):
+            saved = save(df, args.save, overwrite=args.force)
         report = {**report, "saved": str(saved)}
     if args.json:
         echo_json(report)

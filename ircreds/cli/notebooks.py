@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ircreds.cli._io import echo, iso_z
+from ircreds.cli._write import check_folder
 from ircreds.errors import IrcredsError
 
 WALKTHROUGH = (
@@ -47,7 +48,19 @@ def register(subparsers: Any) -> None:
         "--answer-key", type=Path, metavar="FILE", help="training only: the scenario's answer_key.json"
     )
     p.add_argument("--now", help="the moment of decision, ISO 8601 UTC (default: the real clock)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where the executed notebooks go")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="where the executed notebooks go (new or empty)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a folder that holds files: the notebooks are replaced, the case outputs go to a "
+        "new DIR/case-N",
+    )
     p.add_argument(
         "--notebooks", type=Path, metavar="DIR", help="the notebooks folder (default: the kit's own)"
     )
@@ -72,8 +85,12 @@ def run_notebooks(args: argparse.Namespace) -> int:
     except ImportError:
         raise NotebookRunError("papermill is not installed; pip install 'ircreds[notebook]'") from None
     folder = _notebooks_dir(args.notebooks)
-    out = args.out.resolve()
+    out = check_folder(args.out, force=args.force).resolve()
     case = out / "case"
+    n = 1
+    while case.exists() and any(case.iterdir()):  # an earlier run's report and records stay (--force)
+        n += 1
+        case = out / f"case-{n}"
     case.mkdir(parents=True, exist_ok=True)
     evidence = str(args.evidence) if "://" in str(args.evidence) else str(Path(args.evidence).resolve())
     answer_key = args.answer_key

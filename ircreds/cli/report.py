@@ -17,6 +17,7 @@ from typing import Any
 
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo
+from ircreds.cli._write import check_file, writing
 from ircreds.cli.hunt import add_sigma_option, hunt_for
 from ircreds.clock import utc_now
 from ircreds.errors import IrcredsError, PolicyError, SourceError
@@ -58,7 +59,8 @@ def register(subparsers: Any) -> None:
         default=True,
         help="show every credential the attacker holds (ircreds scope) and plan for all of them (default on)",
     )
-    p.add_argument("--out", required=True, metavar="FILE", help="report file: .html or .md")
+    p.add_argument("--out", required=True, metavar="FILE", help="report file: .html or .md (a new file)")
+    p.add_argument("--force", action="store_true", help="replace an existing report and its files beside it")
     add_sigma_option(p, "the lineage's calls, beside the findings")
     p.set_defaults(func=run)
 
@@ -69,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ircreds.evidence import integrity
     from ircreds.report import render
     from ircreds.report.containment import denies_in_logs
+    from ircreds.report.layout import holds
 
     out = Path(args.out)
     fmt = _FORMATS.get(out.suffix.lower())
@@ -78,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     cutoff = _time(args.cutoff, "--cutoff")
     detected = _time(args.detected_at, "--detected-at")
     actions = [_read_json(p) for p in args.actions]
+    # before the load: the report file itself (its files beside it are checked once they are known)
+    check_file(out, force=args.force, inputs=args.paths)
 
     case = case_of(args.paths)
     if case is not None:  # only the rows the report reads: lineage, planned sessions, issuing, policy puts
@@ -119,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
         hunt=hunted,
         scope=scope,
     )
-    written = report.save(out)
+    for path, blob in list(report.contents(out).items())[1:]:  # the appendix, evidence manifest, figures
+        if not holds(path, blob):  # a file that already holds these bytes (the .md's, the .html's) stays
+            check_file(path, force=args.force, inputs=args.paths)
+    with writing(out):
+        written = report.save(out, overwrite=args.force)
     summary = report.data["summary"]
     echo(f"report: {written[0]}")
     for path in written[1:]:
@@ -187,4 +196,6 @@ def _command(args: argparse.Namespace) -> str:
     if args.no_figures:
         parts.append("--no-figures")
     parts += ["--out", args.out]
+    if getattr(args, "force", False):
+        parts.append("--force")
     return shlex.join(parts)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ircreds.cli._io import echo, echo_json, table
+from ircreds.cli._write import check_folder, writing
 from ircreds.errors import ScenarioError
 
 
@@ -22,7 +23,10 @@ def register(subparsers: Any) -> None:
         "The same seed gives byte-identical output.",
     )
     p.add_argument("--seed", type=int, default=0, help="story seed (default 0)")
-    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--out", required=True, type=Path, help="output folder (a new or empty one)")
+    p.add_argument(
+        "--force", action="store_true", help="write into a folder that holds other files (never evidence)"
+    )
     p.add_argument("--difficulty", choices=DIFFICULTIES, default="standard")
     p.add_argument("--events", type=int, default=None, help="approximate number of records")
     p.add_argument(
@@ -67,10 +71,12 @@ def register(subparsers: Any) -> None:
 def _scenario(args: argparse.Namespace) -> int:
     from ircreds import scenarios
 
+    if args.stream and args.events is None:
+        raise ScenarioError("--stream needs --events N (the number of records to write)")
+    check_folder(args.out, force=args.force)
     if args.stream:
-        if args.events is None:
-            raise ScenarioError("--stream needs --events N (the number of records to write)")
-        out = scenarios.write_trail(args.out, events=args.events, seed=args.seed)
+        with writing(args.out):
+            out = scenarios.write_trail(args.out, events=args.events, seed=args.seed)
         key = json.loads((out / "answer_key.json").read_text())
     else:
         sc = (
@@ -80,7 +86,8 @@ def _scenario(args: argparse.Namespace) -> int:
                 args.seed, events=args.events, difficulty=args.difficulty, twists=args.twists
             )
         )
-        out = sc.write(args.out)
+        with writing(args.out):
+            out = sc.write(args.out)
         key = sc.answer_key
     summary = {
         "out": str(out),

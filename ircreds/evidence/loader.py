@@ -518,9 +518,49 @@ def _pick(options: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k in names}
 
 
-def save(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write an events frame to parquet; ``load(path)`` reads it back with identical dtypes."""
-    return parquet.save(df, path)
+def save(df: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write an events frame to parquet; ``load(path)`` reads it back with identical dtypes.
+
+    An existing file is never replaced by accident: ``overwrite=True`` replaces an earlier saved frame,
+    and nothing replaces a file that is not one (a CloudTrail log, any other evidence).
+
+    Args:
+        df: the events frame.
+        path: the parquet file to write (its folder is created when missing).
+        overwrite: replace an existing saved frame at ``path``.
+
+    Raises:
+        SourceError: ``path`` exists, and ``overwrite`` is false or it is not a saved frame.
+
+    Example:
+        >>> import tempfile
+        >>> frame = empty_events()
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     first = save(frame, Path(folder) / "events.parquet")
+        ...     try:
+        ...         save(frame, first)
+        ...     except SourceError as err:
+        ...         print("refused:", "exists" in str(err))
+        refused: True
+    """
+    out = Path(path)
+    if out.exists():
+        is_frame = out.is_file() and parquet.detect(out)
+        if not is_frame:
+            raise SourceError(
+                f"{out} exists and is not a saved events frame (evidence or another file): it is never "
+                "replaced; save the frame to a new file"
+            )
+        if not overwrite:
+            raise SourceError(f"{out} exists; save to a new file, or pass overwrite=True to replace it")
+        return parquet.save(df, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:  # exclusive create: a file that appeared since the check is not replaced either
+        with open(out, "xb") as fh:
+            df.to_parquet(fh, engine="pyarrow", index=False)
+    except FileExistsError:
+        raise SourceError(f"{out} exists; save to a new file, or pass overwrite=True to replace it") from None
+    return out
 
 
 __all__ = ["Collector", "LoadProgress", "empty_events", "load", "save"]

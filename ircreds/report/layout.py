@@ -31,13 +31,14 @@ from typing import Any
 import pandas as pd
 
 from ircreds import escape, plots
+from ircreds.errors import SourceError
 from ircreds.evidence.integrity import IntegrityResult
 from ircreds.report.data import _duration, build_data, evidence_csv, scrub
 from ircreds.report.indicators import indicators_csv
 from ircreds.report.sigma import sigma_view
 from ircreds.times import parse_iso
 
-__all__ = ["FORMATS", "Report", "build_data", "render", "scrub"]
+__all__ = ["FORMATS", "Report", "build_data", "holds", "render", "scrub"]
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +70,76 @@ class Report:
     data: Mapping[str, Any] = field(default_factory=dict)
     stem: str = "report"
 
-    def save(self, path: str | Path) -> list[Path]:
-        """Write the report to ``path`` and each asset beside it; return the paths written (report first)."""
+    def files(self, path: str | Path) -> list[Path]:
+        """The files :meth:`save` writes for ``path``: the report first, then each asset beside it."""
         path = Path(path)
-        text, assets = self.text, dict(self.assets)
-        if path.stem != self.stem:
-            renamed = {name: path.stem + name[len(self.stem) :] for name in assets}
-            for old, new in renamed.items():
-                text = text.replace(old, new)
-            assets = {renamed[name]: blob for name, blob in assets.items()}
+        return [path, *(path.parent / name for name in self._names(path).values())]
+
+    def contents(self, path: str | Path) -> dict[Path, bytes]:
+        """What :meth:`save` writes for ``path``: each file (as :meth:`files`) and its bytes."""
+        path = Path(path)
+        text, assets = self._renamed(path)
+        return {path: text.encode("utf-8"), **{path.parent / name: blob for name, blob in assets.items()}}
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> list[Path]:
+        """Write the report to ``path`` and each asset beside it; return the paths written (report first).
+
+        An earlier report or appendix is never replaced by accident: when any of :meth:`files` exists
+        with other bytes, nothing is written and :class:`~ircreds.errors.SourceError` says which, unless
+        ``overwrite``. A file that already holds exactly what would be written is left as it is (the
+        ``.html`` and ``.md`` of one report share their appendix).
+
+        Args:
+            path: the report file (``.html`` or ``.md``); its folder is created when missing.
+            overwrite: replace files left by an earlier save.
+        """
+        path = Path(path)
+        contents = self.contents(path)
+        same = {target for target, blob in contents.items() if holds(target, blob)}
+        if not overwrite:
+            existing = next((p for p in contents if p not in same and (p.exists() or p.is_symlink())), None)
+            if existing is not None:
+                raise SourceError(
+                    f"{existing} exists; save the report under a new name, or pass overwrite=True to replace it"
+                )
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        written = [path]
-        for name, blob in assets.items():
-            target = path.parent / name
-            target.write_bytes(blob)
-            written.append(target)
-        return written
+        mode = "wb" if overwrite else "xb"
+        for target, blob in contents.items():
+            if target in same:
+                continue
+            try:
+                with open(target, mode) as fh:
+                    fh.write(blob)
+            except FileExistsError:  # appeared since the check: still not replaced
+                raise SourceError(
+                    f"{target} exists; save the report under a new name, or pass overwrite=True to replace it"
+                ) from None
+        return list(contents)
+
+    def _names(self, path: Path) -> dict[str, str]:
+        """Each asset's name beside ``path``: its stem follows the report file's."""
+        if path.stem == self.stem:
+            return {name: name for name in self.assets}
+        return {name: path.stem + name[len(self.stem) :] for name in self.assets}
+
+    def _renamed(self, path: Path) -> tuple[str, dict[str, bytes]]:
+        """The text and assets with the asset names following ``path``'s stem (links included)."""
+        names = self._names(path)
+        text = self.text
+        for old, new in names.items():
+            if old != new:
+                text = text.replace(old, new)
+        return text, {names[name]: blob for name, blob in self.assets.items()}
+
+
+def holds(path: Path, blob: bytes) -> bool:
+    """True when the file at ``path`` holds exactly ``blob`` (writing it again would change nothing)."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size != len(blob):
+            return False
+        return path.read_bytes() == blob
+    except OSError:
+        return False
 
 
 def render(
