@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ircreds.escape import truncate
 from ircreds.findings._util import MAX_PER_VALUE, col, ids_where, issuer_label, make, plural, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
@@ -33,7 +34,8 @@ def detect(trace: Trace) -> list[Finding]:
         return []
     agents = col(trace.calls, "userAgent").str.strip("[]").to_numpy(dtype=object)
     times = trace.calls["eventTime"]
-    masks = {agent: agents == agent for agent in new}
+    # compared string by string: ``agents == agent`` would make numpy copy the (attacker-sized) agent to UCS-4
+    masks = {agent: np.fromiter((a == agent for a in agents), dtype=bool, count=len(agents)) for agent in new}
     ranked = sorted(new, key=lambda a: -int(masks[a].sum()))
     # a new client from a new address is the attacker's machine; from the owner's usual place, an upgrade
     new_ips = set(trace.summary.new_source_ips)
@@ -43,7 +45,7 @@ def detect(trace: Trace) -> list[Finding]:
         mask = masks[agent]
         first = times.iloc[int(mask.argmax())] if mask.any() else None
         summary = (
-            f"{trace.key} was used with user agent {agent!r} ({plural(int(mask.sum()), 'call')}, first at "
+            f"{trace.key} was used with user agent {truncate(agent)!r} ({plural(int(mask.sum()), 'call')}, first at "
             f"{when(first)}), which its issuer {issuer_label(trace)} never used"
         )
         from_new = bool(new_ips) and any(ip in new_ips for ip in ips[mask])
