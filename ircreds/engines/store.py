@@ -235,16 +235,23 @@ def index(
     out: str | os.PathLike[str],
     *,
     progress: Callable[[IndexProgress], None] | None = None,
+    max_decompressed_bytes: int | None = None,
+    max_record_bytes: int | None = None,
 ) -> IndexSummary:
     """Convert evidence (files, folders, globs) into the case store ``out`` (a folder), or add to it.
 
     One streaming pass: memory is bounded by a chunk of files, not by the trail. Files already
-    in the case with the same path, size and SHA-256 are not read again.
+    in the case with the same path, size and SHA-256 are not read again. A file or record over
+    ``max_decompressed_bytes`` / ``max_record_bytes`` (the caps of ``ircreds.load``) is a reject.
 
     Raises:
         SourceError: a missing path, or ``out`` exists and is not a case store.
     """
-    from ircreds.evidence.sources import cloudtrail_files
+    from ircreds.evidence.sources import Limits, cloudtrail_files
+
+    limits = Limits.of(
+        {"max_decompressed_bytes": max_decompressed_bytes, "max_record_bytes": max_record_bytes}
+    )
 
     root = Path(out)
     if root.exists() and not is_case(root) and (not root.is_dir() or any(root.iterdir())):
@@ -311,7 +318,7 @@ def index(
                 progress(IndexProgress(files_done=done[0], files_total=len(todo),
                                        bytes_done=done[1], bytes_total=total_bytes))  # fmt: skip
 
-        _run_chunks(root, chunks, next_seq, commit)
+        _run_chunks(root, chunks, next_seq, commit, limits)
         if todo or changed or _meta(con, "report") is None:
             report = finish(con, root)
         else:
@@ -364,11 +371,12 @@ def _run_chunks(
     chunks: list[list[tuple[int, str, Path, int, str]]],
     first_seq: int,
     commit: Callable[[_ChunkResult], None],
+    limits: Any = None,
 ) -> None:
     """Read chunks in worker processes (in order of commit), a few in flight to bound memory."""
     if WORKERS <= 1 or len(chunks) < 2 or not hasattr(os, "fork"):
         for i, chunk in enumerate(chunks):
-            commit(_chunk_to_part(root, chunk, first_seq + i))
+            commit(_chunk_to_part(root, chunk, first_seq + i, limits))
         return
     import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -378,7 +386,7 @@ def _run_chunks(
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
         try:
             for i, chunk in enumerate(chunks):
-                pending.append(pool.submit(_chunk_to_part, root, chunk, first_seq + i))
+                pending.append(pool.submit(_chunk_to_part, root, chunk, first_seq + i, limits))
                 while len(pending) > WORKERS:
                     commit(pending.pop(0).result())
             while pending:
@@ -388,14 +396,18 @@ def _run_chunks(
                 future.cancel()
 
 
-def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tuple[int, Any]], dict[str, str]]:
+def _read_chunk(
+    chunk: list[tuple[int, str, Path, int, str]], limits: Any = None
+) -> tuple[list[tuple[int, Any]], dict[str, str]]:
     """(ordinal, outcome) per file: the loader's readers, in file order; and DuckDB's declines."""
     from ircreds.evidence.sources import (
+        DEFAULT_LIMITS,
         FileOutcome,
         cloudtrail_files,
         files,
         frame_to_table,
         parquet,
+        passed_limits,
         read_paths_duckdb,
     )
 
@@ -410,6 +422,7 @@ def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tupl
         files.PROCESSES if WORKERS <= 1 else 1,
         on_decline=on_decline,
         batch_bytes=BATCH_BYTES,
+        **passed_limits(limits or DEFAULT_LIMITS),
     )
     got: list[tuple[int, Any]] = []
     for (ord_, _, p, _, _), pq in zip(chunk, is_parquet, strict=True):
@@ -431,13 +444,15 @@ def _read_chunk(chunk: list[tuple[int, str, Path, int, str]]) -> tuple[list[tupl
     return got, declined
 
 
-def _chunk_to_part(root: Path, chunk: list[tuple[int, str, Path, int, str]], seq: int) -> _ChunkResult:
+def _chunk_to_part(
+    root: Path, chunk: list[tuple[int, str, Path, int, str]], seq: int, limits: Any = None
+) -> _ChunkResult:
     """Read a chunk of files and write their rows as one Parquet part (runs in a worker)."""
     import pyarrow.parquet as pq
 
     from ircreds.evidence.sources import SCHEMA
 
-    outcomes, declined = _read_chunk(chunk)
+    outcomes, declined = _read_chunk(chunk, limits)
     by_ord = {item[0]: item for item in chunk}
     tables: list[pa.Table] = []
     names: list[str] = []

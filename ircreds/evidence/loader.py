@@ -16,6 +16,26 @@ Example:
     >>> r = df.attrs["load_report"]
     >>> r["records_read"], r["events"], r["duplicates"], len(r["rejects"])
     (3, 2, 1, 0)
+
+Every record is isolated. Evidence files are attacker-influenced, so nothing one record holds can
+fail its file or the run: it becomes a reject with its reason (file and record in the report's
+``rejects``), the same reason on every loading path (local files through the DuckDB, msgspec or
+general readers, JSON Lines, single-record files, bytes, ``s3://``, record iterables, and the case
+store's indexer, which uses these readers):
+
+- a value kept as JSON text nested more than 254 levels deep (the document is cut into records from
+  its bytes, so a record no parser takes cannot hide the others);
+- bytes that are not UTF-8, or a record larger than ``max_record_bytes`` (default 64 MiB);
+- an ``eventTime`` that the time rule says is not a time. The rule is one, in :mod:`ircreds.times`:
+  ISO 8601, STS text dates and epoch numbers are times; ``now``, ``today``, ``yesterday`` (never read
+  as the wall clock), days or hours that do not exist (``2025-02-30``: never rolled into March), leap
+  seconds (``23:59:60``: never rolled into the next minute) and instants outside the frame's range
+  (before 1677-09-21 or after 2262-04-11) are not, each with its own reason. A ``creationDate`` or an
+  ``expiration`` that is not a time stays empty and its record stays.
+
+A whole file that cannot be read (a truncated or corrupt gzip, more than ``max_decompressed_bytes``
+once decompressed, default 2 GiB: the stream is counted, never expanded in memory) is one reject
+naming the file (``record`` None). A path that is not a regular file (a FIFO, a device) is refused.
 """
 
 from __future__ import annotations
@@ -38,8 +58,10 @@ from ircreds.errors import LogFormatError, SourceError
 from ircreds.evidence import sources as _sources
 from ircreds.evidence.sources import (
     CONTENT_COLUMNS,
+    LIMIT_OPTIONS,
     SURROGATE_REASON,
     FileOutcome,
+    Limits,
     RecordError,
     cloudtrail_files,
     columns_to_table,
@@ -48,6 +70,7 @@ from ircreds.evidence.sources import (
     parquet,
     read_bytes,
     table_to_frame,
+    time_reason,
     unencodable_rows,
     unwrap,
 )
@@ -59,7 +82,18 @@ log = logging.getLogger(__name__)
 #: Options ``load`` understands beyond those of the sources it reads (anything else is a TypeError,
 #: so typos do not pass silently). A registered source adds its own through its ``OPTIONS``.
 OPTIONS = frozenset(
-    {"accounts", "regions", "start", "end", "session", "client", "lookup", "workers", "validate"}
+    {
+        "accounts",
+        "regions",
+        "start",
+        "end",
+        "session",
+        "client",
+        "lookup",
+        "workers",
+        "validate",
+        *LIMIT_OPTIONS,
+    }
 )
 
 #: Kept for callers of 0.1 (the text now lives beside the source that adds it).
@@ -97,10 +131,16 @@ class Collector:
     """
 
     def __init__(
-        self, *, strict: bool = False, progress: ProgressCallback | None = None, fast: bool = True
+        self,
+        *,
+        strict: bool = False,
+        progress: ProgressCallback | None = None,
+        fast: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         self.strict = strict
         self.fast = fast
+        self.limits = limits or Limits()
         self.progress = progress
         self.rows: list[tuple] = []
         self.files: list[str | None] = []
@@ -198,7 +238,7 @@ class Collector:
 
     def add_bytes(self, file: str, data: bytes) -> None:
         """One file's content (gzip or not), detected by content."""
-        self.apply(read_bytes(file, data, self.fast))
+        self.apply(read_bytes(file, data, self.fast, self.limits))
 
     def apply(self, outcome: FileOutcome) -> None:
         """Take in one file's outcome (read here or in a worker process)."""
@@ -254,8 +294,7 @@ class Collector:
         table, bad_time = columns_to_table(columns, files=self.files, lines=self.lines)
         if bad_time.any():
             for i in np.flatnonzero(bad_time):
-                raw = str(self.rows[i][0])[:60]
-                self.reject(self.files[i], self.lines[i], f"eventTime {raw!r} does not parse as a time")
+                self.reject(self.files[i], self.lines[i], time_reason(self.rows[i][0]))
             table = table.filter(pa.array(~bad_time))
         self.rows, self.files, self.lines = [], [], []
         self.tables.append(table)
@@ -431,7 +470,8 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
         progress: ``None`` (silent), ``True`` (a ``tqdm.auto`` bar) or a callable that gets a
             :class:`LoadProgress` after each file.
         **options: ``accounts``, ``regions``, ``start``, ``end``, ``session``, ``client``,
-            ``lookup``, ``workers``.
+            ``lookup``, ``workers``; ``max_decompressed_bytes`` (per file, default 2 GiB) and
+            ``max_record_bytes`` (per record, default 64 MiB): a file or record over its cap is a reject.
 
     Returns:
         The events frame (:mod:`ircreds.schema`): one row per record, re-deliveries dropped,
@@ -460,8 +500,9 @@ def load(*sources: Any, strict: bool = False, progress: Any = None, **options: A
         raise TypeError(
             f"unknown load option(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(valid))}"
         )
+    limits = Limits.of(options)
     callback, close = _progress_callback(progress)
-    collector = Collector(strict=strict, progress=callback)
+    collector = Collector(strict=strict, progress=callback, limits=limits)
     try:
         with _few_gc_passes():
             prepared = []

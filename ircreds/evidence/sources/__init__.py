@@ -34,6 +34,8 @@ from ircreds.errors import SourceError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ircreds.evidence.sources._limits import Limits
+
 #: name -> module, in the order detection asks them. Add one line per new source.
 SOURCES: dict[str, str] = {
     "s3": "ircreds.evidence.sources.s3",
@@ -46,7 +48,13 @@ SOURCES: dict[str, str] = {
 
 
 class Sink(Protocol):
-    """What a source hands its findings to (the loader's ``Collector``); the sink keeps the counts."""
+    """What a source hands its findings to (the loader's ``Collector``); the sink keeps the counts.
+
+    ``limits`` are the caps of this load (:class:`~ircreds.evidence.sources._limits.Limits`): a
+    source that reads files itself passes them on; ``add_bytes`` applies them.
+    """
+
+    limits: Limits
 
     def expect(self, files: int, nbytes: int) -> None:
         """Announce files (and their bytes) about to be read, for progress totals."""
@@ -140,6 +148,12 @@ _FACADE: dict[str, tuple[str, str]] = {
     "read_bytes": ("_reader", "read_bytes"),
     "unencodable_rows": ("_reader", "unencodable_rows"),
     "read_paths_duckdb": ("_duckdb", "read_paths"),
+    # what one file or record may cost (_limits) and the evidence time rule's reject reason (_arrow)
+    "Limits": ("_limits", "Limits"),
+    "DEFAULT_LIMITS": ("_limits", "DEFAULT"),
+    "LIMIT_OPTIONS": ("_limits", "OPTIONS"),
+    "passed_limits": ("_limits", "passed"),
+    "time_reason": ("_arrow", "time_reason"),
 }
 
 

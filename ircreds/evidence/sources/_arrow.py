@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,7 @@ from ircreds.evidence.sources._normalize import (
 )
 from ircreds.redaction import HINT, redact_json_text, redact_text
 from ircreds.schema import BOOLEAN, CATEGORY, COLUMNS, DTYPES, INT, STRING, TIME, as_category, empty_category
+from ircreds.times import NOT_A_TIME, days_exist, time_problem
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _ARROW = {TIME: TIMESTAMP, STRING: pa.large_string(), BOOLEAN: pa.bool_(), INT: pa.int64()}
@@ -48,11 +50,67 @@ _ISO_FORMATS = ("%Y-%m-%dT%H:%M:%SZ",)
 _CONTENT_TYPES = [(c, None if DTYPES[c] is TIME else _arrow_type(DTYPES[c])) for c in CONTENT_COLUMNS]
 
 
+def _digits(data: np.ndarray, starts: np.ndarray, first: int, count: int) -> np.ndarray:
+    out = np.zeros(len(starts), dtype=np.int32)
+    for k in range(first, first + count):
+        out = out * 10 + (data[starts + k].astype(np.int32) - 48)
+    return out
+
+
+def strptime_iso_z(raw: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Parse ``YYYY-MM-DDThh:mm:ssZ`` text with Arrow, under the evidence time rule (:mod:`ircreds.times`).
+
+    Returns the UTC timestamps (null where the text is missing or was not taken) and the mask of
+    present values left for the general parser. Arrow rolls ``2025-02-30`` into March and a leap
+    second into the next minute: those (and anything not exactly in this form) are left, never taken.
+    Out-of-range years never parse into nanoseconds and are left too.
+    """
+    raw = raw.combine_chunks() if isinstance(raw, pa.ChunkedArray) else raw
+    parsed = pc.strptime(raw, format=_ISO_FORMATS[0], unit="ns", error_is_null=True).cast(TIMESTAMP)
+    taken = np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
+    if taken.any():
+        wide = pa.types.is_large_string(raw.type)
+        offsets = np.frombuffer(raw.buffers()[1], dtype=np.int64 if wide else np.int32)
+        offsets = offsets[raw.offset : raw.offset + len(raw) + 1].astype(np.int64)
+        data = np.frombuffer(raw.buffers()[2], dtype=np.uint8)
+        odd = taken & (np.diff(offsets) != 20)
+        idx = np.flatnonzero(taken & ~odd)
+        starts = offsets[idx]
+        # only day 29-31 or second 60 can have been rolled over: check those in full
+        tens = data[starts + 8]
+        maybe = (tens == 0x33) | ((tens == 0x32) & (data[starts + 9] == 0x39)) | (data[starts + 17] == 0x36)
+        idx, starts = idx[maybe], starts[maybe]
+        odd[idx] = ~days_exist(
+            _digits(data, starts, 0, 4), _digits(data, starts, 5, 2), _digits(data, starts, 8, 2),
+            _digits(data, starts, 17, 2),
+        )  # fmt: skip
+        if odd.any():
+            parsed = pc.if_else(pa.array(odd), pa.nulls(len(parsed), type=TIMESTAMP), parsed)
+    missing = np.asarray(pc.and_(pc.is_null(parsed), pc.is_valid(raw)).to_numpy(zero_copy_only=False))
+    return parsed, missing
+
+
+def time_reason(value: Any, field: str = "eventTime") -> str:
+    """A reject reason for a time that did not parse: the value and why (:func:`ircreds.times.time_problem`).
+
+    Example:
+        >>> time_reason("now")
+        "eventTime 'now' does not parse as a time: a relative word, not a time (never read as the clock)"
+        >>> time_reason([[1]])
+        "eventTime '[[1]]' does not parse as a time"
+    """
+    text = value if isinstance(value, str) else reprlib.repr(value)  # reprlib: safe for any depth
+    problem = time_problem(value)
+    why = "" if problem is None or problem == NOT_A_TIME else f": {problem}"
+    return f"{field} {text[:60]!r} {NOT_A_TIME}{why}"
+
+
 def parse_time_array(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
     """Parse raw times to UTC timestamps; also return the mask of present values that did not parse.
 
-    The common ``YYYY-MM-DDThh:mm:ssZ`` form is parsed by Arrow; every other form falls back to
-    :func:`ircreds.evidence.sources._normalize.parse_times`.
+    The common ``YYYY-MM-DDThh:mm:ssZ`` form is parsed by Arrow (:func:`strptime_iso_z`); every
+    other form falls back to :func:`ircreds.evidence.sources._normalize.parse_times`. Both follow the
+    evidence time rule of :mod:`ircreds.times`.
     """
     n = len(values)
     if n == 0:
@@ -64,8 +122,7 @@ def parse_time_array(values: Sequence[Any]) -> tuple[pa.Array, np.ndarray]:
         return pa.array(parsed, type=TIMESTAMP), bad
     if raw.null_count == n:
         return pa.nulls(n, type=TIMESTAMP), np.zeros(n, dtype=bool)
-    parsed = pc.strptime(raw, format=_ISO_FORMATS[0], unit="ns", error_is_null=True).cast(TIMESTAMP)
-    missing = np.asarray(pc.and_(pc.is_null(parsed), pc.is_valid(raw)).to_numpy(zero_copy_only=False))
+    parsed, missing = strptime_iso_z(raw)
     if not missing.any():
         return parsed, np.zeros(n, dtype=bool)
     idx = np.flatnonzero(missing)

@@ -61,9 +61,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ircreds.evidence.sources import _reader
-from ircreds.evidence.sources._arrow import SCHEMA, TIMESTAMP, redact_strings
-from ircreds.evidence.sources._normalize import TEXT_COLUMNS, json_text, loads, parse_time_one
-from ircreds.evidence.sources.cloudtrail_files import FileError, gunzip
+from ircreds.evidence.sources._arrow import SCHEMA, TIMESTAMP, redact_strings, strptime_iso_z
+from ircreds.evidence.sources._limits import DEFAULT, MAX_DEPTH, Limits, passed, too_deep
+from ircreds.evidence.sources._normalize import (
+    TEXT_COLUMNS,
+    RecordError,
+    json_text,
+    loads,
+    parse_timestamp_one,
+)
+from ircreds.evidence.sources.cloudtrail_files import FileError, gunzip, read_file
 from ircreds.redaction import HINT, might_hold_secret
 from ircreds.schema import COLUMNS
 from ircreds.times import TEXT_DATE
@@ -78,7 +85,6 @@ DOCS_PER_CHUNK = 8
 THREADS = max(1, min(os.cpu_count() or 1, 4))
 
 _HEAD = b'{"Records":['
-_ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 _STRINGS_TOP = (
     "eventVersion",
@@ -428,8 +434,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, *, text_dates: bool) -> tup
     With ``text_dates``, values like ``Jan 20, 2025, 9:14:27 PM`` are parsed as the general path does.
     """
     column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    parsed = pc.strptime(column, format=_ISO, unit="ns", error_is_null=True).cast(TIMESTAMP)
-    bad = np.asarray(pc.and_(pc.is_null(parsed), pc.is_valid(column)).to_numpy(zero_copy_only=False))
+    parsed, bad = strptime_iso_z(column)  # the evidence time rule: no rolled days, no leap seconds
     if not bad.any() or not text_dates:
         return parsed, bad
     idx = np.flatnonzero(bad)
@@ -437,7 +442,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, *, text_dates: bool) -> tup
     fixed: list[Any] = []
     still = np.zeros(len(bad), dtype=bool)
     for i, value in zip(idx, values, strict=True):
-        stamp = parse_time_one(value) if TEXT_DATE.match(value) else None
+        stamp = parse_timestamp_one(value) if TEXT_DATE.match(value) else None
         if stamp is None:
             still[i] = True
         fixed.append(stamp)
@@ -445,7 +450,7 @@ def _parse_times(column: pa.ChunkedArray | pa.Array, *, text_dates: bool) -> tup
         return parsed, still
     stamps = parsed.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
     mask = ~np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
-    stamps[idx] = np.array([np.datetime64(f.replace(tzinfo=None), "ns") for f in fixed])
+    stamps[idx] = np.array([np.datetime64(f.value, "ns") for f in fixed])
     mask[idx] = False
     return pa.array(stamps, type=pa.timestamp("ns"), mask=mask).cast(TIMESTAMP), still
 
@@ -478,11 +483,42 @@ def _second_look(
         where, fixed = [], []
         for k, value in enumerate(values):
             if value is not None and not unsure[k] and might_hold_secret(value):
+                try:
+                    text = json_text(loads(value))
+                except (RecordError, RecursionError, ValueError):  # too deep: the general path rejects it
+                    unsure[k] = True
+                    continue
                 where.append(rows[k])
-                fixed.append(json_text(loads(value)))
+                fixed.append(text)
         if where:
             fixes[name] = (np.asarray(where, dtype=np.int64), fixed)
     return unsure, fixes
+
+
+def _too_deep(columns: dict[str, pa.ChunkedArray]) -> np.ndarray:
+    """Rows whose JSON text nests more than MAX_DEPTH levels (length and bracket counts first: cheap)."""
+    n = len(columns["eventTime"])
+    deep = np.zeros(n, dtype=bool)
+    for name in _JSON_COLUMNS:
+        column = columns[name]
+        long = np.flatnonzero(
+            pc.fill_null(pc.greater(pc.binary_length(column), 2 * MAX_DEPTH), False).to_numpy(
+                zero_copy_only=False
+            )
+        )
+        if not len(long):
+            continue
+        texts = column.take(pa.array(long)).combine_chunks()
+        wide = pa.types.is_large_string(texts.type) or pa.types.is_large_binary(texts.type)
+        offsets = np.frombuffer(texts.buffers()[1], dtype=np.int64 if wide else np.int32)
+        offsets = offsets[texts.offset : texts.offset + len(texts) + 1]
+        data = np.frombuffer(texts.buffers()[2], dtype=np.uint8)
+        opens = np.flatnonzero((data == 0x5B) | (data == 0x7B))
+        many = long[np.diff(np.searchsorted(opens, offsets)) > MAX_DEPTH]  # deeper needs more openers
+        for i in many.tolist():
+            if too_deep(column[i].as_py()):
+                deep[i] = True
+    return deep
 
 
 def _replace(column: pa.ChunkedArray, n: int, where: np.ndarray, values: list[str | None]) -> pa.Array:
@@ -553,6 +589,7 @@ def _read_batch(
     _decline(declined, bad, file_idx, "a creationDate Arrow does not parse")
     expiration, bad = _parse_times(columns["issued.expiration"], text_dates=True)
     _decline(declined, bad, file_idx, "an expiration Arrow does not parse")
+    _decline(declined, _too_deep(columns), file_idx, "a value nested too deep")
     look = np.flatnonzero(_flags(columns["look"]))
     fixes: dict[str, tuple[np.ndarray, list[str | None]]] = {}
     if len(look):
@@ -659,17 +696,22 @@ def _read_batch_safely(
     return outcomes, declined
 
 
-def _load(path: str) -> tuple[bytes | None, int]:
-    """The decompressed content of a candidate file, or None when it is for the other readers."""
+def _load(path: str, limits: Limits) -> tuple[bytes | None, int, str | None]:
+    """A candidate file's decompressed content (None: for the other readers), its size, why it is unreadable.
+
+    An unreadable file (over a cap, a corrupt gzip) is a reject here: the other readers would only
+    find the same.
+    """
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        data = gunzip(raw)
-    except (OSError, FileError):
-        return None, 0
-    if not data.startswith(_HEAD):
-        return None, len(raw)
-    return data, len(raw)
+        raw = read_file(path, limits)
+        data = gunzip(raw, limits)
+    except FileError as err:
+        return None, 0, str(err)
+    except OSError:
+        return None, 0, None
+    if not data.startswith(_HEAD) or len(data) > limits.max_record_bytes:
+        return None, len(raw), None
+    return data, len(raw), None
 
 
 def read_paths(
@@ -678,6 +720,7 @@ def read_paths(
     *,
     on_decline: Callable[[str, str], None] | None = None,
     batch_bytes: int | None = None,
+    limits: Limits = DEFAULT,
 ) -> Iterator[_reader.FileOutcome]:
     """Yield each file's outcome in order.
 
@@ -709,7 +752,11 @@ def read_paths(
             batch: list[_Doc] = []
             size = 0
             for i, path in enumerate(paths):
-                data, sizes[i] = _load(path)
+                data, sizes[i], error = _load(path, limits)
+                if error is not None:
+                    outcomes[i] = _reader.FileOutcome(name=path, kind="error", reason=error, records_read=1,
+                                                      rejects=[(None, error)], nbytes=sizes[i])  # fmt: skip
+                    continue
                 if data is None:
                     others.append(i)
                     continue
@@ -731,7 +778,9 @@ def read_paths(
         con.close()
     rest = sorted(others)
     # the general path, not the msgspec one: that one keeps raw JSON text (escapes such as \\u00e9)
-    for i, outcome in zip(rest, _read_others([paths[i] for i in rest], workers, False), strict=True):
+    for i, outcome in zip(
+        rest, _read_others([paths[i] for i in rest], workers, False, **passed(limits)), strict=True
+    ):
         outcomes[i] = outcome
     for i, outcome in enumerate(outcomes):
         assert outcome is not None
@@ -757,15 +806,17 @@ def _take(
             on_decline(paths[index], reason)
 
 
-def _read_others(paths: list[str], workers: int, fast: bool) -> Iterator[_reader.FileOutcome]:
+def _read_others(
+    paths: list[str], workers: int, fast: bool, *, limits: Limits = DEFAULT
+) -> Iterator[_reader.FileOutcome]:
     """The existing per-file readers, one outcome per file (no merging: file order must hold)."""
     if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork") or threading.active_count() > 1:
         for path in paths:
-            yield _reader.read_path(path, fast)
+            yield _reader.read_path(path, fast, limits)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_reader.read_path, paths, [fast] * len(paths), chunksize=8)
+        yield from pool.map(_reader.read_path, paths, [fast] * len(paths), [limits] * len(paths), chunksize=8)

@@ -26,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 from msgspec import Raw, Struct
 
-from ircreds.evidence.sources._arrow import columns_to_table
+from ircreds.evidence.sources._arrow import columns_to_table, time_reason
+from ircreds.evidence.sources._limits import MAX_DEPTH, too_deep
 from ircreds.evidence.sources._normalize import (
     CONTENT_COLUMNS,
     EXTRA_FIELDS,
@@ -217,8 +218,20 @@ def read_delivery(data: bytes, name: str | None) -> FastResult | None:
         return None
     try:
         recs = _DECODER.decode(data).Records
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # RecursionError: nested too deep
         return None
+    try:
+        return _columns(recs, data, name)
+    except (RecordError, RecursionError, ValueError):  # a record the general path rejects, with its reason
+        return None
+
+
+#: Columns of JSON text: a record whose text nests too deep is left to the general path (a reject).
+_JSON_TEXT = ("requestParameters", "responseElements", "resources", "additionalEventData",
+              "serviceEventDetails", "extra")  # fmt: skip
+
+
+def _columns(recs: list[_Record], data: bytes, name: str | None) -> FastResult | None:
     n = len(recs)
     uis = [r.userIdentity or _UI0 for r in recs]
     scs = [u.sessionContext or _SC0 for u in uis]
@@ -281,8 +294,12 @@ def read_delivery(data: bytes, name: str | None) -> FastResult | None:
     for name_ in _UNMAPPED[1:]:  # rarer unmapped fields: redo those records' extra in full
         for i in [i for i, r in enumerate(recs) if getattr(r, name_) is not None]:
             extra[i] = _extra(recs[i])
+    if any(too_deep(t) for c in _JSON_TEXT for t in cols[c] if t is not None and len(t) > 2 * MAX_DEPTH):
+        return None
     slow = [i for i, r in enumerate(recs) if r.eventTime is None or r.eventTime == ""]
     slow += [i for i, w in enumerate(wis) if w.attributes is not None]
+    for column in _JSON_TEXT[:5]:  # a nested field written as JSON text: the general path parses it back
+        slow += [i for i, t in enumerate(cols[column]) if t is not None and t[:2] in ('"{', '"[')]
     rejects: list[tuple[int, str]] = []
     keep = None
     if slow:
@@ -303,8 +320,7 @@ def read_delivery(data: bytes, name: str | None) -> FastResult | None:
     table, bad_time = columns_to_table(cols, files=name, lines=lines)
     if bad_time.any():
         for i in np.flatnonzero(bad_time):
-            raw = str(cols["eventTime"][i])[:60]
-            rejects.append((lines[i], f"eventTime {raw!r} does not parse as a time"))
+            rejects.append((lines[i], time_reason(cols["eventTime"][i])))
         table = table.filter(pa.array(~bad_time))
     rejects.sort()
     return FastResult(table=table, records_read=n, rejects=rejects)

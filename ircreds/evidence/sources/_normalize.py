@@ -24,6 +24,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ircreds.evidence.sources._limits import DEPTH_REASON, UTF8_REASON, DepthError, EncodingError
 from ircreds.redaction import might_hold_secret, redact, redact_text
 from ircreds.schema import (
     BOOLEAN,
@@ -37,7 +38,7 @@ from ircreds.schema import (
     as_category,
     empty_events,
 )
-from ircreds.times import parse_time, parse_timestamp
+from ircreds.times import FRAME_MAX, FRAME_MIN, ISO_8601, parse_time, parse_timestamp
 
 #: Columns a record fills (everything but where it came from), in frame order.
 CONTENT_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in EVIDENCE_COLUMNS)
@@ -66,21 +67,46 @@ JSON_COLUMNS = (
 
 
 def loads(data: bytes | str) -> Any:
-    """Parse JSON with orjson, falling back to the standard library (integers over 64 bits)."""
+    """Parse JSON with orjson, falling back to the standard library (integers over 64 bits).
+
+    Raises:
+        DepthError: JSON nested deeper than orjson goes (1,024 levels): never handed to a recursive parser.
+        EncodingError: bytes that are not UTF-8.
+        ValueError: any other invalid JSON.
+    """
     try:
         return orjson.loads(data)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as err:
+        message = str(err)
+        if message.startswith("depth limit exceeded"):
+            raise DepthError(f"JSON nested too deep ({message})") from None
         if isinstance(data, bytes | bytearray | memoryview):
-            data = bytes(data).decode("utf-8")
-        return json.loads(data)
+            try:
+                data = bytes(data).decode("utf-8")
+            except UnicodeDecodeError as bad:
+                raise EncodingError(f"not UTF-8 ({bad})") from None
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise DepthError("JSON nested too deep") from None
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text, key order kept."""
+    """Compact JSON text, key order kept.
+
+    Raises:
+        RecordError: for a value nested more than :data:`~ircreds.evidence.sources._limits.MAX_DEPTH`
+            levels (orjson writes no deeper, and the record is a reject on every path).
+    """
     try:
         return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    except TypeError as err:
+        if str(err) == "Recursion limit reached":
+            raise RecordError(DEPTH_REASON) from None
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+        except RecursionError:
+            raise RecordError(DEPTH_REASON) from None
 
 
 def json_text(value: Any) -> str | None:
@@ -279,6 +305,10 @@ def unwrap(obj: Any) -> dict:
             return inner
         try:
             parsed = loads(inner)
+        except DepthError:
+            raise RecordError(DEPTH_REASON) from None
+        except EncodingError:
+            raise RecordError(UTF8_REASON) from None
         except (ValueError, TypeError) as err:
             raise RecordError(f"CloudTrailEvent is not valid JSON ({err})") from None
         if not isinstance(parsed, dict):
@@ -300,8 +330,16 @@ def normalize_record(record: dict) -> tuple:
     """One record -> a tuple of :data:`CONTENT_COLUMNS` values (times still raw).
 
     Raises:
-        RecordError: when the record has no ``eventTime``.
+        RecordError: when the record has no ``eventTime``, or holds a value nested too deep
+            (:data:`~ircreds.evidence.sources._limits.DEPTH_REASON`).
     """
+    try:
+        return _normalize_record(record)
+    except RecursionError:  # JSON text inside a string, parsed back and walked (redaction)
+        raise RecordError(DEPTH_REASON) from None
+
+
+def _normalize_record(record: dict) -> tuple:
     event_time = _time_raw(record.get("eventTime"))
     if event_time is None or event_time == "":
         raise RecordError("record has no eventTime")
@@ -405,21 +443,25 @@ def parse_timestamp_one(value: Any) -> pd.Timestamp | None:
 
 
 def parse_times(values: Sequence[Any]) -> tuple[pd.arrays.DatetimeArray, np.ndarray]:
-    """Parse a column of raw times; return the UTC times and a mask of values that did not parse."""
+    """Parse a column of raw times; return the UTC times and a mask of values that did not parse.
+
+    The evidence time rule of :mod:`ircreds.times` holds: pandas only sees strict ISO 8601 text (no
+    ``now``/``today``), its out-of-range results are dropped, everything else goes value by value.
+    """
     raw = pd.Series(values, dtype=object)
     present = raw.notna().to_numpy()
     if not present.any():
         return pd.array(pd.Series([pd.NaT] * len(raw), dtype=TIME)), np.zeros(len(raw), dtype=bool)
     is_str = np.fromiter((type(v) is str for v in values), dtype=bool, count=len(values))
-    parsed = pd.to_datetime(raw.where(is_str, None), format="ISO8601", utc=True, errors="coerce")
-    parsed = parsed.astype(TIME)
+    text = raw.where(is_str, None)
+    iso = text.str.fullmatch(ISO_8601.pattern).fillna(False).to_numpy(dtype=bool)
+    parsed = pd.to_datetime(text.where(iso, None), format="ISO8601", utc=True, errors="coerce")
+    parsed = parsed.where((parsed >= FRAME_MIN) & (parsed <= FRAME_MAX)).astype(TIME)
     missing = present & parsed.isna().to_numpy()
     if missing.any():
         idx = np.flatnonzero(missing)
-        fixed = [parse_time_one(values[i]) for i in idx]
-        fixed_series = pd.Series(
-            [pd.Timestamp(f) if f is not None else pd.NaT for f in fixed], index=idx, dtype=object
-        )
+        fixed = [parse_timestamp_one(values[i]) for i in idx]
+        fixed_series = pd.Series([pd.NaT if f is None else f for f in fixed], index=idx, dtype=object)
         parsed.iloc[idx] = pd.to_datetime(fixed_series, utc=True).astype(TIME).to_numpy()
         missing = present & parsed.isna().to_numpy()
     return parsed.array, missing

@@ -14,9 +14,16 @@ import numpy as np
 import pyarrow as pa
 
 from ircreds.evidence.sources import _fast
-from ircreds.evidence.sources._arrow import columns_to_table
+from ircreds.evidence.sources._arrow import columns_to_table, time_reason
+from ircreds.evidence.sources._limits import DEFAULT, Limits
 from ircreds.evidence.sources._normalize import CONTENT_COLUMNS, RecordError, normalize_record, unwrap
-from ircreds.evidence.sources.cloudtrail_files import PARQUET_MAGIC, FileError, gunzip, parse_document
+from ircreds.evidence.sources.cloudtrail_files import (
+    PARQUET_MAGIC,
+    FileError,
+    gunzip,
+    parse_document,
+    read_file,
+)
 
 
 @dataclass(slots=True)
@@ -36,13 +43,14 @@ def _error(name: str, reason: str) -> FileOutcome:
     return FileOutcome(name=name, kind="error", reason=reason, records_read=1, rejects=[(None, reason)])
 
 
-def read_bytes(name: str, data: bytes, fast: bool = True) -> FileOutcome:
-    """Detect and read one file's content (gzip or not)."""
+def read_bytes(name: str, data: bytes, fast: bool = True, limits: Limits = DEFAULT) -> FileOutcome:
+    """Detect and read one file's content (gzip or not), within ``limits``."""
     try:
-        data = gunzip(data)
+        data = gunzip(data, limits)
         if data[:4] == PARQUET_MAGIC:
             raise FileError("parquet content is only read from a local file")
-        result = _fast.read_delivery(data, name) if fast else None
+        # the fast path takes files whose records are all within max_record_bytes (smaller files)
+        result = _fast.read_delivery(data, name) if fast and len(data) <= limits.max_record_bytes else None
         if result is not None:
             return FileOutcome(
                 name=name,
@@ -51,7 +59,7 @@ def read_bytes(name: str, data: bytes, fast: bool = True) -> FileOutcome:
                 rejects=list(result.rejects),
                 table=result.table,
             )
-        kind, items = parse_document(data)
+        kind, items = parse_document(data, limits)
     except FileError as err:
         return _error(name, str(err))
     if kind == "skip":
@@ -79,7 +87,7 @@ def read_bytes(name: str, data: bytes, fast: bool = True) -> FileOutcome:
         table, bad_time = columns_to_table(columns, files=name, lines=lines)
         if bad_time.any():
             for i in np.flatnonzero(bad_time):
-                rejects.append((lines[i], f"eventTime {str(rows[i][0])[:60]!r} does not parse as a time"))
+                rejects.append((lines[i], time_reason(rows[i][0])))
             table = table.filter(pa.array(~bad_time))
     rejects.sort(key=lambda r: -1 if r[0] is None else r[0])
     return FileOutcome(name=name, kind=kind, records_read=count, rejects=rejects, table=table)
@@ -121,13 +129,14 @@ def _drop_unencodable(
     return [rows[i] for i in keep], [lines[i] for i in keep]
 
 
-def read_path(path: str, fast: bool = True) -> FileOutcome:
+def read_path(path: str, fast: bool = True, limits: Limits = DEFAULT) -> FileOutcome:
     """Read a local file (the function worker processes run)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_file(path, limits)
+    except FileError as err:
+        return _error(path, str(err))
     except OSError as err:
         return _error(path, f"cannot read the file ({err.strerror})")
-    outcome = read_bytes(path, data, fast)
+    outcome = read_bytes(path, data, fast, limits)
     outcome.nbytes = len(data)
     return outcome

@@ -24,6 +24,7 @@ from typing import Any
 
 from ircreds.errors import SourceError
 from ircreds.evidence.sources import Sink
+from ircreds.evidence.sources._limits import DEFAULT
 from ircreds.times import parse_time, require_aware
 
 #: ``load()`` options this source takes.
@@ -229,18 +230,30 @@ def load_into(
         )
     sink.expect(len(wanted), sum(o.size for o in wanted))
 
+    limits = getattr(sink, "limits", DEFAULT)
+
     def fetch(obj: S3Object) -> tuple[S3Object, bytes | None, str | None]:
+        if obj.size > limits.max_decompressed_bytes:  # never downloaded
+            return obj, None, limits.file_reason()
+        chunks, total = [], 0
         try:
-            return obj, client.get_object(Bucket=bucket, Key=obj.key)["Body"].read(), None
+            body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
+            for chunk in body.iter_chunks(1 << 20):  # streamed: never more than the cap in memory
+                total += len(chunk)
+                if total > limits.max_decompressed_bytes:
+                    body.close()
+                    return obj, None, limits.file_reason()
+                chunks.append(chunk)
         except aws_errors as err:
-            return obj, None, _error_text(err)
+            return obj, None, f"cannot download ({_error_text(err)}); check s3:GetObject and kms:Decrypt"
+        return obj, b"".join(chunks), None
 
     workers = max(1, workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for obj, data, error in bounded_map(pool, fetch, wanted, 2 * workers, in_flight_bytes):
             name = f"s3://{bucket}/{obj.key}"
             if data is None:
-                sink.unreadable(name, f"cannot download ({error}); check s3:GetObject and kms:Decrypt")
+                sink.unreadable(name, error or "cannot download")
             else:
                 sink.add_bytes(name, data)
             sink.advance(obj.size)
