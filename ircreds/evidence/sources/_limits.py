@@ -80,6 +80,12 @@ class Limits:
 DEFAULT = Limits()
 
 
+def limits_of(sink: Any) -> Limits:
+    """The limits a sink carries (the defaults for a sink written before limits)."""
+    limits = getattr(sink, "limits", None)
+    return limits if isinstance(limits, Limits) else DEFAULT
+
+
 def passed(limits: Limits) -> dict[str, Limits]:
     """``{"limits": limits}``, or nothing for the defaults (so readers written before limits keep working)."""
     return {} if limits == DEFAULT else {"limits": limits}

@@ -17,7 +17,7 @@ from typing import Any
 
 from ircreds.errors import LogFormatError
 from ircreds.evidence.sources import Sink, _duckdb, cloudtrail_files, parquet
-from ircreds.evidence.sources._limits import DEFAULT, passed
+from ircreds.evidence.sources._limits import limits_of, passed
 
 #: ``load()`` options this source takes.
 OPTIONS: tuple[str, ...] = ()
@@ -51,7 +51,7 @@ def load_into(sink: Sink, prepared: tuple[str, list[Path]]) -> None:
         [str(p) for p, pq in zip(files, is_parquet, strict=True) if not pq],
         PROCESSES,
         on_decline=sink.declined,
-        **passed(getattr(sink, "limits", DEFAULT)),
+        **passed(limits_of(sink)),
     )
     for path, pq in zip(files, is_parquet, strict=True):
         name = str(path)

@@ -24,7 +24,7 @@ from typing import Any
 
 from ircreds.errors import SourceError
 from ircreds.evidence.sources import Sink
-from ircreds.evidence.sources._limits import DEFAULT
+from ircreds.evidence.sources._limits import limits_of
 from ircreds.times import parse_time, require_aware
 
 #: ``load()`` options this source takes.
@@ -230,7 +230,7 @@ def load_into(
         )
     sink.expect(len(wanted), sum(o.size for o in wanted))
 
-    limits = getattr(sink, "limits", DEFAULT)
+    limits = limits_of(sink)
 
     def fetch(obj: S3Object) -> tuple[S3Object, bytes | None, str | None]:
         if obj.size > limits.max_decompressed_bytes:  # never downloaded
@@ -238,10 +238,11 @@ def load_into(
         chunks, total = [], 0
         try:
             body = client.get_object(Bucket=bucket, Key=obj.key)["Body"]
-            for chunk in body.iter_chunks(1 << 20):  # streamed: never more than the cap in memory
+            stream = body.iter_chunks(1 << 20) if hasattr(body, "iter_chunks") else [body.read()]
+            for chunk in stream:  # streamed: never more than the cap in memory
                 total += len(chunk)
                 if total > limits.max_decompressed_bytes:
-                    body.close()
+                    getattr(body, "close", lambda: None)()
                     return obj, None, limits.file_reason()
                 chunks.append(chunk)
         except aws_errors as err:
