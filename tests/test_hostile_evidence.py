@@ -60,6 +60,18 @@ HOSTILE: dict[str, tuple[bytes, dict[str, Any], str, bool]] = {
     "nested-300-deep": (_bad(raw=b'"requestParameters":' + _nested(300)), {}, DEPTH, True),
     "nested-255-deep-unknown-field": (_bad(raw=b'"p_any":' + _nested(254)), {}, DEPTH, True),
     "nested-deep-json-text": (_bad(requestParameters=_nested(600).decode()), {}, DEPTH, True),
+    "nested-deep-json-in-a-user-agent": (
+        _bad(userAgent="[" * 600 + '"sessionToken"' + "]" * 600),
+        {},
+        DEPTH,
+        True,
+    ),
+    "nested-deep-json-in-a-secret-field": (
+        _bad(requestParameters={"policy": "[" * 600 + '"sessionToken"' + "]" * 600}),
+        {},
+        DEPTH,
+        True,
+    ),
     "year-9999": (_bad("9999-12-31T23:59:59Z"), {}, "outside the range a frame holds", True),
     "year-0001": (_bad("0001-01-01T00:00:00Z"), {}, "outside the range a frame holds", True),
     "now": (_bad("now"), {}, "relative word", True),

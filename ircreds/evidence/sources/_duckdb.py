@@ -684,7 +684,12 @@ def _read_batch_safely(
 
     try:
         return _read_batch(con, docs, presort)
-    except (duckdb.Error, pa.ArrowException, ValueError) as err:  # "not this path", never a lost file
+    except (
+        duckdb.Error,
+        pa.ArrowException,
+        ValueError,
+        RecursionError,
+    ) as err:  # "not this path", never lost
         if len(docs) == 1:
             return {}, {docs[0].index: f"DuckDB could not read it ({type(err).__name__})"}
     outcomes: dict[int, _reader.FileOutcome] = {}
