@@ -454,3 +454,60 @@ def test_a_path_that_is_not_a_regular_file_is_refused_as_such_never_read(
     err = capsys.readouterr().err
     assert f"{path} is not a regular file" in err
     assert "no such file" not in err
+
+
+# ---------------------------------------------------------------------------------------------
+# A key used before it was issued
+
+
+def _issued_after_use() -> list[dict[str, Any]]:
+    """K1 signs a call at 09:00 but its AssumeRole is at 10:00; K2 is issued, then used."""
+    user = {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/dev", "accountId": "111122223333",
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE", "userName": "dev", "principalId": "AIDAEXAMPLE"}  # fmt: skip
+
+    def assume(event_id: str, time: str, key: str) -> dict[str, Any]:
+        return dict(GOOD, eventID=event_id, eventTime=time, eventName="AssumeRole", eventSource="sts.amazonaws.com",
+                    userIdentity=user, requestParameters={"roleArn": "arn:aws:iam::111122223333:role/R",
+                                                          "roleSessionName": event_id},
+                    responseElements={"credentials": {"accessKeyId": key, "expiration": "2025-01-20T22:00:00Z"}})  # fmt: skip
+
+    def call(event_id: str, time: str, key: str) -> dict[str, Any]:
+        return dict(GOOD, eventID=event_id, eventTime=time,
+                    userIdentity={"type": "AssumedRole", "accessKeyId": key, "accountId": "111122223333"})  # fmt: skip
+
+    return [
+        call("early", "2025-01-20T09:00:00Z", "ASIAK1EXAMPLE"),
+        assume("issue-k1", "2025-01-20T10:00:00Z", "ASIAK1EXAMPLE"),
+        call("later", "2025-01-20T10:30:00Z", "ASIAK1EXAMPLE"),
+        assume("issue-k2", "2025-01-20T11:00:00Z", "ASIAK2EXAMPLE"),
+        call("same-second", "2025-01-20T11:00:00Z", "ASIAK2EXAMPLE"),
+    ]
+
+
+def test_a_key_used_before_it_was_issued_is_flagged_in_the_session_row(tmp_path: Path) -> None:
+    records = _issued_after_use()
+    frame = ircreds.sessions(ircreds.load(records)).set_index("access_key_id")
+    assert frame.loc["ASIAK1EXAMPLE", "used_before_issued"]
+    assert not frame.loc["ASIAK2EXAMPLE", "used_before_issued"]
+    assert frame["used_before_issued"].dtype == bool
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "f.json").write_text(json.dumps({"Records": records}))
+    index([tmp_path / "ev"], tmp_path / "case")
+    stored = open_case(tmp_path / "case").sessions()
+    pd.testing.assert_frame_equal(stored, ircreds.sessions(ircreds.load(tmp_path / "ev")))
+
+
+def test_a_case_indexed_before_the_flag_answers_with_it(tmp_path: Path) -> None:
+    import duckdb
+
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "f.json").write_text(json.dumps({"Records": _issued_after_use()}))
+    index([tmp_path / "ev"], tmp_path / "case")
+    with duckdb.connect(str(tmp_path / "case" / "case.duckdb")) as con:
+        con.execute("ALTER TABLE sessions DROP COLUMN used_before_issued")
+    stored = open_case(tmp_path / "case").sessions().set_index("access_key_id")
+    assert stored["used_before_issued"].to_dict() == {
+        "ASIAK1EXAMPLE": True,
+        "ASIAK2EXAMPLE": False,
+        "AKIAIOSFODNN7EXAMPLE": False,
+    }

@@ -114,7 +114,24 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> Any:
         con.execute(f"SET threads = {max(1, min(os.cpu_count() or 1, 4))}")
     if read_only:
         events_view(con, case_root(path))
+        _sessions_view(con)
     return con
+
+
+def _sessions_view(con: Any) -> None:
+    """A case indexed before ``used_before_issued`` existed answers with it (a temporary view, computed)."""
+    import duckdb
+
+    try:
+        columns = {row[0] for row in con.execute("DESCRIBE sessions").fetchall()}
+    except duckdb.Error:  # no sessions table yet: nothing to complete
+        return
+    if "used_before_issued" not in columns:
+        database = con.execute("SELECT current_database()").fetchall()[0][0]
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW sessions AS SELECT *, coalesce(first_used < issued_at, false) "
+            f"AS used_before_issued FROM {q(database)}.main.sessions"
+        )
 
 
 def events_view(con: Any, root: Path) -> None:
@@ -628,6 +645,7 @@ def _sessions(con: Any) -> pd.DataFrame:
     whole frame), then every key's first/last use and call count from the ``keys`` table.
     """
     from ircreds.lineage import sessions as build_sessions
+    from ircreds.lineage import used_before_issued
 
     cols = ", ".join(q(c) for c in COLUMNS)
     table = con.sql(
@@ -654,6 +672,7 @@ def _sessions(con: Any) -> pd.DataFrame:
     frame["first_used"] = first
     frame["last_used"] = last
     frame["call_count"] = count
+    frame["used_before_issued"] = used_before_issued(frame)
     return frame.sort_values(
         ["issued_at", "first_used", "access_key_id"], kind="stable", na_position="last", ignore_index=True
     )
@@ -665,7 +684,7 @@ def _sessions_table(frame: pd.DataFrame) -> pa.Table:
         col = frame[name]
         if name == "issuing_event_ids":
             data[name] = pa.array([list(v) if v is not None else [] for v in col], type=pa.list_(pa.string()))
-        elif name in ("observed_only",):
+        elif name in ("observed_only", "used_before_issued"):
             data[name] = pa.array(col.to_numpy(dtype=bool))
         elif name == "call_count":
             data[name] = pa.array(col.to_numpy(dtype="int64"))

@@ -21,7 +21,13 @@ import logging
 import pandas as pd
 
 from ircreds.lineage.index import _CACHE as _CACHE
-from ircreds.lineage.index import DATA_EVENT_NAMES, SESSION_COLUMNS, LineageIndex, lineage_index
+from ircreds.lineage.index import (
+    DATA_EVENT_NAMES,
+    SESSION_COLUMNS,
+    LineageIndex,
+    lineage_index,
+    used_before_issued,
+)
 from ircreds.lineage.issuance import ISSUING_EVENTS
 from ircreds.lineage.principals import keys_of_principals, principal_of_keys
 from ircreds.times import parse_expiration
@@ -36,6 +42,7 @@ __all__ = [
     "parse_expiration",
     "principal_of_keys",
     "sessions",
+    "used_before_issued",
 ]
 
 log = logging.getLogger(__name__)

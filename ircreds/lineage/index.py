@@ -57,6 +57,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "first_used",
     "last_used",
     "call_count",
+    "used_before_issued",
 )
 
 _TIME_COLUMNS = ("issued_at", "expires_at", "first_used", "last_used")
@@ -270,11 +271,28 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
     )
 
 
+def used_before_issued(frame: pd.DataFrame) -> np.ndarray:
+    """Which credentials signed a call earlier than they were issued (``first_used < issued_at``).
+
+    No real key is used before AWS issues it: such a row means a wrong clock, an edited log, or a
+    key that existed before the issuing event the evidence holds. The row stays; this flags it
+    (the sessions frame's ``used_before_issued`` column).
+
+    Example:
+        >>> t = pd.to_datetime(["2025-01-20T10:00:00Z", "2025-01-20T09:00:00Z"], utc=True)
+        >>> used_before_issued(pd.DataFrame({"issued_at": t, "first_used": t[::-1]})).tolist()
+        [True, False]
+    """
+    first, issued = frame["first_used"], frame["issued_at"]
+    return (first.notna() & issued.notna() & (first < issued)).to_numpy(dtype=bool)
+
+
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     data = {name: [row.get(name) for row in rows] for name in SESSION_COLUMNS}
     frame = pd.DataFrame(data, columns=list(SESSION_COLUMNS))
     for name in _TIME_COLUMNS:
         frame[name] = pd.to_datetime(frame[name], utc=True)
+    frame["used_before_issued"] = used_before_issued(frame)
     frame["call_count"] = frame["call_count"].astype("int64")
     frame["observed_only"] = frame["observed_only"].astype(bool)
     frame["mfa_authenticated"] = frame["mfa_authenticated"].astype("boolean")
