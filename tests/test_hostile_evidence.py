@@ -511,3 +511,67 @@ def test_a_case_indexed_before_the_flag_answers_with_it(tmp_path: Path) -> None:
         "ASIAK2EXAMPLE": False,
         "AKIAIOSFODNN7EXAMPLE": False,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# One folder of hostile files, with the default caps, in a 3 GiB address space
+
+_CHILD = """
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+import ircreds
+df = ircreds.load(sys.argv[1])
+report = df.attrs["load_report"]
+print(json.dumps({"ids": sorted(df["eventID"]), "rejects": report["rejects"], "records_read": report["records_read"],
+                  "events": report["events"], "duplicates": report["duplicates"]}))
+"""
+
+
+def test_a_folder_of_hostile_files_loads_exactly_the_good_records_in_3_gib(tmp_path: Path) -> None:
+    """Each hostile file holds a good record beside its bad one; the bomb expands to 2.5 GiB of zeros."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+
+    def pair(name: str, bad: bytes, *, packed: bool = True) -> None:
+        good = json.dumps(dict(GOOD, eventID=f"good-{name}"), separators=(",", ":")).encode()
+        content = b'{"Records":[' + good + b"," + bad + b"]}"
+        path = folder / (f"{name}.json.gz" if packed else f"{name}.json")
+        path.write_bytes(gzip.compress(content) if packed else content)
+
+    _write(folder / "good.json.gz", gzip.compress(_delivery("good-1", "good-2")))
+    pair("deep", _bad(raw=b'"requestParameters":' + _nested(1100)))
+    pair("year-9999", _bad("9999-12-31T00:00:00Z"))
+    pair("now", _bad("now"))
+    pair("feb-30", _bad("2025-02-30T00:00:00Z"))
+    pair("leap-second", _bad("2016-12-31T23:59:60Z"))
+    pair("invalid-utf8", _bad(raw=b'"userAgent":"aws-cli/2 \xff\xfe"'), packed=False)
+    pair("over-size", _bad(userAgent="A" * (64 * 1024**2 + 1)))
+    _zeros_gzip(folder / "bomb.json.gz", 5 * 1024**3 // 2)
+    _write(folder / "truncated.json.gz", gzip.compress(_delivery("cut-1"))[:-12])
+
+    run = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(folder)], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout)
+    names = ["deep", "year-9999", "now", "feb-30", "leap-second", "invalid-utf8", "over-size"]
+    assert out["ids"] == sorted(["good-1", "good-2", *(f"good-{n}" for n in names)])
+    rejects = {(Path(r["file"]).name, r["record"]): r["reason"] for r in out["rejects"]}
+    assert set(rejects) == {
+        *((f"{n}.json" if n == "invalid-utf8" else f"{n}.json.gz", 1) for n in names),
+        ("bomb.json.gz", None),
+        ("truncated.json.gz", None),
+    }
+    assert "nested more than 254 levels" in rejects[("deep.json.gz", 1)]
+    assert "outside the range" in rejects[("year-9999.json.gz", 1)]
+    assert "relative word" in rejects[("now.json.gz", 1)]
+    assert "does not exist" in rejects[("feb-30.json.gz", 1)]
+    assert "leap second" in rejects[("leap-second.json.gz", 1)]
+    assert "utf-8" in rejects[("invalid-utf8.json", 1)]
+    assert "max_record_bytes" in rejects[("over-size.json.gz", 1)]
+    assert "max_decompressed_bytes" in rejects[("bomb.json.gz", None)]
+    assert "truncated or corrupt" in rejects[("truncated.json.gz", None)]
+    assert out["records_read"] == out["events"] + out["duplicates"] + len(out["rejects"])
