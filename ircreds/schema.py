@@ -121,6 +121,37 @@ EVIDENCE_COLUMNS: tuple[str, ...] = ("evidence.file", "evidence.line")
 REDACTED = "<redacted>"
 
 
+class LoadReport(dict):
+    """The load report (``df.attrs["load_report"]``): a plain ``dict`` that pandas shares, never copies.
+
+    pandas deep-copies ``attrs`` into every frame or column derived from a frame (each ``.loc``,
+    ``df[col]``, ``take``): a load report that lists thousands of skipped files would be copied
+    thousands of times per trace. Derived frames come from the same load, so they share one report.
+
+    Example:
+        >>> import copy
+        >>> report = LoadReport(events=2)
+        >>> copy.deepcopy(report) is report, isinstance(report, dict)
+        (True, True)
+    """
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LoadReport:
+        return self
+
+    def __copy__(self) -> LoadReport:
+        return self
+
+
+def share_report(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make ``frame``'s load report (when it has one) a :class:`LoadReport`; return the frame."""
+    report = frame.attrs.get("load_report")
+    if isinstance(report, dict) and not isinstance(report, LoadReport):
+        frame.attrs["load_report"] = LoadReport(report)
+    return frame
+
+
 def empty_events() -> pd.DataFrame:
     """An events frame with no rows and every canonical column and dtype.
 
@@ -220,7 +251,7 @@ def coerce_events(df: pd.DataFrame) -> pd.DataFrame:
     extra_cols = {c: df[c] for c in df.columns if c not in DTYPES}
     frame = pd.DataFrame({**out, **extra_cols}, index=df.index)
     frame.attrs.update(df.attrs)
-    return frame
+    return share_report(frame)
 
 
 def concat_events(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -422,8 +422,8 @@ class _Expander:
         self.ua_values = list(dict.fromkeys(plain))
         remap = np.array([self.ua_values.index(v) for v in plain] + [-1], dtype=np.int64)
         self.ua_codes = remap[ua_codes] if len(ua_codes) else ua_codes
-        self.event_ids = _strings(events, "eventID")
-        self.vpce = _strings(events, "vpcEndpointId")
+        self.event_ids = _Strings(events, "eventID")
+        self.has_vpce = _present(events, "vpcEndpointId")
         self.window = np.ones(n, dtype=bool)
         if start is not None:
             self.window &= self.times >= np.datetime64(
@@ -437,6 +437,7 @@ class _Expander:
         self.keys_of_principal = keys_of_principals(index)
         self._keys_by_ip: dict[int, list[str]] | None = None
         self._keys_by_ua: dict[int, list[str]] | None = None
+        self._baselines: dict[tuple[str, np.datetime64], tuple[set[int], set[int]]] = {}
 
     # -- calls -------------------------------------------------------------------------------------
     def calls(self, key: str) -> np.ndarray:
@@ -467,13 +468,23 @@ class _Expander:
 
     def baseline(self, principal: str, before: np.datetime64) -> tuple[set[int], set[int]]:
         """IP and user-agent codes the principal used before ``before`` (its calls and its issuing calls)."""
+        memo = self._baselines.get((principal, before))
+        if memo is None:
+            memo = self._baseline(principal, before)
+            self._baselines[(principal, before)] = memo
+        return set(memo[0]), set(memo[1])
+
+    def _baseline(self, principal: str, before: np.datetime64) -> tuple[set[int], set[int]]:
+        keys = self.keys_of_principal.get(principal, ())
         ips: set[int] = set()
         uas: set[int] = set()
-        for k in self.keys_of_principal.get(principal, ()):
-            idx = self.calls(k)
+        parts = [self.calls(k) for k in keys]
+        if parts:
+            idx = np.concatenate(parts)
             early = idx[self.times[idx] < before] if len(idx) else idx
             ips.update(int(c) for c in np.unique(self.ip_codes[early]) if c >= 0)
             uas.update(int(c) for c in np.unique(self.ua_codes[early]) if c >= 0)
+        for k in keys:
             row = self.rows.get(k) or {}
             issued = row.get("issued_at")
             if issued is not None and not pd.isna(issued) and np.datetime64(_naive(issued)) < before:
@@ -513,7 +524,7 @@ class _Expander:
             return idx
         codes = self.ip_codes[idx]
         external = np.where(codes >= 0, self.external_ip[np.maximum(codes, 0)], False)
-        no_vpce = np.array([self.vpce[i] is None for i in idx], dtype=bool)
+        no_vpce = ~self.has_vpce[idx]
         not_owner = ~np.isin(codes, list(owner)) if owner else np.ones(len(idx), dtype=bool)
         from_attacker = np.isin(codes, list(attacker_ips)) if attacker_ips else np.zeros(len(idx), dtype=bool)
         return idx[(external & no_vpce & not_owner) | (from_attacker & not_owner)]
@@ -878,10 +889,25 @@ def _prune(node: Trace, keep: set[str], stolen: set[str], bad: set[str]) -> Trac
     return replace(node, children=children, calls=calls)
 
 
-def _strings(events: pd.DataFrame, name: str) -> list[str | None]:
+class _Strings:
+    """A string column read by position on demand (``None`` for missing or empty), never copied whole."""
+
+    def __init__(self, events: pd.DataFrame, name: str) -> None:
+        self._values = events[name] if name in events.columns else None
+
+    def __getitem__(self, pos: int | np.integer) -> str | None:
+        if self._values is None:
+            return None
+        v = self._values.iat[int(pos)]
+        return v if isinstance(v, str) and v else None
+
+
+def _present(events: pd.DataFrame, name: str) -> np.ndarray:
+    """Which rows hold a non-empty string in the column (all False when it is missing)."""
     if name not in events.columns:
-        return [None] * len(events)
-    return [v if isinstance(v, str) and v else None for v in events[name].astype(object).tolist()]
+        return np.zeros(len(events), dtype=bool)
+    text = events[name].astype("string")
+    return (text.notna() & (text != "")).fillna(False).to_numpy(dtype=bool)
 
 
 def _s(value: Any) -> str | None:

@@ -407,3 +407,26 @@ def test_load_rejects_a_record_with_a_lone_surrogate_escape(tmp_path: Path, as_f
     assert list(df["eventID"]) == ["good-1"]
     assert [(r["record"], "surrogate" in r["reason"]) for r in report["rejects"]] == [(0, True)]
     assert report["records_read"] == 2 == report["events"] + len(report["rejects"])
+
+
+def test_frames_derived_from_a_load_share_its_report_instead_of_copying_it(tmp_path):
+    """pandas deep-copies ``attrs`` into every derived frame: a report of thousands of skipped files
+    was copied on each ``.loc`` and column read of a trace. The report is now shared, and stays a dict."""
+    from ircreds.schema import LoadReport
+
+    records = [
+        {"eventTime": f"2025-01-20T09:{m:02d}:00Z", "eventName": "ListBuckets", "eventID": str(m)}
+        for m in range(5)
+    ]
+    frame = ircreds.load(records)
+    report = frame.attrs["load_report"]
+    assert isinstance(report, LoadReport)
+    assert isinstance(report, dict)
+    assert frame.loc[frame["eventID"] != "1"].attrs["load_report"] is report
+    assert frame["eventName"].attrs["load_report"] is report
+    assert json.loads(json.dumps(report))["events"] == 5
+    from ircreds.evidence.loader import save
+
+    saved = save(frame, tmp_path / "events.parquet")
+    again = ircreds.load(saved)
+    assert again.loc[again["eventID"] != "1"].attrs["load_report"] is again.attrs["load_report"]

@@ -36,6 +36,7 @@ from ircreds.engines.store import KEY, q
 from ircreds.errors import SourceError
 from ircreds.lineage import SESSION_COLUMNS, LineageIndex
 from ircreds.model import Trace
+from ircreds.schema import LoadReport
 from ircreds.times import parse_time
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Case:
         self.path = os.fspath(path)
         self._con = store.connect(self.path, read_only=True)
         meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
-        self.load_report: dict[str, Any] = json.loads(meta.get("report") or "{}")
+        self.load_report: dict[str, Any] = LoadReport(json.loads(meta.get("report") or "{}"))
         self._evidence: dict[str, Any] = json.loads(meta.get("evidence") or "{}")
         self._sessions: pd.DataFrame | None = None
         self._lookups: dict[str, Any] | None = None

@@ -74,7 +74,7 @@ from ircreds.evidence.sources import (
     unencodable_rows,
     unwrap,
 )
-from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, empty_events
+from ircreds.schema import COLUMNS, EVIDENCE_COLUMNS, LoadReport, empty_events
 from ircreds.times import iso_z
 
 log = logging.getLogger(__name__)
@@ -317,7 +317,7 @@ class Collector:
             holder = [table]
             del table, times, keep, drop
             frame = table_to_frame(holder, order=order)
-        frame.attrs["load_report"] = self.report(frame, duplicates, collisions)
+        frame.attrs["load_report"] = LoadReport(self.report(frame, duplicates, collisions))
         return frame
 
     def _history_against_trail(self, table: pa.Table) -> None:

@@ -130,15 +130,22 @@ def _fingerprint(frame: pd.DataFrame) -> tuple[Any, ...]:
 
 def _is_data_event(events: pd.DataFrame) -> np.ndarray:
     if "eventCategory" in events.columns:
-        cat = events["eventCategory"].astype("string")
-        mask = (cat == "Data").fillna(False).to_numpy(dtype=bool)
+        mask = _is_one_of(events["eventCategory"], ("Data",))
         if mask.any():
             return mask
     if "managementEvent" in events.columns:
         me = events["managementEvent"].astype("string").str.lower()
         return (me == "false").fillna(False).to_numpy(dtype=bool)
-    names = _col(events, "eventName").astype("string")
-    return names.isin(sorted(DATA_EVENT_NAMES)).fillna(False).to_numpy(dtype=bool)
+    return _is_one_of(_col(events, "eventName"), DATA_EVENT_NAMES)
+
+
+def _is_one_of(column: pd.Series, values: Any) -> np.ndarray:
+    """Which rows hold one of ``values`` (a categorical is read through its codes, not its strings)."""
+    wanted = sorted(values)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        hit = np.append(np.asarray(column.cat.categories.astype(str).isin(wanted), dtype=bool), False)
+        return hit[column.cat.codes.to_numpy()]  # code -1 (missing) reads the final False
+    return column.astype("string").isin(wanted).fillna(False).to_numpy(dtype=bool)
 
 
 DATA_EVENT_NAMES = frozenset(
@@ -183,8 +190,8 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
                 if key is not None:
                     stats[key] = (first, last, int(count))
 
-    names = _col(events, "eventName").astype("string")
-    issue_mask = names.isin(sorted(ISSUING_EVENTS)).fillna(False).to_numpy(dtype=bool)
+    names = _col(events, "eventName")
+    issue_mask = _is_one_of(names, ISSUING_EVENTS)
     issued: list[dict[str, Any]] = []
     for rec in _records(events, issue_mask, _ISSUE_FIELDS):
         row = _issued_row(rec)
@@ -203,7 +210,7 @@ def _build_index(events: pd.DataFrame) -> LineageIndex:
         for rec in _records(events, mask, _OBS_FIELDS):
             if _key(rec["userIdentity.accessKeyId"]) is not None:
                 observed.append(_observed_row(rec))
-    login_mask = (names == "ConsoleLogin").fillna(False).to_numpy(dtype=bool)
+    login_mask = _is_one_of(names, ("ConsoleLogin",))
     logins = [
         rec
         for rec in _records(
