@@ -310,6 +310,27 @@ def test_load_redacts_a_saved_frame_from_before_the_rules(tmp_path: Path) -> Non
         assert "expired: " + REDACTED in text
 
 
+def test_a_saved_frame_is_redacted_in_its_categoricals_and_its_hand_typed_columns(tmp_path: Path) -> None:
+    """The saved-frame reader keeps categoricals dictionary-encoded: a secret in a category is still found;
+    a hand-made file whose columns have other types (text times) takes the pandas path and is redacted too."""
+    frame = ircreds.load([_base(1), _base(2), _base(3)])
+    frame["errorCode"] = frame["errorCode"].astype(object)
+    frame.loc[1, "errorCode"] = f"Expired {STS}"
+    frame["errorCode"] = frame["errorCode"].astype("category")
+    frame.loc[2, "userAgent"] = f"HostileUA/1.0 {STS}"
+    save(frame, tmp_path / "cats.parquet")
+    by_hand = frame.astype({"eventTime": str})
+    by_hand.to_parquet(tmp_path / "by-hand.parquet", index=False)
+    for source in ("cats.parquet", "by-hand.parquet"):
+        loaded = ircreds.load(tmp_path / source)
+        text = _strings(loaded.astype(object))
+        assert STS not in text, source
+        assert loaded.loc[1, "errorCode"] == "Expired " + REDACTED, source
+        assert loaded.loc[2, "userAgent"] == "HostileUA/1.0 " + REDACTED, source
+        assert isinstance(loaded["errorCode"].dtype, pd.CategoricalDtype), source
+        assert loaded.attrs["load_report"]["events"] == 3, source
+
+
 # ------------------------------------------------------------------------------------------ report
 
 REPORT_TEXTS = {
