@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -362,6 +362,7 @@ def scope(
     findings: bool = False,
     sigma: Any = None,
     sigma_level: str = "high",
+    tracer: Callable[[str, bool], Trace] | None = None,
 ) -> Scope:
     """Every credential the attacker holds, expanded from the seeds to a fixpoint.
 
@@ -377,6 +378,9 @@ def scope(
         sigma: a :class:`ircreds.hunting.Hunt` of the same events: the keys that signed calls its rules
             at or above ``sigma_level`` matched are seeds too.
         sigma_level: the Sigma level that makes a hit a seed (default ``high``).
+        tracer: ``tracer(key, findings)`` traces one compromised credential for :attr:`Scope.traces`
+            (default: :func:`ircreds.trace` over ``events``). A case store passes its own, which reads
+            the lineage's full rows while ``events`` need only hold what the expansion reads.
 
     Raises:
         SessionNotFoundError: a seed key is not in the evidence.
@@ -400,15 +404,21 @@ def scope(
                 f"(accounts {', '.join(index.accounts) or 'none'}); neither an issuing event nor a call uses it: "
                 "load logs from other days, regions or accounts, or check the key for typos"
             )
-    expander = _Expander(events, index, start, end)
+    expander = _Expander(events, index, start, end, tracer)
     return expander.run(keys, ips, user_agents, principals, findings=findings)
 
 
 class _Expander:
     def __init__(
-        self, events: pd.DataFrame, index: LineageIndex, start: datetime | None, end: datetime | None
+        self,
+        events: pd.DataFrame,
+        index: LineageIndex,
+        start: datetime | None,
+        end: datetime | None,
+        tracer: Callable[[str, bool], Trace] | None = None,
     ):
         self.events = events
+        self.tracer = tracer
         self.index = index
         self.rows: dict[str, dict[str, Any]] = {}
         for row in index.sessions.to_dict("records"):
@@ -816,7 +826,11 @@ class _Expander:
         out = []
         for k in tops:
             try:
-                t = trace(self.events, k, findings=findings)
+                t = (
+                    trace(self.events, k, findings=findings)
+                    if self.tracer is None
+                    else self.tracer(k, findings)
+                )
             except SessionNotFoundError:  # pragma: no cover - every found key has a row
                 continue
             stolen = {k for k, info in found.items() if info["mode"] != ATTACKER_MADE}

@@ -17,6 +17,7 @@ from ircreds.cli._io import echo, echo_json, iso_z, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
 from ircreds.clock import utc_now
 from ircreds.escape import term
+from ircreds.schema import concat_events
 
 
 def _time(text: str) -> datetime:
@@ -80,28 +81,44 @@ def run_scope(args: argparse.Namespace) -> int:
         raise ircreds.IrcredsError(
             "scope needs a seed: --key K, --ip IP, --user-agent UA, --principal ARN or --sigma DIR"
         )
-    events = load_events(args.paths)  # a case store is read back whole: scope is not pushed down yet
-    hunted = hunt_for(args, events)
-    only_sigma = not (args.key or args.ip or args.user_agent or args.principal)
-    if hunted is not None and only_sigma and not hunted.seed_keys(args.sigma_level):
-        raise ircreds.IrcredsError(
-            f"no Sigma rule at or above {args.sigma_level} matched a call signed by a key: no seed for the "
-            "scope; give --key, --ip, --user-agent or --principal, or a lower --sigma-level"
-        )
-    sc = ircreds.scope(
-        events,
-        sigma=hunted,
-        sigma_level=args.sigma_level,
-        key=args.key,
-        ips=args.ip,
-        user_agents=args.user_agent,
-        principals=args.principal,
-        start=args.start,
-        end=args.end,
-    )
-    p = None
-    if not args.no_plan and sc.compromised:
-        p = plan_scope(sc, args.cutoff, now=args.now or utc_now(), events=events)
+    seeds = {
+        "key": args.key,
+        "ips": args.ip,
+        "user_agents": args.user_agent,
+        "principals": args.principal,
+        "start": args.start,
+        "end": args.end,
+    }
+    case = None if args.sigma else case_of(args.paths)
+    if case is not None:  # pushed down: the expansion reads only what it needs, traces read the lineage
+        with case:
+            sc = case.scope(**seeds)
+            p = None
+            if not args.no_plan and sc.compromised:
+                p = plan_scope(
+                    sc,
+                    args.cutoff,
+                    now=args.now or utc_now(),
+                    # the malicious calls (resource grants to undo) and the evidence's last instant
+                    events=concat_events(
+                        [case.rows_with_ids(sc.malicious_event_ids), case.evidence_end_events()]
+                    ),
+                    sessions=case.sessions(),
+                )
+        hunted = None
+    else:  # files (or --sigma, which hunts over the whole frame)
+        events = load_events(args.paths)
+        hunted = hunt_for(args, events)
+        only_sigma = not (args.key or args.ip or args.user_agent or args.principal)
+        if hunted is not None and only_sigma and not hunted.seed_keys(args.sigma_level):
+            raise ircreds.IrcredsError(
+                f"no Sigma rule at or above {args.sigma_level} matched a call signed by a key: no seed for the "
+                "scope; give --key, --ip, --user-agent or --principal, or a lower --sigma-level"
+            )
+        sc = ircreds.scope(events, sigma=hunted, sigma_level=args.sigma_level, **seeds)
+        p = None
+        if not args.no_plan and sc.compromised:
+            p = plan_scope(sc, args.cutoff, now=args.now or utc_now(), events=events)
     integrity = None if args.no_validate else _integrity(args.paths)
     if args.json:
         doc = sc.to_dict(p)

@@ -325,11 +325,34 @@ class Case:
 
         return trace_indexed(events, index, key, detectors=run_findings if findings else None)
 
-    def scope(self, **seeds: Any) -> Any:
-        """:func:`ircreds.scope` over the case's whole frame (read back in full: not pushed down yet)."""
+    def scope(self, key: str | Iterable[str] | None = None, **options: Any) -> Any:
+        """:func:`ircreds.scope` over the case, pushed down to the store.
+
+        The expansion reads every row, but only the columns it needs (JSON text and error text only on
+        the issuing events: :data:`ircreds.engines.store.THIN_COLUMNS`); each compromised credential's
+        trace reads its lineage's full rows, as :meth:`trace` does. Same arguments and result as
+        :func:`ircreds.scope` (``sigma=`` a hunt of the case's whole frame).
+        """
         from ircreds.scoping import scope
 
-        return scope(self.events(), **seeds)
+        options.pop("tracer", None)
+        return scope(
+            store.select_scope_events(self._con),
+            key,
+            tracer=lambda k, findings: self.trace(k, findings=findings),
+            **options,
+        )
+
+    def rows_with_ids(self, event_ids: Iterable[str]) -> pd.DataFrame:
+        """The events with these ``eventID`` values (every column), in frame order."""
+        ids = sorted({i for i in event_ids if i})
+        if not ids:
+            return store.select_events(self._con, "false")
+        self._con.register("_ids", pa.table({"id": pa.array(ids, type=pa.string())}))
+        try:
+            return store.select_events(self._con, '"eventID" IN (SELECT id FROM _ids)')
+        finally:
+            self._con.unregister("_ids")
 
     # -- containment and report ------------------------------------------------------------------------
     def plan(self, trace: Trace, cutoff: Any = None, **options: Any) -> Any:

@@ -134,6 +134,35 @@ def test_case_equals_memory_on_generated_exercises(
             assert opened.trace(key).to_dict() == ircreds.trace(events, key).to_dict()
 
 
+@pytest.mark.parametrize(
+    ("seed", "twists"),
+    [(404, ["cross_account", "session_token"]), (505, ["reassume", "console_root"]), (606, [])],
+)
+def test_case_scope_is_pushed_down_and_equals_the_scope_of_the_files(
+    tmp_path: Path, seed: int, twists: list[str]
+) -> None:
+    """The case's scope reads every row but not their JSON text, and traces from the store: same answer."""
+    scenario = generate(seed, twists=twists)
+    evidence = tmp_path / "ev"
+    scenario.write(evidence)
+    index([evidence], tmp_path / "case")
+    events = ircreds.load(evidence)
+    key = scenario.answer_key["leaked_access_key_id"]
+    with open_case(tmp_path / "case") as case:
+        thin = store.select_scope_events(case._con)
+        assert len(thin) == len(events)
+        issuing = thin["eventName"].isin(store.ISSUING_NAMES).to_numpy()
+        assert thin.loc[~issuing, "requestParameters"].isna().all()  # not read back where unused
+        assert thin.loc[issuing, "requestParameters"].notna().any()
+        for seeds in ({"key": key}, {"key": key, "findings": True}):
+            stored, memory = case.scope(**seeds), ircreds.scope(events, **seeds)
+            assert stored.to_dict() == memory.to_dict(), seeds
+            assert [t.to_dict() for t in stored.traces] == [t.to_dict() for t in memory.traces], seeds
+        ips = list(memory.attacker_ips[:1])
+        if ips:
+            assert case.scope(ips=ips).to_dict() == ircreds.scope(events, ips=ips).to_dict()
+
+
 def _logs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.json.gz") if "Digest" not in str(p))
 
