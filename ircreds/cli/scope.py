@@ -12,6 +12,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
+from ircreds.cli import _athena
 from ircreds.cli._evidence import case_of, load_events
 from ircreds.cli._io import echo, echo_json, iso_z, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
@@ -41,9 +42,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "paths",
-        nargs="+",
+        nargs="*",
         metavar="PATH",
-        help="CloudTrail files, folders or globs, or one case store (ircreds index)",
+        help="CloudTrail files, folders or globs, or one case store (ircreds index); none with --engine athena",
     )
     p.add_argument("--key", action="append", default=[], help="the alerted access key id (repeatable)")
     p.add_argument(
@@ -59,8 +60,18 @@ def register(subparsers: Any) -> None:
         metavar="ARN",
         help="a compromised principal ARN (repeatable)",
     )
-    p.add_argument("--start", type=_time, metavar="T", help="ignore calls before T (ISO 8601 with zone)")
-    p.add_argument("--end", type=_time, metavar="T", help="ignore calls after T (ISO 8601 with zone)")
+    p.add_argument(
+        "--start",
+        type=_time,
+        metavar="T",
+        help="ignore calls before T (ISO 8601 with zone); with --engine athena, its day is the first read",
+    )
+    p.add_argument(
+        "--end",
+        type=_time,
+        metavar="T",
+        help="ignore calls after T (ISO 8601 with zone); with --engine athena, its day is the last read",
+    )
     p.add_argument("--cutoff", type=_time, metavar="T", help="the plan's cut-off (default: recommended)")
     p.add_argument("--now", type=_time, metavar="T", help="pretend it is T (replaying an old incident)")
     p.add_argument("--no-plan", action="store_true", help="skip the plan (its JSON field is null)")
@@ -69,6 +80,7 @@ def register(subparsers: Any) -> None:
     add_sigma_option(
         p, "the scope's malicious calls, and seed the scope with the keys behind hits at --sigma-level"
     )
+    _athena.add_options(p, days=False)
     p.set_defaults(func=run_scope)
 
 
@@ -89,6 +101,10 @@ def run_scope(args: argparse.Namespace) -> int:
         "start": args.start,
         "end": args.end,
     }
+    if args.engine == "athena":
+        return _run_athena(args, seeds)
+    if not args.paths:
+        raise ircreds.IrcredsError("scope needs PATH... (evidence or a case store), or --engine athena")
     case = None if args.sigma else case_of(args.paths)
     if case is not None:  # pushed down: the expansion reads only what it needs, traces read the lineage
         with case:
@@ -136,6 +152,45 @@ def run_scope(args: argparse.Namespace) -> int:
             f"evidence: digest validation {integrity['status']}, {integrity['problems_total']} problem(s)"
             + ("" if integrity["ok"] else " (ircreds validate-logs lists them)")
         )
+    return 0
+
+
+def _run_athena(args: argparse.Namespace, seeds: dict[str, Any]) -> int:
+    """The rows the scope needs from the Athena table, round by round; then the same scope as on local evidence."""
+    import ircreds
+    from ircreds.containment import plan_scope
+    from ircreds.engines import athena
+
+    if args.sigma:
+        raise ircreds.IrcredsError("--sigma hunts local evidence or a case store, not --engine athena")
+    if args.start is None or args.end is None:
+        raise ircreds.IrcredsError(
+            "--engine athena needs --start and --end: their days are the only partitions the queries read"
+        )
+    window = _athena.window(args, start=args.start.date().isoformat(), end=args.end.date().isoformat())
+    found = athena.scope_rows(
+        _athena.client(args),
+        window,
+        database=args.database,
+        table=args.table,
+        keys=seeds["key"],
+        ips=seeds["ips"],
+        user_agents=seeds["user_agents"],
+        principals=seeds["principals"],
+        workgroup=args.workgroup,
+        output=args.output_location,
+    )
+    sc = ircreds.scope(found.events, **seeds)
+    p = None
+    if not args.no_plan and sc.compromised:
+        p = plan_scope(sc, args.cutoff, now=args.now or utc_now(), events=found.events)
+    if args.json:
+        doc = sc.to_dict(p)
+        doc["athena"] = found.stats.to_dict()
+        echo_json(doc)
+    else:
+        print_scope(sc, p)
+    _athena.report_cost(found.stats)
     return 0
 
 

@@ -11,6 +11,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from ircreds.cli import _athena
 from ircreds.cli._evidence import case_of
 from ircreds.cli._io import echo, echo_json, table
 from ircreds.cli.hunt import add_sigma_option, hunt_for, print_rule_hits
@@ -39,21 +40,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--role", metavar="ARN", help="with --session-name: trace a role session instead of a key")
     p.add_argument("--session-name", help="the role session name (with --role)")
     p.add_argument("--json", action="store_true", help="print the trace as one JSON object")
-    a = p.add_argument_group("where the logs live (--engine athena)")
-    a.add_argument(
-        "--engine", choices=("local", "athena"), default="local", help="local evidence (default) or Athena"
-    )
-    a.add_argument("--database", help="Athena database holding the CloudTrail table")
-    a.add_argument("--table", help="the CloudTrail table (see `ircreds athena ddl`)")
-    a.add_argument("--start", help="first day to read, YYYY-MM-DD (a partition predicate)")
-    a.add_argument("--end", help="last day to read, YYYY-MM-DD (a partition predicate)")
-    a.add_argument("--accounts", help="comma-separated account ids to read (partition predicate)")
-    a.add_argument("--regions", help="comma-separated regions to read (partition predicate)")
-    a.add_argument("--workgroup", help="Athena workgroup")
-    a.add_argument("--output-location", help="s3:// URL for query results (unless the workgroup sets one)")
-    a.add_argument("--profile", help="AWS profile")
-    a.add_argument("--aws-region", help="the region Athena runs in")
-    a.add_argument("--endpoint-url", help="an Athena endpoint (a sandbox)")
+    _athena.add_options(p)
     add_sigma_option(p, "the lineage's calls (JSON: sigma_hits)")
     p.set_defaults(func=run_trace)
 
@@ -111,35 +98,14 @@ def run_trace(args: argparse.Namespace) -> int:
 
 def _run_athena(args: argparse.Namespace) -> int:
     """The lineage's rows from the Athena table, hop by hop; then the same trace as on local evidence."""
-    import sys
-    from datetime import date
-
     import ircreds
-    from ircreds.engines import queries
-
-    missing = [
-        f"--{n}" for n in ("database", "table", "start", "end", "accounts", "regions") if not getattr(args, n)
-    ]
-    if missing:
-        raise ircreds.IrcredsError(
-            f"--engine athena needs {', '.join(missing)}: every query reads only those partitions"
-        )
-    if not args.key:
-        raise ircreds.IrcredsError("--engine athena traces a key: give --key")
-    try:
-        start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
-    except ValueError as err:
-        raise ircreds.IrcredsError(f"--start/--end must be YYYY-MM-DD ({err})") from None
-    window = queries.Window(
-        start=start,
-        end=end,
-        accounts=tuple(v.strip() for v in args.accounts.split(",") if v.strip()),
-        regions=tuple(v.strip() for v in args.regions.split(",") if v.strip()),
-    )
     from ircreds.engines import athena
 
+    window = _athena.window(args)
+    if not args.key:
+        raise ircreds.IrcredsError("--engine athena traces a key: give --key")
     found = athena.trace_rows(
-        athena.client(profile=args.profile, region=args.aws_region, endpoint_url=args.endpoint_url),
+        _athena.client(args),
         args.key,
         window,
         database=args.database,
@@ -152,11 +118,7 @@ def _run_athena(args: argparse.Namespace) -> int:
         echo_json(tr.to_dict())
     else:
         _print_trace(tr)
-    cost = found.stats.to_dict()
-    sys.stderr.write(
-        f"athena: {cost['queries']} queries, {cost['bytes_scanned'] / 1e6:.1f} MB scanned, "
-        f"about ${cost['cost_usd']:.4f}\n"
-    )
+    _athena.report_cost(found.stats)
     return 0
 
 

@@ -347,3 +347,57 @@ def trace_rows(
     events = ircreds.load(expansion.records)
     events.attrs["athena"] = stats.to_dict()
     return AthenaTrace(events=events, keys=expansion.keys, queries=expansion.queries, stats=stats)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AthenaScope:
+    """The rows a scope needs from Athena, the SQL that found them, and what it cost."""
+
+    events: pd.DataFrame
+    keys: tuple[str, ...]
+    queries: tuple[str, ...]
+    stats: QueryStats
+
+
+def scope_rows(
+    client: Any,
+    window: queries.Window,
+    *,
+    database: str,
+    table: str,
+    keys: Sequence[str] = (),
+    ips: Sequence[str] = (),
+    user_agents: Sequence[str] = (),
+    principals: Sequence[str] = (),
+    workgroup: str | None = None,
+    output: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AthenaScope:
+    """The rows :func:`ircreds.scope` needs from the Athena table, round by round (:func:`queries.expand_scope`).
+
+    Pass ``events`` and the same seeds to :func:`ircreds.scope` for the scope itself.
+    """
+    import ircreds
+
+    if not _NAME.match(table) or not _NAME.match(database):
+        raise IrcredsError(f"not a database/table name: {database}.{table}")
+    stats = QueryStats()
+
+    def run(sql: str) -> list[dict[str, Any]]:
+        return run_query(
+            client, sql, database=database, workgroup=workgroup, output=output, stats=stats, sleep=sleep
+        )
+
+    expansion = queries.expand_scope(
+        window,
+        run,
+        "athena",
+        f"{database}.{table}",
+        keys=keys,
+        ips=ips,
+        user_agents=user_agents,
+        principals=principals,
+    )
+    events = ircreds.load(expansion.records)
+    events.attrs["athena"] = stats.to_dict()
+    return AthenaScope(events=events, keys=expansion.keys, queries=expansion.queries, stats=stats)

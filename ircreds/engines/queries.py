@@ -205,6 +205,61 @@ def issuing_of(keys: Iterable[str], window: Window) -> exp.Select:
     )
 
 
+#: Values per ``IN`` list of addresses, user agents or ARNs (attacker-written text: kept short).
+VALUES_PER_QUERY = 200
+#: Longest user agent or ARN sent in a query (longer ones cannot be an exact match worth the text).
+MAX_VALUE_CHARS = 1024
+
+
+def _values(values: Iterable[str]) -> list[str]:
+    return sorted({v for v in values if isinstance(v, str) and v and len(v) <= MAX_VALUE_CHARS})
+
+
+def calls_from(ips: Iterable[str], window: Window) -> exp.Select:
+    """Every call made from one of ``ips`` (the scope's pivot on the attacker's addresses)."""
+    ips = _values(ips)
+    if not ips:
+        raise IrcredsError("a pivot query needs at least one source address")
+    return (
+        exp.select(*_select())
+        .from_("cloudtrail")
+        .where(exp.and_(window.predicate(), exp.column("sourceipaddress").isin(*ips)))
+    )
+
+
+def calls_with_agents(agents: Iterable[str], window: Window) -> exp.Select:
+    """Every call made with one of the user ``agents`` (as written, or in S3's ``[...]`` form)."""
+    agents = _values(agents)
+    if not agents:
+        raise IrcredsError("a pivot query needs at least one user agent")
+    written = agents + [f"[{a}]" for a in agents]
+    return (
+        exp.select(*_select())
+        .from_("cloudtrail")
+        .where(exp.and_(window.predicate(), exp.column("useragent").isin(*written)))
+    )
+
+
+def calls_of_principals(arns: Iterable[str], window: Window) -> exp.Select:
+    """Every call of the principals (an IAM user's ARN, or a role's: all its sessions): their baselines."""
+    arns = _values(arns)
+    if not arns:
+        raise IrcredsError("a principal query needs at least one ARN")
+    return (
+        exp.select(*_select())
+        .from_("cloudtrail")
+        .where(
+            exp.and_(
+                window.predicate(),
+                exp.or_(
+                    _path("useridentity.arn").isin(*arns),
+                    _path("useridentity.sessioncontext.sessionissuer.arn").isin(*arns),
+                ),
+            )
+        )
+    )
+
+
 def render(query: exp.Expression, dialect: str, table: str = "cloudtrail") -> str:
     """The query's SQL for ``dialect`` (``athena`` or ``duckdb``) over ``table`` (``db.table`` allowed)."""
     query = query.copy()
@@ -231,30 +286,57 @@ def expand(key: str, window: Window, run: Runner, dialect: str, table: str = "cl
 
     ``run(sql)`` executes one query and returns its rows as dicts (DuckDB locally, Athena remotely).
     """
-    rows: dict[str, dict[str, Any]] = {}
-    queries: list[str] = []
+    fetch = _Fetcher(run, dialect, table)
+    known = _lineage(key, window, fetch)
+    return fetch.expansion(known)
 
-    def fetch(query: exp.Select) -> list[dict[str, Any]]:
-        sql = render(query, dialect, table)
-        queries.append(sql)
-        got = run(sql)
+
+class _Fetcher:
+    """Runs rendered queries and keeps every row once (by event id, time, partition, request id)."""
+
+    def __init__(self, run: Runner, dialect: str, table: str) -> None:
+        self.run, self.dialect, self.table = run, dialect, table
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.queries: list[str] = []
+
+    def __call__(self, query: exp.Select) -> list[dict[str, Any]]:
+        sql = render(query, self.dialect, self.table)
+        self.queries.append(sql)
+        got = self.run(sql)
         for row in got:
-            rows.setdefault(_row_id(row), row)
+            self.rows.setdefault(_row_id(row), row)
         return got
 
-    # up: the issuing event of each key, then of its issuer's key
-    up = key
-    seen_up = {key}
+    def expansion(self, keys: Iterable[str]) -> Expansion:
+        return Expansion(
+            records=[to_record(r) for r in self.rows.values()],
+            keys=tuple(sorted(keys)),
+            queries=tuple(self.queries),
+        )
+
+
+def _lineage(key: str, window: Window, fetch: _Fetcher) -> set[str]:
+    """Fetch the lineage of ``key`` (issuers up, issued credentials down); return its keys."""
+    return _lineages([key], window, fetch)
+
+
+def _lineages(keys: Iterable[str], window: Window, fetch: _Fetcher) -> set[str]:
+    """Fetch the lineages of ``keys`` together (one query per hop, not per key); return their keys."""
+    keys = sorted(set(keys))
+    # up: the issuing events of the keys, then of their issuers' keys
+    frontier, seen_up = list(keys), set(keys)
     for _ in range(MAX_HOPS):
-        issuers = {str(r["userIdentity.accessKeyId"]) for r in fetch(issuing_of([up], window))}
-        issuers = {k for k in issuers if k and k != "None" and k not in seen_up}
-        if not issuers:
+        issuers: set[str] = set()
+        for start in range(0, len(frontier), KEYS_PER_QUERY):
+            rows = fetch(issuing_of(frontier[start : start + KEYS_PER_QUERY], window))
+            issuers |= {str(r["userIdentity.accessKeyId"]) for r in rows}
+        frontier = sorted(k for k in issuers if k and k != "None" and k not in seen_up)
+        if not frontier:
             break
-        up = sorted(issuers)[0]
-        seen_up.add(up)
+        seen_up.update(frontier)
     # down: calls of the keys found so far; the keys they issued are the next hop
-    known = {key}
-    frontier = [key]
+    known = set(keys)
+    frontier = list(keys)
     for _ in range(MAX_HOPS):
         issued: set[str] = set()
         for start in range(0, len(frontier), KEYS_PER_QUERY):
@@ -267,9 +349,91 @@ def expand(key: str, window: Window, run: Runner, dialect: str, table: str = "cl
         if not frontier:
             break
         known.update(frontier)
-    return Expansion(
-        records=[to_record(r) for r in rows.values()], keys=tuple(sorted(known)), queries=tuple(queries)
-    )
+    return known
+
+
+def expand_scope(
+    window: Window,
+    run: Runner,
+    dialect: str,
+    table: str = "cloudtrail",
+    *,
+    keys: Iterable[str] = (),
+    ips: Iterable[str] = (),
+    user_agents: Iterable[str] = (),
+    principals: Iterable[str] = (),
+) -> Expansion:
+    """The rows :func:`ircreds.scope` needs, fetched round by round as the scope grows.
+
+    Each round fetches what the scope so far points at and has not been fetched: the lineage of every
+    candidate credential (the seeds, and every key seen on an attacker address or seed user agent),
+    every call from the attacker's addresses (the seeds' and those the scope found), every call with a
+    seed user agent, and every call of the candidates' principals (the owners' baselines, which tell a
+    shared address from the attacker's). Then :func:`ircreds.scope` runs on the rows fetched; the
+    rounds stop when it points at nothing new. A role used all day by an application brings all its
+    calls in the window: keep the window to the incident's days.
+    """
+    import ircreds  # the scope runs on what was fetched, to learn where to look next
+
+    fetch = _Fetcher(run, dialect, table)
+    seeds = {"key": sorted(set(keys)), "ips": _values(ips), "user_agents": _values(user_agents)}
+    seeds["principals"] = _values(principals)
+    want_keys, want_ips, want_principals = set(seeds["key"]), set(seeds["ips"]), set(seeds["principals"])
+    done_keys: set[str] = set()
+    done_ips: set[str] = set()
+    done_principals: set[str] = set()
+    done_issued: set[str] = set()
+    pivoted: set[str] = set()  # keys seen on an attacker address or a seed user agent
+    for agents in _chunks(seeds["user_agents"]):
+        pivoted |= _keys_of(fetch(calls_with_agents(agents, window)))
+    for _ in range(MAX_HOPS):
+        for chunk in _chunks(want_ips - done_ips):
+            pivoted |= _keys_of(fetch(calls_from(chunk, window)))
+        done_ips |= want_ips
+        candidates = {k for k in (want_keys | pivoted) if _KEY.match(k)} - done_keys
+        if candidates:
+            done_keys |= _lineages(candidates, window, fetch) | candidates
+        want_principals |= _principals_of(fetch.rows.values(), done_keys)
+        baseline: set[str] = (
+            set()
+        )  # the principals' other credentials: who issued them tells owner from attacker
+        for chunk in _chunks(want_principals - done_principals):
+            baseline |= _keys_of(fetch(calls_of_principals(chunk, window)))
+        done_principals |= want_principals
+        issuers_of = sorted(k for k in baseline - done_keys - done_issued if _KEY.match(k))
+        for start in range(0, len(issuers_of), KEYS_PER_QUERY):
+            fetch(issuing_of(issuers_of[start : start + KEYS_PER_QUERY], window))
+        done_issued |= set(issuers_of)
+        if not fetch.rows:
+            break
+        found = ircreds.scope(ircreds.load([to_record(r) for r in fetch.rows.values()]), **seeds)
+        want_ips |= set(found.attacker_ips)
+        want_keys |= {c.access_key_id for c in found.compromised}
+        if want_ips <= done_ips and want_keys <= done_keys:
+            break
+    return fetch.expansion(done_keys)
+
+
+def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
+    ordered = _values(values)
+    for start in range(0, len(ordered), VALUES_PER_QUERY):
+        yield ordered[start : start + VALUES_PER_QUERY]
+
+
+def _keys_of(rows: Iterable[dict[str, Any]]) -> set[str]:
+    return {str(r.get("userIdentity.accessKeyId") or "") for r in rows} - {"", "None"}
+
+
+def _principals_of(rows: Iterable[dict[str, Any]], keys: set[str]) -> set[str]:
+    """The principals (a role's ARN for its sessions, a user's ARN) that signed with ``keys``."""
+    out: set[str] = set()
+    for row in rows:
+        if str(row.get("userIdentity.accessKeyId") or "") not in keys:
+            continue
+        arn = row.get("userIdentity.sessionContext.sessionIssuer.arn") or row.get("userIdentity.arn")
+        if isinstance(arn, str) and arn:
+            out.add(arn)
+    return out
 
 
 def _row_id(row: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 import requests
+from sqlglot import exp
 
 import ircreds
 from ircreds.cli import main
@@ -232,3 +233,68 @@ def test_athena_ddl_refuses_a_bad_account(capsys: pytest.CaptureFixture[str]) ->
     assert (
         main(["athena", "ddl", "--bucket", "b-bucket", "--accounts", "1234", "--regions", "us-east-1"]) != 0
     )
+
+
+@pytest.mark.parametrize(
+    ("seed", "twists"), [(404, ["cross_account", "session_token"]), (707, ["saml_root", "federation_token"])]
+)
+def test_the_scope_from_athena_sql_equals_the_scope_in_memory(
+    tmp_path: Path, seed: int, twists: list[str]
+) -> None:
+    """The scope's rows come round by round (lineages, the attacker's addresses, the owners' baselines)
+    as the Athena SQL run in DuckDB; the scope on them equals the scope on the whole trail."""
+    scenario = generate(seed, twists=twists)
+    scenario.write(tmp_path / "ev")
+    con = _local_athena(tmp_path / "ev")
+    key = scenario.answer_key["leaked_access_key_id"]
+    found = queries.expand_scope(_window(con), _runner(con), "duckdb", keys=[key])
+    events = ircreds.load(tmp_path / "ev")
+    from_sql = ircreds.scope(ircreds.load(found.records), key=key)
+    in_memory = ircreds.scope(events, key=key)
+    assert from_sql.to_dict() == in_memory.to_dict()
+    assert len(in_memory.compromised) > 1  # the pivots mattered: more than the alerted key
+    assert len(found.records) < len(events) / 2
+    assert len(found.queries) < 20  # lineages are fetched together, not one key at a time
+    for sql in found.queries:
+        assert '"timestamp" BETWEEN' in sql  # every query reads only the window's partitions
+
+
+def test_pivot_values_are_literals_whatever_the_attacker_wrote() -> None:
+    w = queries.Window(
+        start=date(2025, 1, 19), end=date(2025, 1, 21), accounts=("111122223333",), regions=("us-east-1",)
+    )
+    agent = "evil'); DROP TABLE cloudtrail; --"
+    for dialect in ("athena", "duckdb"):
+        sql = queries.render(queries.calls_with_agents([agent], w), dialect)
+        parsed = queries.parse(sql, dialect)
+        assert agent in {lit.this for lit in parsed.find_all(exp.Literal)}
+        assert "DROP TABLE" not in sql.replace(agent.replace("'", "''"), "")
+
+
+def test_scope_command_with_athena_runs_the_scope_sql_through_boto3(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, aws_credentials: None
+) -> None:
+    from ircreds.sandbox import start_sandbox
+
+    scenario = generate(404, twists=["cross_account", "session_token"])
+    scenario.write(tmp_path / "ev")
+    con = _local_athena(tmp_path / "ev")
+    key = scenario.answer_key["leaked_access_key_id"]
+    window = _window(con)
+    local: list[tuple[str, list[dict[str, Any]]]] = []
+    queries.expand_scope(window, _runner(con, local), "duckdb", keys=[key])
+    columns = list(con.sql(local[0][0]).columns)
+    days = ["--start", f"{window.start}T00:00:00Z", "--end", f"{window.end}T23:59:59Z"]
+    where = ["--accounts", ",".join(window.accounts), "--regions", ",".join(window.regions)]
+    argv = ["scope", "--key", key, "--json", "--no-plan", "--engine", "athena", "--database", "trail_db"]
+    with start_sandbox(tmp_path / "ev") as sb:
+        # the command signs with the test credentials, which moto files under its default account
+        _inject(sb.endpoint_url, "123456789012", [rows for _, rows in local], columns)
+        argv += ["--table", "cloudtrail_logs_pp", *days, *where, "--endpoint-url", sb.endpoint_url]
+        assert main([*argv, "--aws-region", "us-east-1"]) == 0
+    out = capsys.readouterr()
+    doc = json.loads(out.out)
+    memory = ircreds.scope(ircreds.load(tmp_path / "ev"), key=key, start=None, end=None)
+    assert [c["access_key_id"] for c in doc["compromised"]] == [c.access_key_id for c in memory.compromised]
+    assert doc["athena"]["queries"] == len(local)
+    assert "athena: " in out.err
