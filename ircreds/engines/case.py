@@ -124,6 +124,9 @@ class Case:
         keys = sorted({k for k in keys if k})
         if not keys:
             return store.select_events(self._con, "false")
+        literal = store.key_filter(keys)
+        if literal is not None:  # a constant list: DuckDB skips the row groups whose key range misses
+            return store.select_events(self._con, literal)
         self._con.register("_keys", pa.table({"k": pa.array(keys, type=pa.string())}))
         try:
             return store.select_events(self._con, f"{KEY} IN (SELECT k FROM _keys)")
@@ -283,14 +286,18 @@ class Case:
         out: dict[str, tuple[frozenset[str], frozenset[str]]] = {k: (frozenset(), frozenset()) for k in keys}
         if not keys:
             return out
-        self._con.register("_keys", pa.table({"k": pa.array(sorted(keys), type=pa.string())}))
-        try:
-            got = self._con.execute(
-                f"SELECT {KEY}, list(DISTINCT {q('sourceIPAddress')}), list(DISTINCT {q('userAgent')}) "
-                f"FROM events WHERE {KEY} IN (SELECT k FROM _keys) GROUP BY {KEY}"
-            ).fetchall()
-        finally:
-            self._con.unregister("_keys")
+        select = f"SELECT {KEY}, list(DISTINCT {q('sourceIPAddress')}), list(DISTINCT {q('userAgent')}) FROM events"
+        literal = store.key_filter(keys)
+        if literal is not None:  # pushed into the Parquet scan
+            got = self._con.execute(f"{select} WHERE {literal} GROUP BY {KEY}").fetchall()
+        else:
+            self._con.register("_keys", pa.table({"k": pa.array(sorted(keys), type=pa.string())}))
+            try:
+                got = self._con.execute(
+                    f"{select} WHERE {KEY} IN (SELECT k FROM _keys) GROUP BY {KEY}"
+                ).fetchall()
+            finally:
+                self._con.unregister("_keys")
         for k, ips, agents in got:
             out[k] = (
                 frozenset(v for v in ips or () if v is not None),

@@ -34,7 +34,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -626,6 +627,31 @@ def frame_from_arrow(table: pa.Table, line: str = "evidence.line") -> pd.DataFra
     order = np.lexsort((line, f, times))
     table = table.select(list(COLUMNS)).cast(SCHEMA)
     return table_to_frame([table], order=order)
+
+
+#: Access key ids written into SQL as literals: printable ASCII, no quote (anything else is joined).
+_LITERAL_KEY = re.compile(r"^[A-Za-z0-9+/=_.:@-]{1,128}$")
+#: Most keys written as one literal list (more are joined).
+LITERAL_KEYS = 2_000
+
+
+def key_filter(keys: Iterable[str]) -> str | None:
+    """``"userIdentity.accessKeyId" IN ('K1', ...)`` when every key is safe as a literal, else None.
+
+    A constant list is pushed into the Parquet scan (row groups whose key range misses are skipped); a
+    semi-join with a registered table is not, and reads every part of a big case. Keys come from
+    evidence (attacker-written): only plain key-shaped text is inlined, never a quote or a control byte.
+
+    Example:
+        >>> print(key_filter(["ASIAIOSFODNN7EXAMPLE"]))
+        "userIdentity.accessKeyId" IN ('ASIAIOSFODNN7EXAMPLE')
+        >>> key_filter(["x' OR 1=1 --"]) is None
+        True
+    """
+    keys = sorted(set(keys))
+    if not keys or len(keys) > LITERAL_KEYS or not all(_LITERAL_KEY.match(k) for k in keys):
+        return None
+    return f"{KEY} IN ({', '.join(repr(k) for k in keys)})"
 
 
 def select_events(con: Any, where: str = "true", params: Sequence[Any] = ()) -> pd.DataFrame:

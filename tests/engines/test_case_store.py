@@ -268,3 +268,17 @@ def test_index_refuses_to_write_over_a_folder_that_is_not_a_case(tmp_path: Path)
     (tmp_path / "x.txt").write_text("mine")
     with pytest.raises(ircreds.IrcredsError, match="not an ircreds case store"):
         index([WALKTHROUGH], tmp_path)
+
+
+def test_case_calls_inline_only_key_shaped_text_and_join_the_rest(walkthrough_case: Path) -> None:
+    """Keys are written into the SQL as literals (pushed into the Parquet scan) only when key-shaped;
+    attacker-written text (a quote, SQL) goes through a joined table and matches nothing."""
+    key = json.loads((WALKTHROUGH / "answer_key.json").read_text())["leaked_access_key_id"]
+    hostile = "x' OR 1=1 --"
+    assert store.key_filter([key]) == f"\"userIdentity.accessKeyId\" IN ('{key}')"
+    assert store.key_filter([key, hostile]) is None
+    with open_case(walkthrough_case) as case:
+        alone = case.calls([key])
+        assert len(alone) > 0
+        pd.testing.assert_frame_equal(case.calls([key, hostile]), alone)
+        assert len(case.calls([hostile])) == 0
