@@ -72,6 +72,9 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--skip-scope", action="store_true", help="skip the scope step (slow on big cases)")
     parser.add_argument(
+        "--skip-reopen", action="store_true", help="skip the reopen step (the whole frame must fit in memory)"
+    )
+    parser.add_argument(
         "--reuse-case", action="store_true", help="keep an existing case of this size (skip the index step)"
     )
     args = parser.parse_args(argv)
@@ -142,6 +145,8 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
 
+    if args.skip_reopen:
+        return 1 if missed else 0
     load = load_average()
     peak, res = _step(
         "reopen",
