@@ -38,7 +38,7 @@ Example:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -374,3 +374,19 @@ def parse_user_time(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"{text!r} has no time zone; write it in UTC with a Z, like 2025-01-20T12:00:00Z")
     return value.astimezone(UTC)
+
+
+def parse_user_day(text: str) -> date:
+    """A day a person typed, ``YYYY-MM-DD`` (a partition of a trail, a window's first or last day).
+
+    Raises:
+        ValueError: when it is not such a day (the message says how to write it).
+
+    Example:
+        >>> parse_user_day(" 2025-01-20 ").isoformat()
+        '2025-01-20'
+    """
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a day written YYYY-MM-DD, such as 2025-01-20") from None

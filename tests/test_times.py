@@ -51,7 +51,6 @@ NOT_YET_MOVED = frozenset(
         "cli/acquire.py",
         "cli/notebooks.py",
         "cli/scope.py",
-        "cli/trace.py",
         "display.py",
         "engines/athena.py",
         "engines/queries.py",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import Any
 
 
@@ -39,6 +38,7 @@ def window(args: argparse.Namespace, start: str | None = None, end: str | None =
     """
     from ircreds.engines import queries
     from ircreds.errors import IrcredsError
+    from ircreds.times import parse_user_day
 
     first, last = start if start is not None else args.start, end if end is not None else args.end
     values = {"database": args.database, "table": args.table, "start": first, "end": last}
@@ -49,9 +49,9 @@ def window(args: argparse.Namespace, start: str | None = None, end: str | None =
             f"--engine athena needs {', '.join(missing)}: every query reads only those partitions"
         )
     try:
-        day_one, day_last = date.fromisoformat(first), date.fromisoformat(last)
+        day_one, day_last = parse_user_day(first), parse_user_day(last)
     except ValueError as err:
-        raise IrcredsError(f"--start/--end must be YYYY-MM-DD ({err})") from None
+        raise IrcredsError(f"--start/--end: {err}") from None
     return queries.Window(
         start=day_one,
         end=day_last,

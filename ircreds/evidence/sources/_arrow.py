@@ -38,8 +38,10 @@ from ircreds.schema import BOOLEAN, CATEGORY, COLUMNS, DTYPES, INT, STRING, TIME
 from ircreds.times import NOT_A_TIME, days_exist, time_problem
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
-#: Threads that convert columns to pandas (Arrow kernels release the GIL).
+#: Threads that convert columns to pandas (Arrow kernels release the GIL), for tables of at least
+#: PARALLEL_ROWS rows.
 THREADS = max(1, min(os.cpu_count() or 1, 4))
+PARALLEL_ROWS = 100_000
 _ARROW = {TIME: TIMESTAMP, STRING: pa.large_string(), BOOLEAN: pa.bool_(), INT: pa.int64()}
 
 
@@ -280,6 +282,7 @@ def table_to_frame(table: pa.Table | list[pa.Table], order: np.ndarray | None = 
     ):
         indices = pa.array(order, type=pa.int64())
     pending = {name: table.column(name) for name in COLUMNS}
+    rows = table.num_rows
     del table
 
     def convert(name: str) -> Any:
@@ -300,6 +303,8 @@ def table_to_frame(table: pa.Table | list[pa.Table], order: np.ndarray | None = 
             return column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get).array
         return column.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array
 
+    if rows < PARALLEL_ROWS:  # a thread pool costs more than it saves (and reserves address space)
+        return pd.DataFrame({name: convert(name) for name in COLUMNS})
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         data = dict(zip(COLUMNS, pool.map(convert, COLUMNS), strict=True))
     return pd.DataFrame(data)

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from ircreds.errors import LogFormatError
 from ircreds.evidence.sources._arrow import (
+    PARALLEL_ROWS,
     SCHEMA,
     redact_frame,
     redact_json_strings,
@@ -98,9 +99,12 @@ def _canonical_arrays(table: pa.Table) -> list[pa.ChunkedArray] | None:
             return None
         arrays[name] = column
     scanned = [name for name in (*JSON_COLUMNS, *TEXT_COLUMNS) if name in arrays]
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        for name, column in zip(scanned, pool.map(lambda c: _redacted(c, arrays[c]), scanned), strict=True):
-            arrays[name] = column
+    if n < PARALLEL_ROWS:  # a thread pool costs more than it saves
+        arrays.update({name: _redacted(name, arrays[name]) for name in scanned})
+    else:
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            done = pool.map(lambda c: _redacted(c, arrays[c]), scanned)
+            arrays.update(zip(scanned, done, strict=True))
     return [arrays[field.name] for field in SCHEMA]
 
 
