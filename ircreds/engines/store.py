@@ -664,7 +664,8 @@ def select_events(con: Any, where: str = "true", params: Sequence[Any] = ()) -> 
 
 
 #: Columns the scope's expansion never reads on a call that issues nothing (JSON text, error text,
-#: request ids, where the row came from): read back empty there, so a whole-case scope moves a
+#: request ids, where the row came from, identity details the sessions table takes only from issuing
+#: events): read back empty there, so a whole-case scope moves a
 #: fraction of the bytes. The issuing events and console sign-ins keep every column.
 THIN_COLUMNS = (
     "requestParameters",
@@ -677,6 +678,11 @@ THIN_COLUMNS = (
     "requestID",
     "evidence.file",
     "evidence.line",
+    "sharedEventID",
+    "userIdentity.sessionContext.sessionIssuer.principalId",
+    "userIdentity.inScopeOf.credentialsIssuedTo",
+    "userIdentity.sessionContext.webIdFederationData.federatedProvider",
+    "userIdentity.identityProvider",
 )
 
 
