@@ -374,6 +374,7 @@ def expand_scope(
     calls in the window: keep the window to the incident's days.
     """
     import ircreds  # the scope runs on what was fetched, to learn where to look next
+    from ircreds.lineage import lineage_index, principal_of_keys
 
     fetch = _Fetcher(run, dialect, table)
     seeds = {"key": sorted(set(keys)), "ips": _values(ips), "user_agents": _values(user_agents)}
@@ -382,7 +383,7 @@ def expand_scope(
     done_keys: set[str] = set()
     done_ips: set[str] = set()
     done_principals: set[str] = set()
-    done_issued: set[str] = set()
+    done_baseline: set[str] = set()
     pivoted: set[str] = set()  # keys seen on an attacker address or a seed user agent
     for agents in _chunks(seeds["user_agents"]):
         pivoted |= _keys_of(fetch(calls_with_agents(agents, window)))
@@ -394,22 +395,30 @@ def expand_scope(
         if candidates:
             done_keys |= _lineages(candidates, window, fetch) | candidates
         want_principals |= _principals_of(fetch.rows.values(), done_keys)
-        baseline: set[str] = (
-            set()
-        )  # the principals' other credentials: who issued them tells owner from attacker
         for chunk in _chunks(want_principals - done_principals):
-            baseline |= _keys_of(fetch(calls_of_principals(chunk, window)))
+            fetch(calls_of_principals(chunk, window))
         done_principals |= want_principals
-        issuers_of = sorted(k for k in baseline - done_keys - done_issued if _KEY.match(k))
-        for start in range(0, len(issuers_of), KEYS_PER_QUERY):
-            fetch(issuing_of(issuers_of[start : start + KEYS_PER_QUERY], window))
-        done_issued |= set(issuers_of)
+        # the owners' other credentials (what they issued, and who issued them): their calls are the
+        # baselines that tell an owner's shared address or client from the attacker's
+        baseline = {
+            k for k in _keys_of(fetch.rows.values()) | _issued_by(fetch.rows.values(), want_principals)
+        }
+        baseline = sorted(k for k in baseline - done_keys - done_baseline if _KEY.match(k))
+        for start in range(0, len(baseline), KEYS_PER_QUERY):
+            fetch(issuing_of(baseline[start : start + KEYS_PER_QUERY], window))
+            fetch(calls_of(baseline[start : start + KEYS_PER_QUERY], window))
+        done_baseline |= set(baseline)
         if not fetch.rows:
             break
-        found = ircreds.scope(ircreds.load([to_record(r) for r in fetch.rows.values()]), **seeds)
+        frame = ircreds.load([to_record(r) for r in fetch.rows.values()])
+        found = ircreds.scope(frame, **seeds)
+        owners = principal_of_keys(lineage_index(frame))
+        want_principals |= {
+            owner for k in done_keys if (owner := owners.get(k)) and owner.startswith("arn:") and owner != k
+        }
         want_ips |= set(found.attacker_ips)
         want_keys |= {c.access_key_id for c in found.compromised}
-        if want_ips <= done_ips and want_keys <= done_keys:
+        if want_ips <= done_ips and want_keys <= done_keys and want_principals <= done_principals:
             break
     return fetch.expansion(done_keys)
 
@@ -422,6 +431,16 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 def _keys_of(rows: Iterable[dict[str, Any]]) -> set[str]:
     return {str(r.get("userIdentity.accessKeyId") or "") for r in rows} - {"", "None"}
+
+
+def _issued_by(rows: Iterable[dict[str, Any]], principals: set[str]) -> set[str]:
+    """The keys the principals' own successful issuing calls issued."""
+    out: set[str] = set()
+    for row in rows:
+        mine = row.get("userIdentity.arn") in principals and row.get("eventName") in ISSUING
+        if mine and not row.get("errorCode") and (key := _issued_key(row)):
+            out.add(key)
+    return out
 
 
 def _principals_of(rows: Iterable[dict[str, Any]], keys: set[str]) -> set[str]:

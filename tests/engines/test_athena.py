@@ -254,9 +254,13 @@ def test_the_scope_from_athena_sql_equals_the_scope_in_memory(
     assert from_sql.to_dict() == in_memory.to_dict()
     assert len(in_memory.compromised) > 1  # the pivots mattered: more than the alerted key
     assert len(found.records) < len(events) / 2
-    assert len(found.queries) < 20  # lineages are fetched together, not one key at a time
+    assert len(found.queries) < 25  # lineages are fetched together, not one key at a time
     for sql in found.queries:
         assert '"timestamp" BETWEEN' in sql  # every query reads only the window's partitions
+    ips = list(in_memory.attacker_ips[:1])  # an alert that names only the attacker's address
+    by_ip = queries.expand_scope(_window(con), _runner(con), "duckdb", ips=ips)
+    expected = ircreds.scope(events, ips=ips).to_dict()
+    assert ircreds.scope(ircreds.load(by_ip.records), ips=ips).to_dict() == expected
 
 
 def test_pivot_values_are_literals_whatever_the_attacker_wrote() -> None:
