@@ -430,3 +430,24 @@ def test_frames_derived_from_a_load_share_its_report_instead_of_copying_it(tmp_p
     saved = save(frame, tmp_path / "events.parquet")
     again = ircreds.load(saved)
     assert again.loc[again["eventID"] != "1"].attrs["load_report"] is again.attrs["load_report"]
+
+
+def test_a_saved_frame_alone_comes_back_as_saved_and_an_edited_one_is_sorted_and_deduplicated(tmp_path):
+    """A saved frame that is all the input skips the round trip through Arrow; one whose rows were
+    edited by hand (a re-delivered row appended, the order broken) still gets the loader's rules."""
+    from ircreds.evidence.loader import save
+
+    records = [
+        {"eventTime": f"2025-01-20T09:{m:02d}:00Z", "eventName": "ListBuckets", "eventID": str(m)}
+        for m in range(5)
+    ]
+    frame = ircreds.load(records)
+    again = ircreds.load(save(frame, tmp_path / "as-saved.parquet"))
+    pd.testing.assert_frame_equal(again, frame)
+    assert again.attrs["load_report"]["events"] == 5
+    edited = pd.concat([frame.iloc[::-1], frame.iloc[[2]]], ignore_index=True)
+    edited.to_parquet(tmp_path / "edited.parquet", index=False)
+    fixed = ircreds.load(tmp_path / "edited.parquet")
+    assert list(fixed["eventID"]) == ["0", "1", "2", "3", "4"]
+    report = fixed.attrs["load_report"]
+    assert (report["records_read"], report["events"], report["duplicates"]) == (6, 5, 1)

@@ -146,6 +146,7 @@ class Collector:
         self.files: list[str | None] = []
         self.lines: list[int | None] = []
         self.tables: list[pa.Table] = []
+        self.frames: dict[int, pd.DataFrame] = {}  # saved frames, by their place in ``tables``
         self.records_read = 0
         self.files_read = 0
         self.formats: dict[str, int] = {}
@@ -272,7 +273,8 @@ class Collector:
         """An already typed events frame (a saved parquet)."""
         self._flush()
         self.records_read += len(frame)
-        self.tables.append(frame_to_table(frame))
+        self.frames[len(self.tables)] = frame
+        self.tables.append(pa.table({}))  # its place in input order; converted only if needed
 
     # -- output ----------------------------------------------------------------------------------
     def _flush(self) -> None:
@@ -302,6 +304,15 @@ class Collector:
     def finish(self) -> pd.DataFrame:
         """Concatenate, drop re-deliveries, sort, convert once, and attach the load report."""
         self._flush()
+        alone = self._frame_as_is()
+        if alone is not None:  # one saved frame and nothing else, already in frame order: no round trip
+            self.tables, self.frames = [], {}
+            alone.attrs = {}
+            alone.attrs["load_report"] = LoadReport(self.report(alone, 0, []))
+            return alone
+        for place, saved in self.frames.items():
+            self.tables[place] = frame_to_table(saved)
+        self.frames = {}
         tables, self.tables = self.tables, []
         if not tables:
             frame, duplicates, collisions = empty_events(), 0, []
@@ -319,6 +330,24 @@ class Collector:
             frame = table_to_frame(holder, order=order)
         frame.attrs["load_report"] = LoadReport(self.report(frame, duplicates, collisions))
         return frame
+
+    def _frame_as_is(self) -> pd.DataFrame | None:
+        """The one saved frame read, when it is all the input and needs no sort and no de-duplication."""
+        if len(self.tables) != 1 or 0 not in self.frames:
+            return None
+        frame = self.frames[0]
+        if not len(frame):
+            return None
+        stamps = frame["eventTime"].to_numpy(dtype="datetime64[ns]").view("int64")
+        if (np.diff(stamps) < 0).any() or frame["eventTime"].isna().any():
+            return None
+        ids = frame["eventID"]
+        if (ids.duplicated(keep=False) & ids.notna()).any():
+            return None
+        files = pa.array(frame["evidence.file"].array, from_pandas=True)
+        if pc.any(pc.fill_null(pc.starts_with(files, "cloudtrail:lookup_events/"), False)).as_py():
+            return None  # event-history rows: the caveat against the trail is computed on the general way
+        return frame.reset_index(drop=True)
 
     def _history_against_trail(self, table: pa.Table) -> None:
         """Caveat: how many event-history (lookup-events) events the trail also holds, and which it lacks."""

@@ -180,8 +180,14 @@ def frame_to_table(frame: pd.DataFrame) -> pa.Table:
     arrays = []
     for field in SCHEMA:
         col = frame[field.name]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            col = col.astype(STRING)
+        if isinstance(col.dtype, pd.CategoricalDtype):  # decoded by Arrow from codes: no Python strings
+            codes = col.cat.codes.to_numpy()
+            words = pa.array(col.cat.categories.astype(STRING).array, from_pandas=True).cast(
+                pa.large_string()
+            )
+            encoded = pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), words)
+            arrays.append(encoded.cast(field.type))
+            continue
         arrays.append(pa.array(col.array, from_pandas=True).cast(field.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
