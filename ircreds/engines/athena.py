@@ -332,8 +332,22 @@ def trace_rows(
 
     Pass ``events`` to :func:`ircreds.trace` for the trace itself.
     """
-    import ircreds
+    run, stats = _runner(client, database, table, workgroup, output, sleep)
+    expansion = queries.expand(key, window, run, "athena", f"{database}.{table}")
+    return AthenaTrace(
+        events=_frame(expansion, stats), keys=expansion.keys, queries=expansion.queries, stats=stats
+    )
 
+
+def _runner(
+    client: Any,
+    database: str,
+    table: str,
+    workgroup: str | None,
+    output: str | None,
+    sleep: Callable[[float], None],
+) -> tuple[queries.Runner, QueryStats]:
+    """One query at a time through :func:`run_query`, its costs counted (the names checked first)."""
     if not _NAME.match(table) or not _NAME.match(database):
         raise IrcredsError(f"not a database/table name: {database}.{table}")
     stats = QueryStats()
@@ -343,10 +357,16 @@ def trace_rows(
             client, sql, database=database, workgroup=workgroup, output=output, stats=stats, sleep=sleep
         )
 
-    expansion = queries.expand(key, window, run, "athena", f"{database}.{table}")
+    return run, stats
+
+
+def _frame(expansion: queries.Expansion, stats: QueryStats) -> pd.DataFrame:
+    """The expansion's rows as an events frame, with what the queries cost in ``attrs["athena"]``."""
+    import ircreds
+
     events = ircreds.load(expansion.records)
     events.attrs["athena"] = stats.to_dict()
-    return AthenaTrace(events=events, keys=expansion.keys, queries=expansion.queries, stats=stats)
+    return events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -377,17 +397,7 @@ def scope_rows(
 
     Pass ``events`` and the same seeds to :func:`ircreds.scope` for the scope itself.
     """
-    import ircreds
-
-    if not _NAME.match(table) or not _NAME.match(database):
-        raise IrcredsError(f"not a database/table name: {database}.{table}")
-    stats = QueryStats()
-
-    def run(sql: str) -> list[dict[str, Any]]:
-        return run_query(
-            client, sql, database=database, workgroup=workgroup, output=output, stats=stats, sleep=sleep
-        )
-
+    run, stats = _runner(client, database, table, workgroup, output, sleep)
     expansion = queries.expand_scope(
         window,
         run,
@@ -398,6 +408,6 @@ def scope_rows(
         user_agents=user_agents,
         principals=principals,
     )
-    events = ircreds.load(expansion.records)
-    events.attrs["athena"] = stats.to_dict()
-    return AthenaScope(events=events, keys=expansion.keys, queries=expansion.queries, stats=stats)
+    return AthenaScope(
+        events=_frame(expansion, stats), keys=expansion.keys, queries=expansion.queries, stats=stats
+    )

@@ -215,48 +215,38 @@ def _values(values: Iterable[str]) -> list[str]:
     return sorted({v for v in values if isinstance(v, str) and v and len(v) <= MAX_VALUE_CHARS})
 
 
+def _rows_where(window: Window, condition: exp.Expression) -> exp.Select:
+    """Every column of the rows in the window that meet ``condition``."""
+    return exp.select(*_select()).from_("cloudtrail").where(exp.and_(window.predicate(), condition))
+
+
+def _pivot_values(values: Iterable[str], what: str) -> list[str]:
+    checked = _values(values)
+    if not checked:
+        raise IrcredsError(f"a pivot query needs at least one {what}")
+    return checked
+
+
 def calls_from(ips: Iterable[str], window: Window) -> exp.Select:
     """Every call made from one of ``ips`` (the scope's pivot on the attacker's addresses)."""
-    ips = _values(ips)
-    if not ips:
-        raise IrcredsError("a pivot query needs at least one source address")
-    return (
-        exp.select(*_select())
-        .from_("cloudtrail")
-        .where(exp.and_(window.predicate(), exp.column("sourceipaddress").isin(*ips)))
-    )
+    return _rows_where(window, exp.column("sourceipaddress").isin(*_pivot_values(ips, "source address")))
 
 
 def calls_with_agents(agents: Iterable[str], window: Window) -> exp.Select:
     """Every call made with one of the user ``agents`` (as written, or in S3's ``[...]`` form)."""
-    agents = _values(agents)
-    if not agents:
-        raise IrcredsError("a pivot query needs at least one user agent")
-    written = agents + [f"[{a}]" for a in agents]
-    return (
-        exp.select(*_select())
-        .from_("cloudtrail")
-        .where(exp.and_(window.predicate(), exp.column("useragent").isin(*written)))
-    )
+    agents = _pivot_values(agents, "user agent")
+    return _rows_where(window, exp.column("useragent").isin(*agents, *(f"[{a}]" for a in agents)))
 
 
 def calls_of_principals(arns: Iterable[str], window: Window) -> exp.Select:
     """Every call of the principals (an IAM user's ARN, or a role's: all its sessions): their baselines."""
-    arns = _values(arns)
-    if not arns:
-        raise IrcredsError("a principal query needs at least one ARN")
-    return (
-        exp.select(*_select())
-        .from_("cloudtrail")
-        .where(
-            exp.and_(
-                window.predicate(),
-                exp.or_(
-                    _path("useridentity.arn").isin(*arns),
-                    _path("useridentity.sessioncontext.sessionissuer.arn").isin(*arns),
-                ),
-            )
-        )
+    arns = _pivot_values(arns, "principal ARN")
+    return _rows_where(
+        window,
+        exp.or_(
+            _path("useridentity.arn").isin(*arns),
+            _path("useridentity.sessioncontext.sessionissuer.arn").isin(*arns),
+        ),
     )
 
 

@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ircreds.errors import LogFormatError, SourceError
-from ircreds.schema import COLUMNS
+from ircreds.schema import COLUMNS, JSON_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -668,12 +668,7 @@ def select_events(con: Any, where: str = "true", params: Sequence[Any] = ()) -> 
 #: events): read back empty there, so a whole-case scope moves a
 #: fraction of the bytes. The issuing events and console sign-ins keep every column.
 THIN_COLUMNS = (
-    "requestParameters",
-    "responseElements",
-    "resources",
-    "additionalEventData",
-    "serviceEventDetails",
-    "extra",
+    *JSON_COLUMNS,
     "errorMessage",
     "requestID",
     "evidence.file",
