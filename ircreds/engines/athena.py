@@ -308,13 +308,18 @@ def client(*, profile: str | None = None, region: str | None = None, endpoint_ur
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AthenaTrace:
-    """The lineage's rows from Athena, the SQL that found them, and what it cost."""
+class AthenaRows:
+    """Rows fetched from Athena as an events frame, the keys they cover, the SQL that found them, the cost."""
 
     events: pd.DataFrame
     keys: tuple[str, ...]
     queries: tuple[str, ...]
     stats: QueryStats
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AthenaTrace(AthenaRows):
+    """The lineage's rows from Athena, the SQL that found them, and what it cost."""
 
 
 def trace_rows(
@@ -370,13 +375,8 @@ def _frame(expansion: queries.Expansion, stats: QueryStats) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AthenaScope:
+class AthenaScope(AthenaRows):
     """The rows a scope needs from Athena, the SQL that found them, and what it cost."""
-
-    events: pd.DataFrame
-    keys: tuple[str, ...]
-    queries: tuple[str, ...]
-    stats: QueryStats
 
 
 def scope_rows(

@@ -72,7 +72,7 @@ from ircreds.evidence.sources._normalize import (
 )
 from ircreds.evidence.sources.cloudtrail_files import FileError, gunzip, read_file
 from ircreds.redaction import HINT, might_hold_secret
-from ircreds.schema import COLUMNS
+from ircreds.schema import COLUMNS, JSON_COLUMNS
 from ircreds.times import TEXT_DATE
 
 log = logging.getLogger(__name__)
@@ -257,14 +257,7 @@ _ODD = " OR ".join(
 #: big, tiny or exponent numbers (17+ digits, integers beyond 64 bits, ``1e20``, ``1E400``, ``0.000001``).
 _UNSURE = r"\\u00[0-9A-F][A-F]|[:,\[]-?[0-9]{17}|[:,\[]-?[0-9]+(?:\.[0-9]+)?[eE][+0-9]|[:,\[]-?0\.000"
 _UNSURE_RE = re.compile(_UNSURE)
-_JSON_COLUMNS = (
-    "requestParameters",
-    "responseElements",
-    "resources",
-    "additionalEventData",
-    "serviceEventDetails",
-    "extra",
-)
+_JSON_COLUMNS = JSON_COLUMNS
 
 
 # rows whose JSON text needs a second look in Python (RE2 in DuckDB, in parallel)

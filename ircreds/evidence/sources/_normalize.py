@@ -38,6 +38,7 @@ from ircreds.schema import (
     as_category,
     empty_events,
 )
+from ircreds.schema import JSON_COLUMNS as JSON_COLUMNS  # the readers' name for the schema's list
 from ircreds.times import FRAME_MAX, FRAME_MIN, ISO_8601, parse_time, parse_timestamp
 
 #: Columns a record fills (everything but where it came from), in frame order.
@@ -55,15 +56,8 @@ class RecordError(ValueError):
 #: Identity columns (ARNs, names, key ids) are not: AWS caps those names at 64 characters, shorter
 #: than any token, and rewriting them would let an attacker hide a name that looks like one.
 TEXT_COLUMNS = ("userAgent", "errorCode", "errorMessage")
-#: Columns that hold compact JSON text, redacted by key, name/value pair and value.
-JSON_COLUMNS = (
-    "requestParameters",
-    "responseElements",
-    "resources",
-    "additionalEventData",
-    "serviceEventDetails",
-    "extra",
-)
+# Columns that hold compact JSON text (``JSON_COLUMNS``, the schema's list) are redacted by key,
+# name/value pair and value.
 
 
 def loads(data: bytes | str) -> Any:
