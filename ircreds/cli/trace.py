@@ -51,9 +51,9 @@ def register(subparsers: Any) -> None:
     )
     s.add_argument(
         "paths",
-        nargs="+",
+        nargs="*",
         metavar="PATH",
-        help="CloudTrail files, folders or globs, or one case store (ircreds index)",
+        help="CloudTrail files, folders or globs, or one case store (ircreds index); none with --engine athena",
     )
     s.add_argument("--role", metavar="ARN", help="only sessions of this role")
     s.add_argument(
@@ -62,6 +62,7 @@ def register(subparsers: Any) -> None:
         help="skip the per-credential finding counts (faster on big trails)",
     )
     s.add_argument("--json", action="store_true", help="print the rows as a JSON list")
+    _athena.add_options(s)
     s.set_defaults(func=run_sessions)
 
 
@@ -127,8 +128,13 @@ def run_sessions(args: argparse.Namespace) -> int:
     import ircreds
     from ircreds.scoping import credentials_overview
 
-    case = case_of(args.paths)
-    if case is not None:  # a case store: the same table, computed in the store
+    stats = None
+    if args.engine == "athena":
+        frame, stats = _athena_sessions(args)
+        args.no_findings = True
+    elif not args.paths:
+        raise ircreds.IrcredsError("sessions needs PATH... (evidence or a case store), or --engine athena")
+    elif (case := case_of(args.paths)) is not None:  # a case store: the same table, computed in the store
         with case:
             frame = case.credentials_overview(findings=not args.no_findings)
     else:
@@ -138,6 +144,8 @@ def run_sessions(args: argparse.Namespace) -> int:
     rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
     if args.json:
         echo_json(rows)
+        if stats is not None:
+            _athena.report_cost(stats)
         return 0
     headers = (
         "access_key_id",
@@ -170,7 +178,30 @@ def run_sessions(args: argparse.Namespace) -> int:
     ]
     echo(table(body, headers))
     echo(f"{len(rows)} credential(s)")
+    if stats is not None:
+        echo("findings are not counted with --engine athena: trace a credential for its findings")
+        _athena.report_cost(stats)
     return 0
+
+
+def _athena_sessions(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The sessions table from the Athena table (three grouped queries; no calls come back)."""
+    import pandas as pd
+
+    from ircreds.engines import athena
+
+    found = athena.sessions(
+        _athena.client(args),
+        _athena.window(args),
+        database=args.database,
+        table=args.table,
+        workgroup=args.workgroup,
+        output=args.output_location,
+    )
+    frame = found.sessions
+    frame["findings"] = pd.Series(0, index=frame.index, dtype="int64")  # as --no-findings
+    frame["high_findings"] = pd.Series(0, index=frame.index, dtype="int64")
+    return frame, found.stats
 
 
 def _plain(value: Any) -> Any:

@@ -5,7 +5,9 @@
 - :func:`run_query`: start, poll with backoff, paginate; errors in one sentence; bytes scanned and
   cost reported;
 - :func:`trace_rows`: the lineage expanded hop by hop (:func:`ircreds.engines.queries.expand`) with
-  the very SQL the local tests run in DuckDB; only the lineage's rows come back, as the events frame.
+  the very SQL the local tests run in DuckDB; only the lineage's rows come back, as the events frame;
+- :func:`scope_rows`: the rows a scope needs, round by round; :func:`sessions`: the sessions table
+  from three grouped queries (no call leaves Athena).
 
 Example:
     >>> print(ddl("amzn-s3-demo-bucket", ["111122223333"], ["us-east-1"], start="2025/01/01").splitlines()[0])
@@ -411,3 +413,62 @@ def scope_rows(
     return AthenaScope(
         events=_frame(expansion, stats), keys=expansion.keys, queries=expansion.queries, stats=stats
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AthenaSessions:
+    """The sessions table from Athena (with each key's source addresses), the SQL, and what it cost."""
+
+    sessions: pd.DataFrame
+    queries: tuple[str, ...]
+    stats: QueryStats
+
+
+def sessions(
+    client: Any,
+    window: queries.Window,
+    *,
+    database: str,
+    table: str,
+    workgroup: str | None = None,
+    output: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> AthenaSessions:
+    """:func:`ircreds.sessions` of the window, from three grouped queries (:func:`queries.session_rows`).
+
+    Only the issuing events, one first call per key and one row per key and address come back,
+    so a month of an organisation's trail answers without its calls leaving Athena.
+    """
+    run, stats = _runner(client, database, table, workgroup, output, sleep)
+    rows = queries.session_rows(window, run, "athena", f"{database}.{table}")
+    return AthenaSessions(sessions=sessions_frame(rows), queries=rows.queries, stats=stats)
+
+
+def sessions_frame(rows: queries.SessionRows) -> pd.DataFrame:
+    """The sessions table (``ircreds.sessions``' columns, then ``source_ips``) from :class:`queries.SessionRows`.
+
+    ``source_ips``: each key's addresses, first used first (as :func:`ircreds.scoping.credentials_overview`).
+    """
+    import ircreds
+    from ircreds.lineage.index import with_call_stats
+
+    frame = ircreds.sessions(ircreds.load(rows.records))
+    stats: dict[str, list[Any]] = {}
+    firsts: dict[str, list[tuple[str, str]]] = {}
+    for row in rows.usage:
+        key = row.get("access_key_id")
+        if not isinstance(key, str) or not key:
+            continue
+        first, last, calls = str(row["first_used"]), str(row["last_used"]), int(row["calls"] or 0)
+        seen = stats.setdefault(key, [first, last, 0])
+        seen[0], seen[1], seen[2] = min(seen[0], first), max(seen[1], last), seen[2] + calls
+        if isinstance(row.get("ip"), str) and row["ip"]:
+            firsts.setdefault(key, []).append((first, row["ip"]))
+    table = pd.DataFrame.from_dict(stats, orient="index", columns=["first_used", "last_used", "calls"])
+    frame = with_call_stats(frame, table)
+    frame["source_ips"] = pd.Series(
+        [tuple(ip for _, ip in sorted(firsts.get(k, ()))) for k in frame["access_key_id"].astype(str)],
+        index=frame.index,
+        dtype=object,
+    )
+    return frame

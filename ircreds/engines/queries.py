@@ -250,6 +250,70 @@ def calls_of_principals(arns: Iterable[str], window: Window) -> exp.Select:
     )
 
 
+def issuing_events(window: Window) -> exp.Select:
+    """Every issuing call and console sign-in in the window (failed ones too: the sessions table skips them)."""
+    return _rows_where(window, exp.column("eventname").isin(*ISSUING, "ConsoleLogin"))
+
+
+#: The order that picks a key's first call: time, then the log file (Athena's ``"$path"``), then event id.
+_FIRST = 'eventtime, "$path", eventid'
+
+
+def first_calls(window: Window) -> exp.Select:
+    """Each key's first call in the window that is not an issuing call (those come with :func:`issuing_events`).
+
+    A credential whose issuing event is outside the window is described from its first call
+    (``Observed`` sessions): one row per key, whatever the trail's size.
+    """
+    key = _path("useridentity.accesskeyid")
+    rank = sqlglot.parse_one(
+        f"row_number() OVER (PARTITION BY useridentity.accesskeyid ORDER BY {_FIRST})", read="trino"
+    )
+    inner = (
+        exp.select(*_select(), exp.alias_(rank, "_first"))
+        .from_("cloudtrail")
+        .where(exp.and_(window.predicate(), exp.not_(key.is_(exp.null()))))
+    )
+    outer_cols = [exp.column(name, quoted=True) for name in ATHENA_COLUMNS]
+    outer_cols += [exp.column(part, quoted=part == "timestamp") for part in PARTITIONS]
+    return (
+        exp.select(*outer_cols)
+        .from_(inner.subquery("calls"))
+        .where(
+            exp.and_(
+                exp.column("_first").eq(1),
+                exp.not_(exp.column("eventName", quoted=True).isin(*ISSUING, "ConsoleLogin")),
+            )
+        )
+    )
+
+
+def key_usage(window: Window) -> exp.Select:
+    """Per key and source address: first and last call and how many calls (one row per pair, not per call).
+
+    Calls are counted once per event id, time, partition and request id (CloudTrail delivers some
+    events twice); times are CloudTrail's fixed ``yyyy-MM-ddTHH:mm:ssZ`` text, so text order is time order.
+    """
+    key = _path("useridentity.accesskeyid")
+    ident = sqlglot.parse_one(
+        "concat(coalesce(eventid, ''), '|', coalesce(eventtime, ''), '|', account, '|', region, '|', "
+        "coalesce(requestid, ''))",
+        read="trino",
+    )
+    return (
+        exp.select(
+            exp.alias_(key, "access_key_id"),
+            exp.alias_(exp.column("sourceipaddress"), "ip"),
+            exp.alias_(exp.Min(this=exp.column("eventtime")), "first_used"),
+            exp.alias_(exp.Max(this=exp.column("eventtime")), "last_used"),
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[ident])), "calls"),
+        )
+        .from_("cloudtrail")
+        .where(exp.and_(window.predicate(), exp.not_(key.is_(exp.null()))))
+        .group_by(key, exp.column("sourceipaddress"))
+    )
+
+
 def render(query: exp.Expression, dialect: str, table: str = "cloudtrail") -> str:
     """The query's SQL for ``dialect`` (``athena`` or ``duckdb``) over ``table`` (``db.table`` allowed)."""
     query = query.copy()
@@ -413,6 +477,27 @@ def expand_scope(
     return fetch.expansion(done_keys)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRows:
+    """What the sessions table needs: issuing events and first calls (records), and each key's use."""
+
+    records: list[dict[str, Any]]
+    usage: list[dict[str, Any]]
+    queries: tuple[str, ...]
+
+
+def session_rows(window: Window, run: Runner, dialect: str, table: str = "cloudtrail") -> SessionRows:
+    """Three queries, one row per issuing event, per key and per (key, address): never the calls themselves."""
+    fetch = _Fetcher(run, dialect, table)
+    fetch(issuing_events(window))
+    fetch(first_calls(window))
+    sql = render(key_usage(window), dialect, table)
+    usage = run(sql)
+    return SessionRows(
+        records=[to_record(r) for r in fetch.rows.values()], usage=usage, queries=(*fetch.queries, sql)
+    )
+
+
 def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
     ordered = _values(values)
     for start in range(0, len(ordered), VALUES_PER_QUERY):
@@ -529,7 +614,8 @@ def local_table_sql(files_glob: str, name: str = "cloudtrail") -> str:
     """DuckDB SQL creating ``name``: local S3-layout CloudTrail files laid out as the Athena table.
 
     The documented table's columns (lower-case, ``useridentity`` a struct, JSON fields as text) plus
-    the partition columns ``account``, ``region`` and ``timestamp`` taken from each file's key
+    Athena's ``"$path"`` (the file) and the partition columns ``account``, ``region`` and
+    ``timestamp`` taken from each file's key
     (``AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/yyyy/MM/dd/``), so the rendered DuckDB queries run
     unchanged against it. Values that are not strings where the table has strings are cast, as
     Athena's JSON SerDe reads them.
@@ -555,6 +641,7 @@ def local_table_sql(files_glob: str, name: str = "cloudtrail") -> str:
     ]
     cols.append(f"{identity} AS useridentity")
     cols += [
+        'filename AS "$path"',
         "regexp_extract(filename, 'AWSLogs/(?:o-[a-z0-9]+/)?([0-9]{12})/CloudTrail/', 1) AS account",
         "regexp_extract(filename, '/CloudTrail/([a-z0-9-]+)/', 1) AS region",
         "regexp_extract(filename, '/CloudTrail/[a-z0-9-]+/([0-9]{4}/[0-9]{2}/[0-9]{2})/', 1) AS "

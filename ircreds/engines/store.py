@@ -701,7 +701,7 @@ def _sessions(con: Any) -> pd.DataFrame:
     whole frame), then every key's first/last use and call count from the ``keys`` table.
     """
     from ircreds.lineage import sessions as build_sessions
-    from ircreds.lineage import used_before_issued
+    from ircreds.lineage.index import with_call_stats
 
     cols = ", ".join(q(c) for c in COLUMNS)
     table = con.sql(
@@ -711,27 +711,8 @@ def _sessions(con: Any) -> pd.DataFrame:
     ).to_arrow_table()
     small = frame_from_arrow(table)
     frame = build_sessions(small)
-    if not len(frame):
-        return frame
     stats = con.sql("SELECT key, first_used, last_used, calls FROM keys").to_arrow_table().to_pandas()
-    stats = stats.set_index("key")
-    keys = frame["access_key_id"]
-    hit = keys.isin(stats.index).to_numpy(dtype=bool)
-    first = pd.Series(pd.NaT, index=frame.index, dtype=frame["first_used"].dtype)
-    last = pd.Series(pd.NaT, index=frame.index, dtype=frame["last_used"].dtype)
-    count = pd.Series(0, index=frame.index, dtype="int64")
-    if hit.any():
-        sub = stats.loc[keys[hit].to_numpy()]
-        first[hit] = pd.to_datetime(sub["first_used"].to_numpy(), utc=True).astype(first.dtype)
-        last[hit] = pd.to_datetime(sub["last_used"].to_numpy(), utc=True).astype(last.dtype)
-        count[hit] = sub["calls"].to_numpy(dtype="int64")
-    frame["first_used"] = first
-    frame["last_used"] = last
-    frame["call_count"] = count
-    frame["used_before_issued"] = used_before_issued(frame)
-    return frame.sort_values(
-        ["issued_at", "first_used", "access_key_id"], kind="stable", na_position="last", ignore_index=True
-    )
+    return with_call_stats(frame, stats.set_index("key"))
 
 
 def _sessions_table(frame: pd.DataFrame) -> pa.Table:

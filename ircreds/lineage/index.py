@@ -294,6 +294,44 @@ def used_before_issued(frame: pd.DataFrame) -> np.ndarray:
     return (first.notna() & issued.notna() & (first < issued)).to_numpy(dtype=bool)
 
 
+def with_call_stats(frame: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
+    """A sessions frame built from a few rows per key, given every key's whole use.
+
+    The case store and the Athena engine build the sessions table from the issuing events and each
+    key's first call only; ``stats`` (indexed by key: ``first_used``, ``last_used``, ``calls``) then
+    gives every row the first and last use and the call count of the whole evidence. Keys not in
+    ``stats`` signed nothing. Returns the frame re-sorted as :func:`ircreds.sessions` sorts it.
+
+    Example:
+        >>> t = pd.to_datetime(["2025-01-20T10:00:00Z"] * 2, utc=True)
+        >>> f = pd.DataFrame({"access_key_id": ["ASIAX", "ASIAY"], "issued_at": t,
+        ...                   "first_used": t, "last_used": t, "call_count": 0})
+        >>> s = pd.DataFrame({"first_used": ["2025-01-20T11:00:00Z"], "last_used": ["2025-01-20T12:00:00Z"],
+        ...                   "calls": [3]}, index=["ASIAX"])
+        >>> with_call_stats(f, s)[["access_key_id", "call_count"]].values.tolist()
+        [['ASIAX', 3], ['ASIAY', 0]]
+    """
+    if not len(frame):
+        return frame
+    keys = frame["access_key_id"]
+    hit = keys.isin(stats.index).to_numpy(dtype=bool)
+    first = pd.Series(pd.NaT, index=frame.index, dtype=frame["first_used"].dtype)
+    last = pd.Series(pd.NaT, index=frame.index, dtype=frame["last_used"].dtype)
+    count = pd.Series(0, index=frame.index, dtype="int64")
+    if hit.any():
+        sub = stats.loc[keys[hit].to_numpy()]
+        first[hit] = pd.to_datetime(sub["first_used"].to_numpy(), utc=True).astype(first.dtype)
+        last[hit] = pd.to_datetime(sub["last_used"].to_numpy(), utc=True).astype(last.dtype)
+        count[hit] = sub["calls"].to_numpy(dtype="int64")
+    frame["first_used"] = first
+    frame["last_used"] = last
+    frame["call_count"] = count
+    frame["used_before_issued"] = used_before_issued(frame)
+    return frame.sort_values(
+        ["issued_at", "first_used", "access_key_id"], kind="stable", na_position="last", ignore_index=True
+    )
+
+
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     data = {name: [row.get(name) for row in rows] for name in SESSION_COLUMNS}
     frame = pd.DataFrame(data, columns=list(SESSION_COLUMNS))

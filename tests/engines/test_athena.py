@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 import requests
 from sqlglot import exp
@@ -145,10 +146,14 @@ def test_athena_sql_and_memory_agree_on_generated_exercises(
     assert _shape(ircreds.trace(ircreds.load(found.records), key)) == _shape(in_memory)
 
 
-def _inject(endpoint: str, account: str, results: list[list[dict[str, Any]]], columns: list[str]) -> None:
-    """Queue Athena results in moto (its header row first), in the order the queries will ask."""
+def _inject(endpoint: str, account: str, con: Any, results: list[tuple[str, list[dict[str, Any]]]]) -> None:
+    """Queue Athena results in moto (its header row first), in the order the queries will ask.
+
+    ``results``: each query's DuckDB SQL (for its columns) and rows, as the local run returned them.
+    """
     payload = []
-    for rows in results:
+    for sql, rows in results:
+        columns = list(con.sql(sql).columns)
         header = {"Data": [{"VarCharValue": c} for c in columns]}
         data = [
             {"Data": [{} if row.get(c) is None else {"VarCharValue": str(row[c])} for c in columns]}
@@ -172,10 +177,9 @@ def test_the_boto3_flow_runs_the_athena_sql_and_returns_the_lineage_frame(walkth
     window = _window(walkthrough_athena)
     local: list[tuple[str, list[dict[str, Any]]]] = []
     expected = queries.expand(key, window, _runner(walkthrough_athena, local), "duckdb")
-    columns = list(walkthrough_athena.sql(local[0][0]).columns)
     with start_sandbox(WALKTHROUGH) as sb:
         client = sb.client("athena", "us-east-1")
-        _inject(sb.endpoint_url, sb.account_id, [rows for _, rows in local], columns)
+        _inject(sb.endpoint_url, sb.account_id, walkthrough_athena, local)
         # each query stays QUEUED, then RUNNING, for two polls: the flow must wait with growing pauses
         transition = {"model_name": "athena::execution", "transition": {"progression": "manual", "times": 2}}
         requests.post(f"{sb.endpoint_url}/moto-api/state-manager/set-transition", json=transition, timeout=10)
@@ -287,13 +291,12 @@ def test_scope_command_with_athena_runs_the_scope_sql_through_boto3(
     window = _window(con)
     local: list[tuple[str, list[dict[str, Any]]]] = []
     queries.expand_scope(window, _runner(con, local), "duckdb", keys=[key])
-    columns = list(con.sql(local[0][0]).columns)
     days = ["--start", f"{window.start}T00:00:00Z", "--end", f"{window.end}T23:59:59Z"]
     where = ["--accounts", ",".join(window.accounts), "--regions", ",".join(window.regions)]
     argv = ["scope", "--key", key, "--json", "--no-plan", "--engine", "athena", "--database", "trail_db"]
     with start_sandbox(tmp_path / "ev") as sb:
         # the command signs with the test credentials, which moto files under its default account
-        _inject(sb.endpoint_url, "123456789012", [rows for _, rows in local], columns)
+        _inject(sb.endpoint_url, "123456789012", con, local)
         argv += ["--table", "cloudtrail_logs_pp", *days, *where, "--endpoint-url", sb.endpoint_url]
         assert main([*argv, "--aws-region", "us-east-1"]) == 0
     out = capsys.readouterr()
@@ -302,3 +305,78 @@ def test_scope_command_with_athena_runs_the_scope_sql_through_boto3(
     assert [c["access_key_id"] for c in doc["compromised"]] == [c.access_key_id for c in memory.compromised]
     assert doc["athena"]["queries"] == len(local)
     assert "athena: " in out.err
+
+
+def _overview(frame: Any) -> Any:
+    return frame.drop(columns=["findings", "high_findings"], errors="ignore").reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    ("seed", "twists"),
+    [
+        (None, []),
+        (404, ["cross_account", "session_token"]),
+        (818, ["console_root", "reassume", "cross_account"]),
+    ],
+)
+def test_the_sessions_table_from_athena_sql_the_case_store_and_memory_agree(
+    tmp_path: Path, seed: int | None, twists: list[str]
+) -> None:
+    """Three grouped queries (issuing events, each key's first call, per key and address its use) give
+    the whole sessions table, source addresses included, with only a few rows per key coming back."""
+    from ircreds.scoping import credentials_overview
+
+    evidence = WALKTHROUGH
+    if seed is not None:
+        evidence = tmp_path / "ev"
+        generate(seed, twists=twists).write(evidence)
+    con = _local_athena(evidence)
+    rows = queries.session_rows(_window(con), _runner(con), "duckdb")
+    from_sql = athena.sessions_frame(rows)
+    events = ircreds.load(evidence)
+    in_memory = credentials_overview(events, findings=False)
+    index([evidence], tmp_path / "case")
+    with open_case(tmp_path / "case") as case:
+        from_case = case.credentials_overview(findings=False)
+    pd.testing.assert_frame_equal(_overview(from_sql), _overview(in_memory))
+    pd.testing.assert_frame_equal(_overview(from_case), _overview(in_memory))
+    assert in_memory["call_count"].sum() > len(rows.records) + len(rows.usage)  # the calls stayed in Athena
+    assert len(in_memory) > 5
+    assert in_memory["source_ips"].map(len).sum() > 0
+    assert len(rows.queries) == 3
+    for sql in rows.queries:
+        assert '"timestamp" BETWEEN' in sql
+
+
+def test_sessions_command_with_athena_prints_the_same_rows_as_on_the_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, aws_credentials: None
+) -> None:
+    from ircreds.sandbox import start_sandbox
+
+    scenario = generate(616, twists=["federation_token", "reassume"])
+    scenario.write(tmp_path / "ev")
+    con = _local_athena(tmp_path / "ev")
+    window = _window(con)
+    local: list[tuple[str, list[dict[str, Any]]]] = []
+    queries.session_rows(window, _runner(con, local), "duckdb")
+    assert main(["sessions", str(tmp_path / "ev"), "--json", "--no-findings"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    argv = [
+        "sessions",
+        "--json",
+        "--engine",
+        "athena",
+        "--database",
+        "trail_db",
+        "--table",
+        "cloudtrail_logs_pp",
+    ]
+    argv += ["--start", str(window.start), "--end", str(window.end), "--aws-region", "us-east-1"]
+    argv += ["--accounts", ",".join(window.accounts), "--regions", ",".join(window.regions)]
+    with start_sandbox(tmp_path / "ev") as sb:
+        _inject(sb.endpoint_url, "123456789012", con, local)
+        assert main([*argv, "--endpoint-url", sb.endpoint_url]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) == expected
+    assert len(expected) > 5
+    assert "athena: 3 queries" in out.err
