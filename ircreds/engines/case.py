@@ -36,7 +36,7 @@ from ircreds.engines.store import KEY, q
 from ircreds.errors import SourceError
 from ircreds.lineage import SESSION_COLUMNS, LineageIndex
 from ircreds.model import Trace
-from ircreds.schema import LoadReport
+from ircreds.schema import COLUMNS, LoadReport
 from ircreds.times import parse_time
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ class Case:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._con = store.connect(self.path, read_only=True)
+        self._root = store.case_root(self.path)
         meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
         self.load_report: dict[str, Any] = LoadReport(json.loads(meta.get("report") or "{}"))
         self._evidence: dict[str, Any] = json.loads(meta.get("evidence") or "{}")
@@ -124,6 +125,10 @@ class Case:
         keys = sorted({k for k in keys if k})
         if not keys:
             return store.select_events(self._con, "false")
+        with store.rows_of_keys(self._con, self._root, keys) as rows:
+            if rows is not None:  # only the parts that hold the keys
+                cols = ", ".join(q(c) for c in [*COLUMNS, "_f"])
+                return store.frame_from_arrow(self._con.sql(f"SELECT {cols} {rows}").to_arrow_table())
         literal = store.key_filter(keys)
         if literal is not None:  # a constant list: DuckDB skips the row groups whose key range misses
             return store.select_events(self._con, literal)
@@ -286,6 +291,29 @@ class Case:
         out: dict[str, tuple[frozenset[str], frozenset[str]]] = {k: (frozenset(), frozenset()) for k in keys}
         if not keys:
             return out
+        if self._keys_hold_values():  # indexed with each key's addresses and clients
+            self._con.register("_keys", pa.table({"k": pa.array(sorted(keys), type=pa.string())}))
+            try:
+                got = self._con.execute(
+                    "SELECT key, ips, agents FROM keys WHERE key IN (SELECT k FROM _keys)"
+                ).fetchall()
+            finally:
+                self._con.unregister("_keys")
+        else:
+            got = self._scan_histories(keys)
+        for k, ips, agents in got:
+            out[k] = (
+                frozenset(v for v in ips or () if v is not None),
+                frozenset(v for v in agents or () if v is not None),
+            )
+        return out
+
+    def _keys_hold_values(self) -> bool:
+        columns = {row[0] for row in self._con.execute("DESCRIBE keys").fetchall()}
+        return {"ips", "agents"} <= columns
+
+    def _scan_histories(self, keys: set[str]) -> list[tuple[Any, ...]]:
+        """Each key's distinct IPs and user agents from its rows (a case indexed before ``keys`` held them)."""
         select = f"SELECT {KEY}, list(DISTINCT {q('sourceIPAddress')}), list(DISTINCT {q('userAgent')}) FROM events"
         literal = store.key_filter(keys)
         if literal is not None:  # pushed into the Parquet scan
@@ -298,12 +326,7 @@ class Case:
                 ).fetchall()
             finally:
                 self._con.unregister("_keys")
-        for k, ips, agents in got:
-            out[k] = (
-                frozenset(v for v in ips or () if v is not None),
-                frozenset(v for v in agents or () if v is not None),
-            )
-        return out
+        return got
 
     def trace(
         self,

@@ -12,7 +12,8 @@ rows are retired.
 Catalog tables (DuckDB): ``meta`` (format, load report, evidence summary), ``parts``, ``files``,
 ``rejects``, ``dups`` (the re-deliveries the in-memory loader drops), ``issuing`` (the issuing
 events and console sign-ins, full rows), ``keys`` (the per-key call index: first and last call,
-count) and ``sessions`` (:func:`ircreds.sessions` of the whole case). Every connection made by
+count, distinct source addresses and user agents), ``key_groups`` (where each key's rows are: part and row group, so a trace decodes only
+those) and ``sessions`` (:func:`ircreds.sessions` of the whole case). Every connection made by
 :func:`connect` also has the view ``events``: the live rows of every part, re-deliveries and retired
 files excluded (the events-frame columns, categoricals as text, plus ``_f`` = file ordinal, ``_row``).
 
@@ -35,9 +36,9 @@ import json
 import logging
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 
 #: What ``meta.format`` holds; bump when the layout changes.
 FORMAT = "ircreds-case/1"
-TABLES = ("meta", "parts", "files", "rejects", "dups", "issuing", "keys", "sessions")
+TABLES = ("meta", "parts", "files", "rejects", "dups", "issuing", "keys", "key_groups", "sessions")
 CATALOG = "case.duckdb"
 PARTS = "events"
 #: Files read per chunk (one Parquet part); bounds memory together with the loader's batch size.
@@ -78,6 +79,8 @@ ISSUING_NAMES = (
     "ConsoleLogin",
 )
 KEY = '"userIdentity.accessKeyId"'
+#: The live rows of the parts: of a file still in the case (not retired), not a re-delivery.
+LIVE = "_f IN (SELECT ord FROM files) AND _row NOT IN (SELECT _row FROM dups)"
 #: The order of the events frame: time, then input order (file, record).
 ORDER = '"eventTime", _f, "evidence.line"'
 
@@ -145,10 +148,7 @@ def events_view(con: Any, root: Path) -> None:
         con.execute(f"CREATE OR REPLACE TEMP VIEW raw_events AS SELECT * FROM read_parquet({listing})")
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE raw_events AS SELECT * FROM ({_empty_events_sql()})")
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM raw_events "
-        "WHERE _f IN (SELECT ord FROM files) AND _row NOT IN (SELECT _row FROM dups)"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM raw_events WHERE {LIVE}")
 
 
 def is_case(path: str | os.PathLike[str]) -> bool:
@@ -188,9 +188,9 @@ def part_schema() -> pa.Schema:
 def _empty_events_sql() -> str:
     types = {pa.large_string(): "VARCHAR", pa.bool_(): "BOOLEAN", pa.int64(): "BIGINT", pa.int32(): "INTEGER"}
     cols = []
-    for field in part_schema():
-        sql_type = "TIMESTAMPTZ" if pa.types.is_timestamp(field.type) else types[field.type]
-        cols.append(f"NULL::{sql_type} AS {q(field.name)}")
+    for col in part_schema():
+        sql_type = "TIMESTAMPTZ" if pa.types.is_timestamp(col.type) else types[col.type]
+        cols.append(f"NULL::{sql_type} AS {q(col.name)}")
     return "SELECT " + ", ".join(cols) + " WHERE false"
 
 
@@ -209,6 +209,11 @@ def _create(con: Any) -> None:
     rows = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchall()
     if not rows:
         con.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'key_groups'").fetchall():
+        con.execute("CREATE TABLE key_groups (key VARCHAR, part VARCHAR, rg INTEGER)")
+        # complete only when every part is listed in it: a case indexed before it keeps scanning
+        if not con.execute("SELECT count(*) FROM parts").fetchall()[0][0]:
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('key_groups', 'complete')")
     elif rows[0][0] != FORMAT:
         raise LogFormatError(
             f"the case store is {rows[0][0]}, this ircreds writes {FORMAT}; index into a new folder"
@@ -382,6 +387,7 @@ class _ChunkResult:
     rows: int
     files: list[tuple[Any, ...]]
     rejects: list[tuple[Any, ...]]
+    key_groups: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def _run_chunks(
@@ -494,6 +500,7 @@ def _chunk_to_part(
             reject_rows.append((ord_, outcome.name, record, reason))
     part_name = None
     n = 0
+    key_groups: list[tuple[Any, ...]] = []
     if tables:
         table = pa.concat_tables(
             [t.cast(SCHEMA) if t.schema != SCHEMA else t for t in tables]
@@ -514,13 +521,39 @@ def _chunk_to_part(
         part_name = f"part-{seq:08d}.parquet"
         tmp = root / PARTS / (part_name + ".tmp")
         pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
+        meta = pq.read_metadata(tmp)
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        key_groups = [
+            (k, part_name, rg) for k, rg in _key_groups(table.column("userIdentity.accessKeyId"), sizes)
+        ]
         del table
         os.replace(tmp, root / PARTS / part_name)
         for row in file_rows:
             row[9] = part_name
     return _ChunkResult(
-        part=part_name, seq=seq, rows=n, files=[tuple(r) for r in file_rows], rejects=reject_rows
+        part=part_name,
+        seq=seq,
+        rows=n,
+        files=[tuple(r) for r in file_rows],
+        rejects=reject_rows,
+        key_groups=key_groups,
     )
+
+
+def _key_groups(keys: pa.ChunkedArray, sizes: Sequence[int]) -> list[tuple[str, int]]:
+    """(key, row group) for each key in each row group of a part (``sizes``: its row groups' row counts).
+
+    Example:
+        >>> _key_groups(pa.chunked_array([["A", "A", "A", "B", None]]), [2, 3])
+        [('A', 0), ('A', 1), ('B', 1)]
+    """
+    if sum(sizes) != len(keys):
+        raise SourceError(f"a part's row groups hold {sum(sizes)} rows, its table {len(keys)}")
+    groups = pa.array(np.repeat(np.arange(len(sizes), dtype=np.int32), sizes))
+    pairs = pa.table({"key": keys.combine_chunks().cast(pa.string()), "rg": groups})
+    pairs = pairs.filter(pc.is_valid(pairs.column("key"))).group_by(["key", "rg"]).aggregate([])
+    pairs = pairs.sort_by([("key", "ascending"), ("rg", "ascending")])
+    return list(zip(pairs.column("key").to_pylist(), pairs.column("rg").to_pylist(), strict=True))
 
 
 def _insert(con: Any, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -542,6 +575,7 @@ def _commit(con: Any, result: _ChunkResult) -> None:
         if result.part is not None:
             con.execute("INSERT INTO parts VALUES (?, ?, ?)", [result.part, result.seq, result.rows])
         _insert(con, "rejects", ["_f", "file", "record", "reason"], result.rejects)
+        _insert(con, "key_groups", ["key", "part", "rg"], result.key_groups)
         _insert(con, "files",
                 ["ord", "path", "size", "sha256", "source", "kind", "reason", "records_read", "rows", "part",
                  "declined"], result.files)  # fmt: skip
@@ -567,7 +601,9 @@ def finish(con: Any, root: Path) -> dict[str, Any]:
     con.execute(
         f'CREATE TABLE keys AS SELECT {KEY} AS key, min("eventTime") AS first_used, '
         'max("eventTime") AS last_used, count(*) AS calls, '
-        'arg_min(_row, ("eventTime", _f, "evidence.line")) AS first_row '
+        'arg_min(_row, ("eventTime", _f, "evidence.line")) AS first_row, '
+        # each key's addresses and clients: what a trace compares a credential's peers against
+        'list(DISTINCT "sourceIPAddress") AS ips, list(DISTINCT "userAgent") AS agents '
         f"FROM events WHERE {KEY} IS NOT NULL GROUP BY {KEY}"
     )
     con.execute("COMMIT")
@@ -652,6 +688,38 @@ def key_filter(keys: Iterable[str]) -> str | None:
     if not keys or len(keys) > LITERAL_KEYS or not all(_LITERAL_KEY.match(k) for k in keys):
         return None
     return f"{KEY} IN ({', '.join(repr(k) for k in keys)})"
+
+
+@contextmanager
+def rows_of_keys(con: Any, root: Path, keys: Iterable[str]) -> Iterator[str | None]:
+    """``FROM ... WHERE ...`` of the live rows signed by ``keys``, over only the parts that hold them.
+
+    ``key_groups`` says which parts hold each key; DuckDB scans those alone, skipping the row groups
+    whose key range misses and decoding the other columns only where a key matched. None when the
+    case was indexed before ``key_groups`` existed (scan ``events`` instead). Use the clause inside
+    the ``with`` block.
+    """
+    if _meta(con, "key_groups") != "complete":
+        yield None
+        return
+    keys = sorted(set(keys))
+    con.register("_kg", pa.table({"k": pa.array(keys, type=pa.string())}))
+    try:
+        parts = [
+            str(root / PARTS / name)
+            for (name,) in con.execute(
+                "SELECT DISTINCT part FROM key_groups WHERE key IN (SELECT k FROM _kg) ORDER BY part"
+            ).fetchall()
+        ]
+        if not parts:
+            yield "FROM raw_events WHERE false"
+            return
+        listing = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in parts) + "]"
+        literal = key_filter(keys)
+        match = literal if literal is not None else f"{KEY} IN (SELECT k FROM _kg)"
+        yield f"FROM read_parquet({listing}) WHERE {match} AND {LIVE}"
+    finally:
+        con.unregister("_kg")
 
 
 def select_events(con: Any, where: str = "true", params: Sequence[Any] = ()) -> pd.DataFrame:

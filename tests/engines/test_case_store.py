@@ -186,8 +186,10 @@ def test_index_again_reads_only_new_files_and_equals_a_fresh_index(tmp_path: Pat
     assert second.files_unchanged == first.files_seen
     fresh = index([evidence], tmp_path / "fresh")
     assert second.report == fresh.report
+    key = json.loads((WALKTHROUGH / "answer_key.json").read_text())["leaked_access_key_id"]
     with open_case(case) as a, open_case(tmp_path / "fresh") as b:
         pd.testing.assert_frame_equal(a.sessions(), b.sessions())
+        assert a.trace(key).to_dict() == b.trace(key).to_dict()  # the added parts are in key_groups
 
 
 def test_index_reads_a_changed_file_again_and_drops_its_old_rows(tmp_path: Path) -> None:
@@ -282,3 +284,57 @@ def test_case_calls_inline_only_key_shaped_text_and_join_the_rest(walkthrough_ca
         assert len(alone) > 0
         pd.testing.assert_frame_equal(case.calls([key, hostile]), alone)
         assert len(case.calls([hostile])) == 0
+
+
+def _actual_key_groups(case: Path) -> set[tuple[str, str, int]]:
+    import pyarrow.parquet as pq
+
+    out = set()
+    for part in sorted((case / store.PARTS).glob("*.parquet")):
+        pf = pq.ParquetFile(part)
+        for rg in range(pf.metadata.num_row_groups):
+            keys = pf.read_row_group(rg, columns=["userIdentity.accessKeyId"]).column(0).to_pylist()
+            out |= {(k, part.name, rg) for k in keys if k is not None}
+    return out
+
+
+def test_key_groups_name_every_row_group_holding_a_key_and_traces_read_only_those_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small parts and row groups, so each key spreads over many: the index names exactly the row
+    groups that hold each key, and a trace from it equals the trace of the files."""
+    monkeypatch.setattr(store, "ROW_GROUP", 64)
+    monkeypatch.setattr(store, "CHUNK_FILES", 40)
+    scenario = generate(919, twists=["reassume", "federation_token"])
+    evidence = tmp_path / "ev"
+    scenario.write(evidence)
+    case = tmp_path / "case"
+    index([evidence], case)
+    with open_case(case) as opened:
+        listed = {(r["key"], r["part"], r["rg"]) for r in opened.sql("SELECT * FROM key_groups").to_pylist()}
+    assert listed == _actual_key_groups(case)
+    assert len({p for _, p, _ in listed}) > 5
+    events = ircreds.load(evidence)
+    key = scenario.answer_key["leaked_access_key_id"]
+    with open_case(case) as opened:
+        assert opened.trace(key).to_dict() == ircreds.trace(events, key).to_dict()
+        calls = opened.calls([key])
+    mine = events["userIdentity.accessKeyId"] == key
+    assert calls["eventID"].tolist() == events.loc[mine, "eventID"].tolist()
+
+
+def test_a_case_indexed_before_key_groups_still_traces_by_scanning(tmp_path: Path, walkthrough_case: Path,
+                                                                    walkthrough_events: pd.DataFrame) -> None:  # fmt: skip
+    import duckdb
+
+    old = tmp_path / "old"
+    shutil.copytree(walkthrough_case, old)
+    con = duckdb.connect(str(old / store.CATALOG))
+    con.execute("DELETE FROM meta WHERE key = 'key_groups'")
+    con.execute("DROP TABLE key_groups")
+    con.execute("ALTER TABLE keys DROP COLUMN ips")
+    con.execute("ALTER TABLE keys DROP COLUMN agents")
+    con.close()
+    key = json.loads((WALKTHROUGH / "answer_key.json").read_text())["leaked_access_key_id"]
+    with open_case(old) as opened:
+        assert opened.trace(key).to_dict() == ircreds.trace(walkthrough_events, key).to_dict()
