@@ -25,6 +25,21 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """A real moto server on a free local port (one per test module), for boto3 clients to talk to."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _action_records_stay_in_the_test_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test writes action records into the analyst's real folder (~/.local/share/ircreds/actions)."""

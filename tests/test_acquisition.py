@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from moto.server import ThreadedMotoServer
 
 from ircreds.evidence import signatures
 from ircreds.evidence.acquisition import ListPublicKeys, acquire
@@ -26,16 +24,6 @@ BUCKET = f"aws-cloudtrail-logs-123456789012-{hashlib.sha256(b'123456789012').hex
 START = datetime(2025, 1, 20, 9, 0, tzinfo=UTC)
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1")
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _trail(root: Path) -> Path:
@@ -57,10 +45,10 @@ def _trail(root: Path) -> Path:
 
 
 @pytest.fixture
-def bucket(endpoint: str, aws_credentials: None, tmp_path: Path) -> Iterator[tuple[boto3.Session, Path]]:
+def bucket(moto_endpoint: str, aws_credentials: None, tmp_path: Path) -> Iterator[tuple[boto3.Session, Path]]:
     """A versioned bucket holding a signed trail, each digest with the S3 metadata CloudTrail sets."""
     session = boto3.Session(region_name="us-east-1")
-    s3 = session.client("s3", endpoint_url=endpoint)
+    s3 = session.client("s3", endpoint_url=moto_endpoint)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     source = _trail(tmp_path / "delivered")
@@ -84,9 +72,9 @@ def bucket(endpoint: str, aws_credentials: None, tmp_path: Path) -> Iterator[tup
     s3.delete_bucket(Bucket=BUCKET)
 
 
-def _stubbed_keys(endpoint: str) -> tuple[ListPublicKeys, Stubber]:
+def _stubbed_keys(moto_endpoint: str) -> tuple[ListPublicKeys, Stubber]:
     """moto has no CloudTrail ListPublicKeys: that one call is stubbed (botocore validates its shape)."""
-    client = boto3.client("cloudtrail", region_name="us-east-1", endpoint_url=endpoint)
+    client = boto3.client("cloudtrail", region_name="us-east-1", endpoint_url=moto_endpoint)
     stubber = Stubber(client)
     for region in sorted(REGIONS):
         der = signatures.public_key_der(region_key(region).public_key())
@@ -108,22 +96,22 @@ def _stubbed_keys(endpoint: str) -> tuple[ListPublicKeys, Stubber]:
     return ListPublicKeys(lambda region: client), stubber
 
 
-def _acquire(session: boto3.Session, endpoint: str, out: Path, **kw):
-    keys, stubber = _stubbed_keys(endpoint)
+def _acquire(session: boto3.Session, moto_endpoint: str, out: Path, **kw):
+    keys, stubber = _stubbed_keys(moto_endpoint)
     result = acquire(
         f"s3://{BUCKET}/", out, start=START, end=START + timedelta(hours=5), now=NOW,
-        session=session, endpoint_url=endpoint, public_keys=keys, workers=3, **kw,
+        session=session, endpoint_url=moto_endpoint, public_keys=keys, workers=3, **kw,
     )  # fmt: skip
     return result, stubber
 
 
 def test_acquire_keeps_signatures_and_custody_and_validate_logs_proves_every_digest(
-    bucket: tuple[boto3.Session, Path], endpoint: str, tmp_path: Path
+    bucket: tuple[boto3.Session, Path], moto_endpoint: str, tmp_path: Path
 ) -> None:
     session, source = bucket
     out = tmp_path / "case"
     seen: list[tuple[int, int]] = []
-    result, stubber = _acquire(session, endpoint, out, progress=lambda d, t: seen.append((d, t)))
+    result, stubber = _acquire(session, moto_endpoint, out, progress=lambda d, t: seen.append((d, t)))
     stubber.assert_no_pending_responses()
     assert result.problems == ()
     delivered = {p.relative_to(source).as_posix() for p in (source / "AWSLogs").rglob("*.json.gz")}
@@ -153,30 +141,30 @@ def test_acquire_keeps_signatures_and_custody_and_validate_logs_proves_every_dig
 
 
 def test_acquire_resumes_without_copying_again_and_never_overwrites(
-    bucket: tuple[boto3.Session, Path], endpoint: str, tmp_path: Path
+    bucket: tuple[boto3.Session, Path], moto_endpoint: str, tmp_path: Path
 ) -> None:
     session, _ = bucket
     out = tmp_path / "case"
-    first, _ = _acquire(session, endpoint, out)
-    again, _ = _acquire(session, endpoint, out)
+    first, _ = _acquire(session, moto_endpoint, out)
+    again, _ = _acquire(session, moto_endpoint, out)
     assert again.copied == 0
     assert again.already_present == first.copied
     victim = sorted((out / "AWSLogs").rglob("CloudTrail/*/*/*/*/*.json.gz"))[0]
     victim.write_bytes(b"changed locally")
-    third, _ = _acquire(session, endpoint, out)
+    third, _ = _acquire(session, moto_endpoint, out)
     assert victim.read_bytes() == b"changed locally"
     assert [p for p in third.problems if str(victim) in p and "not overwritten" in p]
     assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
 
 
 def test_validate_logs_on_an_s3_url_names_files_by_their_urls(
-    bucket: tuple[boto3.Session, Path], endpoint: str
+    bucket: tuple[boto3.Session, Path], moto_endpoint: str
 ) -> None:
     session, _ = bucket
-    keys, _ = _stubbed_keys(endpoint)
+    keys, _ = _stubbed_keys(moto_endpoint)
     report = validate_logs(
         f"s3://{BUCKET}/", start=START, end=START + timedelta(hours=5), session=session,
-        endpoint_url=endpoint, public_keys=keys,
+        endpoint_url=moto_endpoint, public_keys=keys,
     )  # fmt: skip
     assert report.status == "valid", report.problems
     assert report.counts["signatures_valid"] == report.counts["digests"] == 10
@@ -184,13 +172,13 @@ def test_validate_logs_on_an_s3_url_names_files_by_their_urls(
 
 
 def test_cli_acquire_then_validate_logs_with_the_keys_given(
-    bucket: tuple[boto3.Session, Path], endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    bucket: tuple[boto3.Session, Path], moto_endpoint: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ircreds.cli import main
 
     out = tmp_path / "case"
     code = main(["acquire", f"s3://{BUCKET}/", "--start", "2025-01-20T09:00:00Z", "--end", "2025-01-20T14:00:00Z",
-                 "--out", str(out), "--endpoint-url", endpoint, "--no-progress", "--json"])  # fmt: skip
+                 "--out", str(out), "--endpoint-url", moto_endpoint, "--no-progress", "--json"])  # fmt: skip
     doc = json.loads(capsys.readouterr().out)
     assert doc["copied"] > 0
     # moto has no ListPublicKeys: the CLI says so and exits 1; the files and signatures are kept

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import re
 import string
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -190,18 +189,6 @@ def _document(shape: str) -> bytes:
 
 def _strings(frame: pd.DataFrame) -> str:
     return "\n".join(str(v) for col in frame.columns for v in frame[col].tolist() if isinstance(v, str))
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _load(way: str, data: bytes, tmp_path: Path, request: pytest.FixtureRequest) -> pd.DataFrame:
