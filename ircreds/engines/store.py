@@ -750,14 +750,21 @@ THIN_COLUMNS = (
 
 
 def select_scope_events(con: Any) -> pd.DataFrame:
-    """Every row of the case in frame order, with :data:`THIN_COLUMNS` empty outside the issuing events."""
+    """Every row of the case in frame order, with :data:`THIN_COLUMNS` empty outside the issuing events.
+
+    The issuing events and console sign-ins come whole from the catalog's ``issuing`` table; the other
+    rows never have their thin columns read from the parts (the JSON text is most of a part's bytes).
+    """
     issuing = ", ".join(f"'{name}'" for name in ISSUING_NAMES)
-    cols = ", ".join(
-        f'CASE WHEN "eventName" IN ({issuing}) THEN {q(c)} END AS {q(c)}' if c in THIN_COLUMNS else q(c)
-        for c in COLUMNS
+    thin = ", ".join(
+        f"CASE WHEN false THEN {q(c)} END AS {q(c)}" if c in THIN_COLUMNS else q(c) for c in COLUMNS
     )
+    full = ", ".join(q(c) for c in COLUMNS)
     # frame order needs each row's file and record: read them apart from the emptied columns
-    table = con.sql(f'SELECT {cols}, _f, "evidence.line" AS _line FROM events').to_arrow_table()
+    table = con.sql(
+        f'SELECT {thin}, _f, "evidence.line" AS _line FROM events WHERE NOT ("eventName" IN ({issuing})) '
+        f'UNION ALL SELECT {full}, _f, "evidence.line" AS _line FROM issuing'
+    ).to_arrow_table()
     return frame_from_arrow(table, line="_line")
 
 
