@@ -104,3 +104,22 @@ def test_third_party_assertions_match_the_frame(path: Path, index: int, facts: d
             assert json.loads(row["responseElements"])["credentials"]["accessKeyId"] == value
         else:
             assert str(row[field]) == value, field
+
+
+def test_every_corpus_credential_traces_and_the_case_store_agrees(tmp_path: Path) -> None:
+    """Third-party credentials (placeholders, missing parameters and user agents included) trace without
+    error, and the case store gives the same sessions table and traces as memory."""
+    from ircreds.engines import index, open_case
+
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    for path in FILES:
+        (evidence / path.name).write_text(json.dumps({"Records": _corpus(path)["records"]}))
+    events = ircreds.load(evidence)
+    keys = ircreds.sessions(events)["access_key_id"].dropna().unique().tolist()
+    assert len(keys) > 100
+    index([evidence], tmp_path / "case")
+    with open_case(tmp_path / "case") as case:
+        pd.testing.assert_frame_equal(case.sessions(), ircreds.sessions(events))
+        for key in keys:
+            assert case.trace(key).to_dict() == ircreds.trace(events, key).to_dict(), key

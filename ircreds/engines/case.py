@@ -446,5 +446,6 @@ def _sessions_frame(table: pa.Table) -> pd.DataFrame:
         frame[name] = pd.to_datetime(frame[name], utc=True)
     frame["call_count"] = frame["call_count"].astype("int64")
     frame["observed_only"] = frame["observed_only"].astype(bool)
+    frame["used_before_issued"] = frame["used_before_issued"].astype(bool)
     frame["mfa_authenticated"] = frame["mfa_authenticated"].astype("boolean")
     return frame

@@ -47,6 +47,16 @@ def col(calls: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(pd.NA, index=calls.index, dtype="string")
 
 
+def texts(calls: pd.DataFrame, name: str) -> list[str | None]:
+    """A column's values as Python strings, None where missing (``pd.NA`` is neither true nor false).
+
+    Example:
+        >>> texts(pd.DataFrame({"requestParameters": pd.array(['{"a":1}', None], dtype="string")}), "requestParameters")
+        ['{"a":1}', None]
+    """
+    return [v if isinstance(v, str) else None for v in col(calls, name).tolist()]
+
+
 def succeeded(calls: pd.DataFrame) -> pd.Series:
     """True where the call has no errorCode."""
     return col(calls, "errorCode").isna()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ircreds.findings._util import col, ids, listing, make, slim, successful_calls_named, when
+from ircreds.findings._util import col, ids, listing, make, slim, successful_calls_named, texts, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 ACTIONS = frozenset(
@@ -69,7 +69,7 @@ def detect(trace: Trace) -> list[Finding]:
     parts = [
         f"{n}{_target(p)} at {when(t)}"
         for n, p, t in zip(
-            col(hits, "eventName"), col(hits, "requestParameters").tolist(), hits["eventTime"], strict=True
+            col(hits, "eventName"), texts(hits, "requestParameters"), hits["eventTime"], strict=True
         )
     ]
     listed = listing(parts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ircreds.escape import truncate
-from ircreds.findings._util import MAX_PER_VALUE, col, ids_where, issuer_label, make, plural, when
+from ircreds.findings._util import MAX_PER_VALUE, col, ids_where, issuer_label, make, plural, texts, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 SPEC = FindingSpec(
@@ -32,7 +32,7 @@ def detect(trace: Trace) -> list[Finding]:
     new = trace.summary.new_user_agents
     if not new:
         return []
-    agents = col(trace.calls, "userAgent").str.strip("[]").to_numpy(dtype=object)
+    agents = [a.strip("[]") if isinstance(a, str) else None for a in texts(trace.calls, "userAgent")]
     times = trace.calls["eventTime"]
     # compared string by string: ``agents == agent`` would make numpy copy the (attacker-sized) agent to UCS-4
     masks = {agent: np.fromiter((a == agent for a in agents), dtype=bool, count=len(agents)) for agent in new}

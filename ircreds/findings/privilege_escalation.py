@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pandas as pd
 
-from ircreds.findings._util import col, ids, listing, make, slim, succeeded, when
+from ircreds.findings._util import col, ids, listing, make, slim, succeeded, texts, when
 from ircreds.model import Finding, FindingSpec, Severity, Trace
 
 POLICY_ACTIONS = frozenset(
@@ -101,7 +101,7 @@ def detect(trace: Trace) -> list[Finding]:
     ok = succeeded(calls)
     policy = names.isin(sorted(POLICY_ACTIONS)).fillna(False)
     lam = names.str.startswith(LAMBDA_PREFIXES).fillna(False)
-    params = col(calls, "requestParameters").tolist()
+    params = texts(calls, "requestParameters")
     passrole = [_passes_role(str(n), p) for n, p in zip(names.fillna("").tolist(), params, strict=True)]
     deny = [_deny_only(str(n), p) for n, p in zip(names.fillna("").tolist(), params, strict=True)]
     mask = (((policy | lam) & ok).to_numpy() & ~pd.array(deny, dtype=bool).to_numpy(dtype=bool)) | (

@@ -338,3 +338,14 @@ def test_a_case_indexed_before_key_groups_still_traces_by_scanning(tmp_path: Pat
     key = json.loads((WALKTHROUGH / "answer_key.json").read_text())["leaked_access_key_id"]
     with open_case(old) as opened:
         assert opened.trace(key).to_dict() == ircreds.trace(walkthrough_events, key).to_dict()
+
+
+def test_a_case_without_credentials_has_the_empty_sessions_table_of_memory(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    record = {"eventVersion": "1.08", "eventTime": "2025-01-20T10:00:00Z", "eventSource": "s3.amazonaws.com",
+              "eventName": "GetObject", "eventID": "e1", "userIdentity": {"type": "AWSService"}}  # fmt: skip
+    (evidence / "a.json").write_text(json.dumps({"Records": [record]}))
+    index([evidence], tmp_path / "case")
+    with open_case(tmp_path / "case") as case:
+        pd.testing.assert_frame_equal(case.sessions(), ircreds.sessions(ircreds.load(evidence)))

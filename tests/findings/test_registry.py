@@ -39,3 +39,16 @@ def test_run_findings_sorts_most_severe_first() -> None:
     ranks = [f.severity.rank for f in found]
     assert ranks == sorted(ranks, reverse=True)
     assert len(specs()) == len(FINDINGS)
+
+
+def test_every_finding_runs_on_calls_whose_parameters_and_client_are_missing() -> None:
+    """Real trails hold calls without requestParameters or userAgent (third-party samples do): they are
+    pd.NA in the frame, which is neither true nor false, and no detector may trip on them."""
+    from findings.records import K1, base_session, k1_identity, record, t, traced
+
+    calls = [
+        record(k1_identity(), name, t(60 + i), source="iam.amazonaws.com", ua=None)  # no parameters either
+        for i, name in enumerate(("CreateUser", "PutUserPolicy", "CreateAccessKey", "GetSecretValue"))
+    ]
+    found = run_findings(traced([*base_session(), *calls], K1))
+    assert "iam_persistence" in {f.id for f in found}  # the calls still count, named without a target
