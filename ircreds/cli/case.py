@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ircreds.cli._evidence import add_limit_options, limit_options
 from ircreds.cli._io import echo, echo_json, table
 from ircreds.cli._write import check_folder
 
@@ -33,6 +34,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the summary and load report as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_limit_options(p)
     p.set_defaults(func=run_index)
 
 
@@ -68,7 +70,7 @@ def run_index(args: argparse.Namespace) -> int:
     check_folder(args.out, force=args.force, own=is_case)  # a case store is added to; never evidence
     bar = _Bar(not args.no_progress and not args.json)
     try:
-        summary = index(args.paths, args.out, progress=bar)
+        summary = index(args.paths, args.out, progress=bar, **limit_options(args))
     finally:
         bar.close()
     if args.json:

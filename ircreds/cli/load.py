@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ircreds.cli._evidence import case_of
+from ircreds.cli._evidence import add_limit_options, case_of, limit_options
 from ircreds.cli._io import echo, echo_json, table
 from ircreds.cli._write import check_file, writing
+from ircreds.errors import SourceError
 
 
 def register(subparsers: Any) -> None:
@@ -39,6 +40,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-validate", action="store_true", help="skip the digest validation of local files (faster)"
     )
+    add_limit_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -74,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
     if args.save:  # before the load: a refused destination costs nothing
         check_file(args.save, force=args.force, flag="--save", inputs=args.paths)
     case = case_of(args.paths)
+    if case is not None and limit_options(args):
+        case.close()
+        raise SourceError(
+            "--max-record-bytes/--max-decompressed-bytes apply when evidence is read: give them to `ircreds index`"
+        )
     if case is not None:
         with case:
             df = case.events() if args.save else None
@@ -91,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=None if args.no_progress else bar,
                 validate=not args.no_validate,
                 **options,
+                **limit_options(args),
             )
         finally:
             bar.close()

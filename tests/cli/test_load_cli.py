@@ -50,3 +50,42 @@ def test_load_missing_path_is_one_line_on_stderr(tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err
     assert err.startswith("ircreds load: no such file or folder")
     assert "Traceback" not in err
+
+
+def _big_record_file(folder: Path) -> Path:
+    records = [
+        {"eventVersion": "1.08", "eventTime": f"2025-01-20T10:00:0{i}Z", "eventSource": "s3.amazonaws.com",
+         "eventName": "PutObject", "eventID": f"e{i}", "awsRegion": "us-east-1",
+         "requestParameters": {"key": "x" * (5000 if i == 1 else 10)}}
+        for i in range(3)
+    ]  # fmt: skip
+    folder.mkdir()
+    path = folder / "f.json"
+    path.write_text(json.dumps({"Records": records}))
+    return path
+
+
+def test_load_and_index_apply_the_caps_given_on_the_command_line(tmp_path: Path, capsys) -> None:
+    evidence = _big_record_file(tmp_path / "ev")
+    assert main(["load", str(evidence), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rejects"] == []
+    assert main(["load", str(evidence), "--json", "--max-record-bytes", "2KB"]) == 0
+    loaded = json.loads(capsys.readouterr().out)
+    assert [r["reason"] for r in loaded["rejects"]] == [
+        "record is larger than max_record_bytes (2,000 bytes)"
+    ]
+    assert loaded["events"] == 2
+    case = tmp_path / "case"
+    assert main(["index", str(evidence), "--out", str(case), "--json", "--max-record-bytes", "2KB"]) == 0
+    indexed = json.loads(capsys.readouterr().out)["load_report"]
+    assert indexed["events"] == 2
+    assert [r["reason"] for r in indexed["rejects"]] == [r["reason"] for r in loaded["rejects"]]
+    assert main(["load", str(case), "--max-record-bytes", "2KB"]) == 1  # the case was read with its own caps
+    assert "give them to `ircreds index`" in capsys.readouterr().err
+
+
+def test_a_cap_that_is_not_a_size_is_refused_by_name(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["load", str(tmp_path), "--max-record-bytes", "lots"])
+    assert stop.value.code == 2
+    assert "not a size: 'lots'" in capsys.readouterr().err
