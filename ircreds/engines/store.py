@@ -12,8 +12,8 @@ rows are retired.
 Catalog tables (DuckDB): ``meta`` (format, load report, evidence summary), ``parts``, ``files``,
 ``rejects``, ``dups`` (the re-deliveries the in-memory loader drops), ``issuing`` (the issuing
 events and console sign-ins, full rows), ``keys`` (the per-key call index: first and last call,
-count, distinct source addresses and user agents), ``key_groups`` (where each key's rows are: part and row group, so a trace decodes only
-those) and ``sessions`` (:func:`ircreds.sessions` of the whole case). Every connection made by
+count, distinct source addresses and user agents), ``key_groups`` (which part and row group hold
+each key, so a trace reads only those parts) and ``sessions`` (:func:`ircreds.sessions` of the whole case). Every connection made by
 :func:`connect` also has the view ``events``: the live rows of every part, re-deliveries and retired
 files excluded (the events-frame columns, categoricals as text, plus ``_f`` = file ordinal, ``_row``).
 
@@ -209,15 +209,15 @@ def _create(con: Any) -> None:
     rows = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchall()
     if not rows:
         con.execute("INSERT INTO meta VALUES ('format', ?)", [FORMAT])
+    elif rows[0][0] != FORMAT:
+        raise LogFormatError(
+            f"the case store is {rows[0][0]}, this ircreds writes {FORMAT}; index into a new folder"
+        )
     if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'key_groups'").fetchall():
         con.execute("CREATE TABLE key_groups (key VARCHAR, part VARCHAR, rg INTEGER)")
         # complete only when every part is listed in it: a case indexed before it keeps scanning
         if not con.execute("SELECT count(*) FROM parts").fetchall()[0][0]:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('key_groups', 'complete')")
-    elif rows[0][0] != FORMAT:
-        raise LogFormatError(
-            f"the case store is {rows[0][0]}, this ircreds writes {FORMAT}; index into a new folder"
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

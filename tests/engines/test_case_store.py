@@ -349,3 +349,19 @@ def test_a_case_without_credentials_has_the_empty_sessions_table_of_memory(tmp_p
     index([evidence], tmp_path / "case")
     with open_case(tmp_path / "case") as case:
         pd.testing.assert_frame_equal(case.sessions(), ircreds.sessions(ircreds.load(evidence)))
+
+
+def test_index_refuses_a_case_of_another_format(tmp_path: Path, walkthrough_case: Path) -> None:
+    """Even one indexed before key_groups existed: its layout is not this version's."""
+    import duckdb
+
+    from ircreds.errors import LogFormatError
+
+    other = tmp_path / "other"
+    shutil.copytree(walkthrough_case, other)
+    con = duckdb.connect(str(other / store.CATALOG))
+    con.execute("UPDATE meta SET value = 'ircreds-case/0' WHERE key = 'format'")
+    con.execute("DROP TABLE key_groups")
+    con.close()
+    with pytest.raises(LogFormatError, match="ircreds-case/0"):
+        index([WALKTHROUGH], other)
