@@ -81,6 +81,7 @@ class Case:
         self.path = os.fspath(path)
         self._con = store.connect(self.path, read_only=True)
         self._root = store.case_root(self.path)
+        self._keys_values: bool | None = None  # does the keys table hold each key's addresses and clients
         meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
         self.load_report: dict[str, Any] = LoadReport(json.loads(meta.get("report") or "{}"))
         self._evidence: dict[str, Any] = json.loads(meta.get("evidence") or "{}")
@@ -309,8 +310,10 @@ class Case:
         return out
 
     def _keys_hold_values(self) -> bool:
-        columns = {row[0] for row in self._con.execute("DESCRIBE keys").fetchall()}
-        return {"ips", "agents"} <= columns
+        if self._keys_values is None:
+            columns = {row[0] for row in self._con.execute("DESCRIBE keys").fetchall()}
+            self._keys_values = {"ips", "agents"} <= columns
+        return self._keys_values
 
     def _scan_histories(self, keys: set[str]) -> list[tuple[Any, ...]]:
         """Each key's distinct IPs and user agents from its rows (a case indexed before ``keys`` held them)."""
