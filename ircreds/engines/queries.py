@@ -288,11 +288,16 @@ def first_calls(window: Window) -> exp.Select:
     )
 
 
+#: The only ``eventTime`` text CloudTrail writes.
+_CLOUDTRAIL_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+
+
 def key_usage(window: Window) -> exp.Select:
     """Per key and source address: first and last call and how many calls (one row per pair, not per call).
 
     Calls are counted once per event id, time, partition and request id (CloudTrail delivers some
-    events twice); times are CloudTrail's fixed ``yyyy-MM-ddTHH:mm:ssZ`` text, so text order is time order.
+    events twice). Only times in CloudTrail's fixed ``yyyy-MM-ddTHH:mm:ssZ`` form count (so text order is
+    time order); a row with another (attacker-written) time is left out, as ``ircreds.load`` rejects it.
     """
     key = _path("useridentity.accesskeyid")
     ident = sqlglot.parse_one(
@@ -309,7 +314,13 @@ def key_usage(window: Window) -> exp.Select:
             exp.alias_(exp.Count(this=exp.Distinct(expressions=[ident])), "calls"),
         )
         .from_("cloudtrail")
-        .where(exp.and_(window.predicate(), exp.not_(key.is_(exp.null()))))
+        .where(
+            exp.and_(
+                window.predicate(),
+                exp.not_(key.is_(exp.null())),
+                exp.RegexpLike(this=exp.column("eventtime"), expression=exp.Literal.string(_CLOUDTRAIL_TIME)),
+            )
+        )
         .group_by(key, exp.column("sourceipaddress"))
     )
 

@@ -320,8 +320,11 @@ def with_call_stats(frame: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
     count = pd.Series(0, index=frame.index, dtype="int64")
     if hit.any():
         sub = stats.loc[keys[hit].to_numpy()]
-        first[hit] = pd.to_datetime(sub["first_used"].to_numpy(), utc=True).astype(first.dtype)
-        last[hit] = pd.to_datetime(sub["last_used"].to_numpy(), utc=True).astype(last.dtype)
+        # a day that does not exist (2025-02-30) is no time: empty, as the loader leaves it
+        first[hit] = pd.to_datetime(sub["first_used"].to_numpy(), utc=True, errors="coerce").astype(
+            first.dtype
+        )
+        last[hit] = pd.to_datetime(sub["last_used"].to_numpy(), utc=True, errors="coerce").astype(last.dtype)
         count[hit] = sub["calls"].to_numpy(dtype="int64")
     frame["first_used"] = first
     frame["last_used"] = last

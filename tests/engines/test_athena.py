@@ -380,3 +380,33 @@ def test_sessions_command_with_athena_prints_the_same_rows_as_on_the_files(
     assert json.loads(out.out) == expected
     assert len(expected) > 5
     assert "athena: 3 queries" in out.err
+
+
+def test_the_sessions_sql_leaves_out_times_cloudtrail_never_writes(tmp_path: Path) -> None:
+    """Attacker-written times never fail the sessions SQL: a word ("now") is a reject in memory and left out
+    there; a time with an offset, which CloudTrail never writes but the loader reads, is left out too."""
+    import gzip
+
+    from ircreds.scoping import credentials_overview
+
+    scenario = generate(727, twists=["session_token"])
+    evidence = tmp_path / "ev"
+    scenario.write(evidence)
+    key = scenario.answer_key["leaked_access_key_id"]
+    folder = sorted(evidence.rglob("*.json.gz"), key=lambda p: "Digest" in str(p))[0].parent
+    odd = [
+        {"eventVersion": "1.08", "eventTime": when, "eventSource": "s3.amazonaws.com", "eventName": "ListBuckets",
+         "eventID": f"odd-{i}", "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.99",
+         "userIdentity": {"type": "AssumedRole", "accessKeyId": k}}
+        for i, (when, k) in enumerate([("now", key), ("2025-01-20T10:00:00+01:00", key), ("now", "ASIAODDTIMEONLY0001")])
+    ]  # fmt: skip
+    (folder / "odd.json.gz").write_bytes(gzip.compress(json.dumps({"Records": odd}).encode()))
+    con = _local_athena(evidence)
+    from_sql = athena.sessions_frame(queries.session_rows(_window(con), _runner(con), "duckdb"))
+    events = ircreds.load(evidence)
+    assert len(events.attrs["load_report"]["rejects"]) == 2  # the two words
+    assert "odd-1" in set(events["eventID"])  # the offset time loads
+    without = events.loc[events["eventID"] != "odd-1"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        _overview(from_sql), _overview(credentials_overview(without, findings=False))
+    )
