@@ -60,6 +60,16 @@ def window(args: argparse.Namespace, start: str | None = None, end: str | None =
     )
 
 
+def where(args: argparse.Namespace) -> dict[str, Any]:
+    """The table and workgroup options, as the ``ircreds.engines.athena`` functions take them."""
+    return {
+        "database": args.database,
+        "table": args.table,
+        "workgroup": args.workgroup,
+        "output": args.output_location,
+    }
+
+
 def client(args: argparse.Namespace) -> Any:
     """The boto3 Athena client the options name."""
     from ircreds.engines import athena

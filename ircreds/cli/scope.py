@@ -171,14 +171,11 @@ def _run_athena(args: argparse.Namespace, seeds: dict[str, Any]) -> int:
     found = athena.scope_rows(
         _athena.client(args),
         window,
-        database=args.database,
-        table=args.table,
+        **_athena.where(args),
         keys=seeds["key"],
         ips=seeds["ips"],
         user_agents=seeds["user_agents"],
         principals=seeds["principals"],
-        workgroup=args.workgroup,
-        output=args.output_location,
     )
     sc = ircreds.scope(found.events, **seeds)
     p = None

@@ -109,10 +109,7 @@ def _run_athena(args: argparse.Namespace) -> int:
         _athena.client(args),
         args.key,
         window,
-        database=args.database,
-        table=args.table,
-        workgroup=args.workgroup,
-        output=args.output_location,
+        **_athena.where(args),
     )
     tr = ircreds.trace(found.events, args.key)
     if args.json:
@@ -193,10 +190,7 @@ def _athena_sessions(args: argparse.Namespace) -> tuple[Any, Any]:
     found = athena.sessions(
         _athena.client(args),
         _athena.window(args),
-        database=args.database,
-        table=args.table,
-        workgroup=args.workgroup,
-        output=args.output_location,
+        **_athena.where(args),
     )
     frame = found.sessions
     frame["findings"] = pd.Series(0, index=frame.index, dtype="int64")  # as --no-findings
