@@ -17,4 +17,6 @@ fi
 
 .venv/bin/ruff check ircreds tests benchmarks
 .venv/bin/ruff format --check --quiet ircreds tests benchmarks
-.venv/bin/python -m pytest --doctest-modules --nbval-lax ircreds tests notebooks "$@"
+# two workers (pytest-xdist), one test file each at a time: a notebook's cells share a kernel and a file's
+# fixtures its set-up; 1,905 tests took 25.8 min on one worker and 10.8 min on two on a 2-core machine
+.venv/bin/python -m pytest -n 2 --dist loadfile --doctest-modules --nbval-lax ircreds tests notebooks "$@"
