@@ -451,3 +451,26 @@ def test_a_saved_frame_alone_comes_back_as_saved_and_an_edited_one_is_sorted_and
     assert list(fixed["eventID"]) == ["0", "1", "2", "3", "4"]
     report = fixed.attrs["load_report"]
     assert (report["records_read"], report["events"], report["duplicates"]) == (6, 5, 1)
+
+
+def test_a_saved_frame_is_zstd_in_row_groups_a_reader_decodes_side_by_side(tmp_path, monkeypatch):
+    """One row group per file reads on one core (1M events: 1.3 s against 0.57 s in groups): every
+    way of saving writes the frame in groups of ``ROW_GROUP_ROWS`` rows, and reads it back equal."""
+    import pyarrow.parquet as pq
+
+    from ircreds.evidence.loader import save
+    from ircreds.evidence.sources import parquet
+
+    monkeypatch.setattr(parquet, "ROW_GROUP_ROWS", 4)
+    records = [
+        {"eventTime": f"2025-01-20T09:{m:02d}:00Z", "eventName": "ListBuckets", "eventID": str(m)}
+        for m in range(10)
+    ]
+    frame = ircreds.load(records)
+    first = save(frame, tmp_path / "events.parquet")  # a new file
+    again = save(frame, first, overwrite=True)  # replacing a saved frame
+    for path in (first, again):
+        meta = pq.ParquetFile(path).metadata
+        assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [4, 4, 2]
+        assert meta.row_group(0).column(0).compression == "ZSTD"
+        pd.testing.assert_frame_equal(ircreds.load(path), frame)

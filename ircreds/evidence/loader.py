@@ -627,7 +627,7 @@ def save(df: pd.DataFrame, path: str | os.PathLike[str], *, overwrite: bool = Fa
     out.parent.mkdir(parents=True, exist_ok=True)
     try:  # exclusive create: a file that appeared since the check is not replaced either
         with open(out, "xb") as fh:
-            df.to_parquet(fh, engine="pyarrow", index=False)
+            parquet.write(df, fh)
     except FileExistsError:
         raise SourceError(f"{out} exists; save to a new file, or pass overwrite=True to replace it") from None
     return out
