@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ircreds.engines.workers import process_context
 from ircreds.errors import LogFormatError, SourceError
 from ircreds.schema import COLUMNS, JSON_COLUMNS
 
@@ -402,15 +403,16 @@ def _run_chunks(
         for i, chunk in enumerate(chunks):
             commit(_chunk_to_part(root, chunk, first_seq + i, limits))
         return
-    import multiprocessing
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    context = multiprocessing.get_context("fork")
+    tuning = (ROW_GROUP, BATCH_BYTES)  # the parent's values: a fork server's workers never see a change
+    context = process_context()
+    log.debug("index: %d chunks in %d %s workers", len(chunks), WORKERS, context.get_start_method())
     pending: list[Future[_ChunkResult]] = []
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:
         try:
             for i, chunk in enumerate(chunks):
-                pending.append(pool.submit(_chunk_to_part, root, chunk, first_seq + i, limits))
+                pending.append(pool.submit(_chunk_to_part, root, chunk, first_seq + i, limits, tuning))
                 while len(pending) > WORKERS:
                     commit(pending.pop(0).result())
             while pending:
@@ -421,7 +423,7 @@ def _run_chunks(
 
 
 def _read_chunk(
-    chunk: list[tuple[int, str, Path, int, str]], limits: Any = None
+    chunk: list[tuple[int, str, Path, int, str]], limits: Any = None, batch_bytes: int | None = None
 ) -> tuple[list[tuple[int, Any]], dict[str, str]]:
     """(ordinal, outcome) per file: the loader's readers, in file order; and DuckDB's declines."""
     from ircreds.evidence.sources import (
@@ -445,7 +447,7 @@ def _read_chunk(
         [str(p) for (_, _, p, _, _), pq in zip(chunk, is_parquet, strict=True) if not pq],
         files.PROCESSES if WORKERS <= 1 else 1,
         on_decline=on_decline,
-        batch_bytes=BATCH_BYTES,
+        batch_bytes=batch_bytes or BATCH_BYTES,
         **passed_limits(limits or DEFAULT_LIMITS),
     )
     got: list[tuple[int, Any]] = []
@@ -469,14 +471,22 @@ def _read_chunk(
 
 
 def _chunk_to_part(
-    root: Path, chunk: list[tuple[int, str, Path, int, str]], seq: int, limits: Any = None
+    root: Path,
+    chunk: list[tuple[int, str, Path, int, str]],
+    seq: int,
+    limits: Any = None,
+    tuning: tuple[int, int] | None = None,
 ) -> _ChunkResult:
-    """Read a chunk of files and write their rows as one Parquet part (runs in a worker)."""
+    """Read a chunk of files and write their rows as one Parquet part (runs in a worker).
+
+    ``tuning``: the row group size and DuckDB batch bytes (the module's when None).
+    """
     import pyarrow.parquet as pq
 
     from ircreds.evidence.sources import SCHEMA
 
-    outcomes, declined = _read_chunk(chunk, limits)
+    row_group, batch_bytes = tuning or (ROW_GROUP, BATCH_BYTES)
+    outcomes, declined = _read_chunk(chunk, limits, batch_bytes)
     by_ord = {item[0]: item for item in chunk}
     tables: list[pa.Table] = []
     names: list[str] = []
@@ -520,7 +530,7 @@ def _chunk_to_part(
         table = table.take(order)
         part_name = f"part-{seq:08d}.parquet"
         tmp = root / PARTS / (part_name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP, write_statistics=True)
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group, write_statistics=True)
         meta = pq.read_metadata(tmp)
         sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
         key_groups = [

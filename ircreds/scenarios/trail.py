@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import random
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ircreds.engines.workers import process_context
 from ircreds.scenarios.cast import Cast
 from ircreds.scenarios.writer import LogFile, TrailWriter
 
@@ -61,9 +61,7 @@ def write_parts(out: Path, build: _Build, events: int, parts: int, dup_rate: flo
     if parts == 1:
         results = [write_part(*args[0])]
     else:
-        # fork where the platform has it: spawn would re-run an unguarded benchmark script in each child
-        method = "fork" if "fork" in get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=parts, mp_context=get_context(method)) as pool:
+        with ProcessPoolExecutor(max_workers=parts, mp_context=process_context()) as pool:
             results = list(pool.map(write_part, *zip(*args, strict=True)))
     digest = TrailWriter(out, seed=f"{build.seed}:digest", fast=True)
     for files, _, _ in results:

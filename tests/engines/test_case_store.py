@@ -5,14 +5,17 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import ircreds
 from ircreds.cli import main
 from ircreds.engines import index, is_case, open_case, store
+from ircreds.engines.workers import process_context
 from ircreds.scenarios import generate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -287,7 +290,6 @@ def test_case_calls_inline_only_key_shaped_text_and_join_the_rest(walkthrough_ca
 
 
 def _actual_key_groups(case: Path) -> set[tuple[str, str, int]]:
-    import pyarrow.parquet as pq
 
     out = set()
     for part in sorted((case / store.PARTS).glob("*.parquet")):
@@ -321,6 +323,37 @@ def test_key_groups_name_every_row_group_holding_a_key_and_traces_read_only_thos
         calls = opened.calls([key])
     mine = events["userIdentity.accessKeyId"] == key
     assert calls["eventID"].tolist() == events.loc[mine, "eventID"].tolist()
+
+
+def test_index_workers_come_from_a_fork_server_when_threads_run_and_keep_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fork copies one thread, not the locks other threads hold (a notebook kernel, a test runner):
+    a worker forked beside them crashed once in CI. With a thread running, workers come from a fork
+    server, and still write the parent's row groups; the case equals the files."""
+    monkeypatch.setattr(store, "ROW_GROUP", 64)
+    monkeypatch.setattr(store, "CHUNK_FILES", 40)
+    scenario = generate(929, twists=["session_token"])
+    evidence = tmp_path / "ev"
+    scenario.write(evidence)
+    case = tmp_path / "case"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert process_context().get_start_method() == "forkserver"
+        index([evidence], case)
+    finally:
+        stop.set()
+        other.join()
+    parts = sorted((case / store.PARTS).glob("*.parquet"))
+    assert len(parts) > 2  # read by the workers, not in the parent
+    for part in parts:
+        meta = pq.ParquetFile(part).metadata
+        assert max(meta.row_group(i).num_rows for i in range(meta.num_row_groups)) <= 64, part.name
+    events = ircreds.load(evidence)
+    with open_case(case) as opened:
+        pd.testing.assert_frame_equal(opened.events(), events, check_categorical=False)
 
 
 def test_a_case_indexed_before_key_groups_still_traces_by_scanning(tmp_path: Path, walkthrough_case: Path,
