@@ -399,14 +399,14 @@ def _run_chunks(
     limits: Any = None,
 ) -> None:
     """Read chunks in worker processes (in order of commit), a few in flight to bound memory."""
-    if WORKERS <= 1 or len(chunks) < 2 or not hasattr(os, "fork"):
+    context = process_context() if WORKERS > 1 and len(chunks) > 1 else None
+    if context is None:
         for i, chunk in enumerate(chunks):
             commit(_chunk_to_part(root, chunk, first_seq + i, limits))
         return
     from concurrent.futures import Future, ProcessPoolExecutor
 
     tuning = (ROW_GROUP, BATCH_BYTES)  # the parent's values: a fork server's workers never see a change
-    context = process_context()
     log.debug("index: %d chunks in %d %s workers", len(chunks), WORKERS, context.get_start_method())
     pending: list[Future[_ChunkResult]] = []
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=context) as pool:

@@ -58,10 +58,11 @@ def write_part(
 def write_parts(out: Path, build: _Build, events: int, parts: int, dup_rate: float) -> tuple[int, list[Any]]:
     """Write every part (in parallel when ``parts > 1``) and the digests; return count and sessions."""
     args = [(out, build.cast, build.seed, events, p, parts, dup_rate) for p in range(parts)]
-    if parts == 1:
-        results = [write_part(*args[0])]
+    context = process_context() if parts > 1 else None
+    if context is None:
+        results = [write_part(*a) for a in args]
     else:
-        with ProcessPoolExecutor(max_workers=parts, mp_context=process_context()) as pool:
+        with ProcessPoolExecutor(max_workers=parts, mp_context=context) as pool:
             results = list(pool.map(write_part, *zip(*args, strict=True)))
     digest = TrailWriter(out, seed=f"{build.seed}:digest", fast=True)
     for files, _, _ in results:

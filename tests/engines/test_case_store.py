@@ -5,7 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import subprocess
+import sys
 import threading
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -333,6 +336,7 @@ def test_index_workers_come_from_a_fork_server_when_threads_run_and_keep_the_set
     server, and still write the parent's row groups; the case equals the files."""
     monkeypatch.setattr(store, "ROW_GROUP", 64)
     monkeypatch.setattr(store, "CHUNK_FILES", 40)
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))  # as in a notebook kernel
     scenario = generate(929, twists=["session_token"])
     evidence = tmp_path / "ev"
     scenario.write(evidence)
@@ -354,6 +358,40 @@ def test_index_workers_come_from_a_fork_server_when_threads_run_and_keep_the_set
     events = ircreds.load(evidence)
     with open_case(case) as opened:
         pd.testing.assert_frame_equal(opened.events(), events, check_categorical=False)
+
+
+UNGUARDED_SCRIPT = """
+import sys, threading
+from ircreds.engines import index, store
+from ircreds.engines.workers import process_context
+threading.Thread(target=threading.Event().wait, daemon=True).start()  # a progress monitor, a server...
+store.CHUNK_FILES = 40
+print(process_context())
+index([sys.argv[1]], sys.argv[2])
+"""
+
+
+def test_a_script_with_threads_and_no_main_guard_indexes_in_its_own_process(tmp_path: Path) -> None:
+    """A fork server's workers import the main script again: an unguarded one would run again in each
+    of them (the index never ended). Such a script indexes in its own process, and ends."""
+    scenario = generate(939)
+    evidence = tmp_path / "ev"
+    scenario.write(evidence)
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT)
+    case = tmp_path / "case"
+    done = subprocess.run(
+        [sys.executable, str(script), str(evidence), str(case)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[0] == "None"
+    assert len(list((case / store.PARTS).glob("*.parquet"))) > 2
+    with open_case(case) as opened:
+        pd.testing.assert_frame_equal(opened.events(), ircreds.load(evidence), check_categorical=False)
 
 
 def test_a_case_indexed_before_key_groups_still_traces_by_scanning(tmp_path: Path, walkthrough_case: Path,
