@@ -47,8 +47,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ircreds.engines.workers import process_context
 from ircreds.errors import LogFormatError, SourceError
+from ircreds.evidence.workers import process_context
 from ircreds.schema import COLUMNS, JSON_COLUMNS
 
 log = logging.getLogger(__name__)

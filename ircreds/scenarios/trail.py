@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ircreds.engines.workers import process_context
+from ircreds.evidence.workers import process_context
 from ircreds.scenarios.cast import Cast
 from ircreds.scenarios.writer import LogFile, TrailWriter
 

@@ -18,7 +18,7 @@ import pytest
 import ircreds
 from ircreds.cli import main
 from ircreds.engines import index, is_case, open_case, store
-from ircreds.engines.workers import process_context
+from ircreds.evidence.workers import process_context
 from ircreds.scenarios import generate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -363,7 +363,7 @@ def test_index_workers_come_from_a_fork_server_when_threads_run_and_keep_the_set
 UNGUARDED_SCRIPT = """
 import sys, threading
 from ircreds.engines import index, store
-from ircreds.engines.workers import process_context
+from ircreds.evidence.workers import process_context
 threading.Thread(target=threading.Event().wait, daemon=True).start()  # a progress monitor, a server...
 store.CHUNK_FILES = 40
 print(process_context())

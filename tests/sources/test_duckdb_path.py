@@ -384,3 +384,41 @@ def test_clean_batches_keep_ties_duplicates_and_collisions_in_file_order(
     assert declined == []
     _assert_same(duck, _general(monkeypatch, tmp_path))
     assert list(duck["eventID"][:1]) == ["early"]
+
+
+def test_files_left_to_the_other_readers_are_read_by_fork_server_workers_in_a_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a notebook kernel (threads running, the main module no file) the per-file readers run in
+    workers from a fork server, never forked beside the kernel's threads, and give the serial outcomes."""
+    import concurrent.futures
+    import sys
+    import threading
+    import types
+    from typing import Any
+
+    paths = sorted(str(p) for p in WALKTHROUGH.rglob("*.json.gz") if "CloudTrail-Digest" not in str(p))[:24]
+    serial = list(_duckdb._read_others(paths, 1, False))
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    contexts = []
+    real_pool = concurrent.futures.ProcessPoolExecutor
+
+    def pool(*args: Any, **kwargs: Any) -> Any:
+        contexts.append(kwargs["mp_context"].get_start_method())
+        return real_pool(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    try:
+        pooled = list(_duckdb._read_others(paths, 2, False))
+    finally:
+        stop.set()
+        other.join()
+    assert contexts == ["forkserver"]
+    assert [(o.name, o.kind, o.records_read, o.rejects) for o in pooled] == [
+        (o.name, o.kind, o.records_read, o.rejects) for o in serial
+    ]
+    assert all(a.table.equals(b.table) for a, b in zip(pooled, serial, strict=True))
+    assert sum(o.records_read for o in pooled) >= len(paths)  # every delivery file holds a record

@@ -808,13 +808,14 @@ def _read_others(
     paths: list[str], workers: int, fast: bool, *, limits: Limits = DEFAULT
 ) -> Iterator[_reader.FileOutcome]:
     """The existing per-file readers, one outcome per file (no merging: file order must hold)."""
-    if workers <= 1 or len(paths) < 16 or not hasattr(os, "fork") or threading.active_count() > 1:
+    from ircreds.evidence.workers import process_context
+
+    context = process_context() if workers > 1 and len(paths) >= 16 else None
+    if context is None:
         for path in paths:
             yield _reader.read_path(path, fast, limits)
         return
-    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         yield from pool.map(_reader.read_path, paths, [fast] * len(paths), [limits] * len(paths), chunksize=8)

@@ -2,8 +2,8 @@
 
 A fork copies only the calling thread. Once other threads run (a notebook kernel's, a web server's,
 a test runner's, a progress bar's monitor), one of them may hold a lock (the allocator's, a thread
-pool's) that the child then finds held forever: the child hangs or crashes. A worker forked beside
-such threads crashed once in CI. A fork server avoids that (one clean process, started once, that
+pool's) that the child then finds held forever: the child hangs or crashes. A case-store index worker
+forked beside such threads crashed once in CI. A fork server avoids that (one clean process, started once, that
 imports the modules workers run and forks each of them), but each of its workers first imports the
 caller's main script again: a script without an ``if __name__ == "__main__":`` guard would run
 again in every worker. So:
@@ -26,7 +26,7 @@ import threading
 from typing import Any
 
 #: The modules whose functions run in workers: the fork server imports them once, before any fork.
-PRELOAD = ["ircreds.engines.store", "ircreds.scenarios.trail"]
+PRELOAD = ["ircreds.evidence.sources._reader", "ircreds.engines.store", "ircreds.scenarios.trail"]
 
 
 def process_context() -> Any | None:
