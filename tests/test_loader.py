@@ -271,7 +271,7 @@ def test_bad_input_goes_to_rejects_with_location_and_reason(bad_folder: Path) ->
 @pytest.mark.parametrize(
     ("name", "content", "where"),
     [
-        ("truncated.json.gz", gzip.compress(b'{"Records": []}')[:-12], "truncated.json.gz"),
+        ("truncated.json.gz", gzip.compress(b'{"Records": []}', mtime=0)[:-12], "truncated.json.gz"),
         ("invalid.json", b'{"Records": [', "invalid.json"),
         ("notime.json", b'{"Records": [{"eventName": "X"}]}', "notime.json, record 0"),
         ("badtime.json", b'{"Records": [{"eventName": "X", "eventTime": "soon"}]}', "badtime.json, record 0"),
